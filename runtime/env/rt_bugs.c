@@ -1,0 +1,39 @@
+/* rt_bugs.c - the table of planted bugs (see rt_bugs.h). */
+#include "runtime/env/rt_bugs.h"
+
+#include <stddef.h>
+#include <string.h>
+
+static const RtBugInfo bugs[] = {
+    {RT_BUG_SNAPSHOT_ON_FIRST_BARRIER, "snapshot-on-first-barrier",
+     "aligned barrier handler snapshots on the first barrier instead of the last",
+     "consistent-cut"},
+    {RT_BUG_SKIP_SOURCE_REWIND, "skip-source-rewind",
+     "recovery keeps the sources' current offsets instead of the checkpoint's", "exactly-once"},
+    {RT_BUG_SINK_COMMIT_ON_PRECOMMIT, "sink-commit-on-precommit",
+     "two-phase-commit sink commits its transaction in the snapshot, before completion",
+     "exactly-once"},
+    {RT_BUG_RESTORE_OLDER_CHECKPOINT, "restore-older-checkpoint",
+     "recovery restores the second-latest completed checkpoint", "exactly-once"},
+    {RT_BUG_ACK_BEFORE_FSYNC, "ack-before-fsync",
+     "a subtask acknowledges its snapshot before the snapshot file is durable",
+     "exactly-once"},
+    {RT_BUG_NONFIFO_NETWORK, "nonfifo-network", "the network may reorder messages on a channel",
+     "consistent-cut"},
+    {RT_BUG_DROP_CHANNEL_STATE, "drop-channel-state",
+     "unaligned snapshots omit the in-flight channel state", "consistent-cut"},
+    {RT_BUG_NO_FENCING, "no-fencing",
+     "HA writes skip the leader-latch check, so a zombie leader can publish", "ha-safety"},
+    {0, NULL, NULL, NULL},
+};
+
+const RtBugInfo *rt_bugs_table(void) {
+    return bugs;
+}
+
+uint64_t rt_bug_by_name(const char *name) {
+    for (const RtBugInfo *b = bugs; b->name != NULL; b++)
+        if (strcmp(b->name, name) == 0)
+            return (uint64_t)b->bug;
+    return 0;
+}

@@ -1,0 +1,39 @@
+/* rt_bugs.h - planted protocol bugs.
+ *
+ * Named, off-by-default deviations from the correct protocol. They exist so that the
+ * harness can prove the oracle catches each of them in a seed sweep: a checker that
+ * cannot fail is no checker. The host sets RtEnv.bugs; runtime code tests a flag with
+ * rt_bug_on(env, RT_BUG_...). Never enabled in production paths by default.
+ */
+#ifndef RT_BUGS_H
+#define RT_BUGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum RtBug {
+    RT_BUG_SNAPSHOT_ON_FIRST_BARRIER = 1u << 0, /* aligned handler snapshots on the first barrier */
+    RT_BUG_SKIP_SOURCE_REWIND = 1u << 1,        /* recovery does not rewind source offsets */
+    RT_BUG_SINK_COMMIT_ON_PRECOMMIT = 1u << 2,  /* 2PC sink commits in the snapshot */
+    RT_BUG_RESTORE_OLDER_CHECKPOINT = 1u << 3,  /* recovery restores the second-latest checkpoint */
+    RT_BUG_ACK_BEFORE_FSYNC = 1u << 4,          /* snapshot acked before its file is durable */
+    RT_BUG_NONFIFO_NETWORK = 1u << 5,           /* the network reorders messages (world bug) */
+    RT_BUG_DROP_CHANNEL_STATE = 1u << 6,        /* unaligned snapshots omit channel state */
+    RT_BUG_NO_FENCING = 1u << 7,                /* HA writes without the leader-latch check */
+} RtBug;
+
+typedef struct RtBugInfo {
+    RtBug bug;
+    const char *name;        /* stable: the --bug NAME of the command line */
+    const char *description; /* one line */
+    const char *invariant;   /* the oracle invariant expected to catch it */
+} RtBugInfo;
+
+/* The table of planted bugs, terminated by an entry with name NULL. */
+const RtBugInfo *rt_bugs_table(void);
+/* Looks a bug up by name; returns 0 if unknown. */
+uint64_t rt_bug_by_name(const char *name);
+
+#define rt_bug_on(env, b) (((env)->bugs & (uint64_t)(b)) != 0)
+
+#endif /* RT_BUGS_H */
