@@ -1,0 +1,170 @@
+/* sim_oracle.h - the oracle: checks a whole run from the simulator's god's-eye view.
+ *
+ * The oracle is fed every observation event of a run, in order (it is an RtObserver),
+ * and reads durable storage directly (never through a process's RtEnv, so reading
+ * never perturbs the run). It asserts, on every run:
+ *
+ *  "exactly-once"   the committed sink output (the committed-<txn> files under
+ *                   sink/<op>/<subtask>/, decoded with the sink's format) holds every
+ *                   source record (src, offset) of the full, finite input exactly m
+ *                   times, where m is the number of dataflow paths (broadcast edges
+ *                   counted with their fan-out) from the source to that sink, and with
+ *                   the key the source emitted; and each key's final counter value (the
+ *                   largest value committed for that key by a sink fed directly by a
+ *                   counter) equals the number of records with that key the counter
+ *                   must see. Lost and duplicated records are named (the first few,
+ *                   with totals), with the last checkpoint completed before their
+ *                   emission and the nearest fault.
+ *  "consistent-cut" every completed checkpoint (RT_EV_CKPT_COMPLETE, detail = metadata
+ *                   path) is decoded from its real files when it completes (metadata,
+ *                   then every subtask's snapshot through the state format's decoder):
+ *                   for every counter and key, the snapshotted counts equal the records
+ *                   with that key that the sources emitted before their snapshotted
+ *                   offsets (times the path multiplicity). Every referenced file must be
+ *                   durable and intact.
+ *  "liveness"       faults stop at params.faults_end_ns; after that a checkpoint must
+ *                   complete within params.checkpoint_bound_ns (unless the job finished
+ *                   first), and the job must finish (RT_EV_JOB_FINISHED) before the run
+ *                   ends. A run that ends unfinished names what was seen last.
+ *  "ha-safety"      completed and published checkpoint ids strictly increase across
+ *                   leaders; no id is issued twice; only the current leader publishes;
+ *                   a restore uses the latest completed checkpoint known at that moment
+ *                   (never an older one; a newer one only if its metadata is durable),
+ *                   and every subtask of one attempt restores the same checkpoint.
+ *
+ * Source identity: a record's src is its source subtask index. With several source
+ * operators, src is global: the parallelisms of the earlier source operators (in
+ * declaration order) plus the subtask index.
+ *
+ * Memory: the per-record ledger is a few flat arrays indexed by (src, offset) (about 7
+ * bytes per record plus one byte per sink operator), never a hash entry per record.
+ *
+ * Determinism: violations are produced in a deterministic order (event order, then
+ * sorted by src/offset/key); no pointer values, no hash-table iteration.
+ *
+ * Lifecycle: sim_oracle_new -> sim_oracle_event (or the observer) for every event ->
+ * sim_oracle_finish once -> sim_oracle_free.
+ */
+#ifndef SIM_ORACLE_H
+#define SIM_ORACLE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/dataflow/rt_job_graph.h"
+#include "runtime/env/rt_config.h"
+#include "runtime/env/rt_observe.h"
+
+/* Stable invariant names (they appear in JSON output, capsules and tests). */
+#define SIM_INV_EXACTLY_ONCE "exactly-once"
+#define SIM_INV_CONSISTENT_CUT "consistent-cut"
+#define SIM_INV_LIVENESS "liveness"
+#define SIM_INV_HA_SAFETY "ha-safety"
+
+/* At most this many violations are kept per invariant (later ones are only counted),
+ * and at most this many lost or duplicated records are named in one message. */
+#define SIM_ORACLE_MAX_VIOLATIONS_PER_INVARIANT 16u
+#define SIM_ORACLE_MAX_NAMED 5u
+
+typedef struct SimViolation {
+    char *invariant;        /* owned; one of SIM_INV_* */
+    char *message;          /* owned; one line of evidence (records, keys, counts, ids) */
+    uint64_t time_ns;       /* simulated time it was detected at or relates to */
+    uint64_t checkpoint_id; /* related checkpoint, 0 when none */
+    char *fault;            /* owned; the related fault ("t=1.200000s crash worker-2"),
+                               NULL when no fault was seen */
+} SimViolation;
+
+/* A new violation; copies the strings (fault may be NULL). */
+SimViolation *sim_violation_new(const char *invariant, const char *message, uint64_t time_ns,
+                                uint64_t checkpoint_id, const char *fault);
+void sim_violation_free(SimViolation *v);
+/* "invariant: message (t=..s, checkpoint N, fault: ...)" - a new string. */
+char *sim_violation_to_string(const SimViolation *v);
+
+/* God's-eye, read-only access to the *durable* contents of storage: what would
+ * survive if every process crashed now. Decoupled from the world's storage model: the
+ * harness adapts sim/world's storage to these two callbacks. */
+typedef struct SimOracleFiles {
+    /* The durable content of path as a new GBytes, or NULL when it does not exist
+     * durably. */
+    GBytes *(*read)(void *ctx, const char *path);
+    /* Sorted names (not paths) of the files durably present directly in dir, as a new
+     * NULL-terminated array (g_strfreev), possibly empty; NULL is taken as empty. */
+    char **(*list)(void *ctx, const char *dir);
+    void *ctx;
+} SimOracleFiles;
+
+typedef struct SimOracleParams {
+    /* Faults stop at this time; UINT64_MAX when they never stop (liveness then only
+     * requires the job to finish). 0 = no faults after the start. */
+    uint64_t faults_end_ns;
+    /* After faults_end_ns a checkpoint must complete within this bound, unless the job
+     * finishes first. 0 = default: 10 checkpoint intervals, at least 10 s. */
+    uint64_t checkpoint_bound_ns;
+    /* Decode every completed checkpoint (the consistent-cut check). Default true. */
+    bool check_cuts;
+    /* The run ended because of a violation found early (e.g. --stop-at-first): do not
+     * report liveness for the unfinished job. */
+    bool stopped_early;
+} SimOracleParams;
+
+/* Defaults: faults_end_ns 0, checkpoint_bound_ns 0 (derived), check_cuts true. */
+void sim_oracle_params_init(SimOracleParams *p);
+
+typedef struct SimOracle SimOracle;
+
+/* A new oracle for the job graph g and configuration cfg (both borrowed; they must
+ * outlive the oracle), with parameters p (copied) and god's-eye file access files
+ * (copied; its ctx borrowed; used during the run to decode each checkpoint as it
+ * completes, and by sim_oracle_finish). */
+SimOracle *sim_oracle_new(const RtJobGraph *g, const RtConfig *cfg, const SimOracleParams *p,
+                          const SimOracleFiles *files);
+void sim_oracle_free(SimOracle *o);
+
+/* Feeds one observation event; events must come in the order they happened (time
+ * never goes back). Cheap for the per-record kinds (O(1), no allocation). */
+void sim_oracle_event(SimOracle *o, const RtEvent *ev);
+
+/* The oracle as an RtObserver (borrowed, lives as long as o): ops->event calls
+ * sim_oracle_event. */
+RtObserver *sim_oracle_observer(SimOracle *o);
+
+/* Notes an injected fault (crash, partition, disk error...) at time_ns so violations
+ * can name the fault they relate to. RT_EV_WORLD_CRASH / RT_EV_WORLD_FAULT events are
+ * noted automatically; call this for faults the world does not report. */
+void sim_oracle_note_fault(SimOracle *o, uint64_t time_ns, const char *description);
+
+/* True once any violation was found (during the run or by finish): the harness may
+ * stop the run early. */
+bool sim_oracle_failed(const SimOracle *o);
+
+/* Violations found so far, in detection order (borrowed, SimViolation*). */
+const GPtrArray *sim_oracle_violations_peek(const SimOracle *o);
+
+/* Ends the run at end_time_ns (the simulated time the run stopped): checks the
+ * committed sink output, the final counts and liveness. Call once. Returns true when
+ * every invariant held; *violations (if non-NULL) receives a new array (free with
+ * g_ptr_array_unref; it frees its SimViolation elements) of every violation. */
+bool sim_oracle_finish(SimOracle *o, uint64_t end_time_ns, GPtrArray **violations);
+
+/* Figures of the run, for JSON output and reports. */
+typedef struct SimOracleStats {
+    uint64_t records_total;        /* records in the full input (all source subtasks) */
+    uint64_t records_emitted;      /* distinct (src, offset) emitted at least once */
+    uint64_t emissions;            /* RT_EV_RECORD_EMIT events (replays included) */
+    uint64_t records_committed;    /* committed sink records read at finish (all sinks) */
+    uint64_t records_lost;         /* over all sinks */
+    uint64_t records_duplicated;   /* extra copies over all sinks */
+    uint64_t checkpoints_completed;
+    uint64_t checkpoints_checked;  /* completed checkpoints decoded and checked */
+    uint64_t restores;             /* distinct restore attempts */
+    uint64_t violations;           /* all found, including those not kept */
+    bool job_finished;
+    uint64_t job_finished_ns;      /* time of RT_EV_JOB_FINISHED, 0 if none */
+} SimOracleStats;
+
+void sim_oracle_get_stats(const SimOracle *o, SimOracleStats *out);
+
+#endif /* SIM_ORACLE_H */
