@@ -2,6 +2,7 @@
 #include "runtime/env/rt_rng.h"
 
 #include <assert.h>
+#include <stddef.h>
 
 uint64_t rt_mix64(uint64_t x) {
     uint64_t z = x + 0x9e3779b97f4a7c15ULL;
