@@ -96,6 +96,11 @@ typedef struct SimOracleFiles {
     void *ctx;
 } SimOracleFiles;
 
+/* Fills *out with a view of the simulated world's durable storage (storage borrowed:
+ * it must outlive the oracle). Implemented in sim_oracle_files.c. */
+typedef struct SimStorage SimStorage;
+void sim_oracle_files_for_storage(SimStorage *storage, SimOracleFiles *out);
+
 typedef struct SimOracleParams {
     /* Faults stop at this time; UINT64_MAX when they never stop (liveness then only
      * requires the job to finish). 0 = no faults after the start. */

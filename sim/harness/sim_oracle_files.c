@@ -1,0 +1,40 @@
+/* sim_oracle_files.c - adapts the simulated world's storage (sim/world/sim_storage.h)
+ * to the oracle's god's-eye file view (SimOracleFiles): durable contents only, what
+ * would survive if every process crashed now.
+ */
+#include <assert.h>
+#include <string.h>
+
+#include "sim/harness/sim_oracle.h"
+#include "sim/world/sim_storage.h"
+
+static GBytes *storage_read(void *ctx, const char *path) {
+    size_t len = 0;
+    const void *data = sim_storage_read_durable(ctx, path, &len);
+    return data == NULL ? NULL : g_bytes_new(data, len);
+}
+
+/* Names directly in dir: the durable paths under "dir/" without a further '/'. */
+static char **storage_list(void *ctx, const char *dir) {
+    char *prefix = g_strconcat(dir, "/", NULL);
+    char **paths = sim_storage_list_paths(ctx, prefix, true);
+    GPtrArray *names = g_ptr_array_new();
+    size_t plen = strlen(prefix);
+    for (char **p = paths; p != NULL && *p != NULL; p++) {
+        const char *rest = *p + plen;
+        if (rest[0] != '\0' && strchr(rest, '/') == NULL)
+            g_ptr_array_add(names, g_strdup(rest));
+    }
+    g_ptr_array_add(names, NULL);
+    g_strfreev(paths);
+    g_free(prefix);
+    return (char **)g_ptr_array_free(names, FALSE);
+}
+
+void sim_oracle_files_for_storage(SimStorage *storage, SimOracleFiles *out) {
+    assert(storage != NULL && out != NULL);
+    memset(out, 0, sizeof *out);
+    out->read = storage_read;
+    out->list = storage_list;
+    out->ctx = storage;
+}
