@@ -1,0 +1,589 @@
+/* sim_fault_plan.c - parsing fault statements and materializing random faults
+ * (sim_fault_plan.h). The grammar (scenarios/README.md):
+ *
+ *   at DURATION : ACTION
+ *   when [NTH] EVENT [of checkpoint N] [on OP[I]] [in PROC] [+ DURATION] : ACTION
+ *
+ *   ACTION := crash PROC [restart after DURATION]
+ *           | restart PROC
+ *           | isolate PROC for DURATION
+ *           | partition PROC... | PROC... for DURATION
+ *           | spike PROC -> PROC + DURATION for DURATION      (PROC may be '*')
+ *           | storage-error eio|enospc [on PREFIX] for DURATION
+ */
+#include "sim/faults/sim_fault_plan.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/env/rt_config.h"
+#include "runtime/env/rt_rng.h"
+#include "sim/harness/sim_keys.h"
+
+uint32_t sim_proc_ordinal(SimProcRef ref) {
+    assert(ref.kind == SIM_PROC_JOBMANAGER || ref.kind == SIM_PROC_WORKER);
+    if (ref.kind == SIM_PROC_JOBMANAGER) {
+        assert(ref.index < SIM_FAULT_MAX_JOBMANAGERS);
+        return ref.index;
+    }
+    assert(ref.index < SIM_FAULT_MAX_WORKERS);
+    return SIM_FAULT_MAX_JOBMANAGERS + ref.index;
+}
+
+/* ---------------------------------------------------------------- event names */
+
+static const RtEventKind trigger_kinds[] = {
+    RT_EV_RECORD_EMIT,     RT_EV_RECORD_COUNT,      RT_EV_SINK_COMMIT_RECORD,
+    RT_EV_CKPT_TRIGGER,    RT_EV_CKPT_ACK,          RT_EV_CKPT_DECLINE,
+    RT_EV_CKPT_COMPLETE,   RT_EV_CKPT_ABORT,        RT_EV_CKPT_SUBSUMED,
+    RT_EV_BARRIER_RECEIVED, RT_EV_ALIGN_START,      RT_EV_ALIGN_END,
+    RT_EV_SNAPSHOT_SYNC,   RT_EV_SNAPSHOT_PERSISTED, RT_EV_SNAPSHOT_FAILED,
+    RT_EV_TXN_PRECOMMIT,   RT_EV_TXN_COMMIT,        RT_EV_TXN_ABORT,
+    RT_EV_JOB_RUNNING,     RT_EV_FAILOVER,          RT_EV_RESTORE,
+    RT_EV_JOB_FINISHED,    RT_EV_JOB_FAILED,        RT_EV_LEADER_GAINED,
+    RT_EV_LEADER_LOST,     RT_EV_CKPT_ID_ISSUED,    RT_EV_CKPT_PUBLISHED,
+    RT_EV_COORD_SESSION,   RT_EV_WORLD_CRASH,       RT_EV_WORLD_RESTART,
+};
+
+static const struct {
+    const char *alias;
+    RtEventKind kind;
+} event_aliases[] = {
+    {"trigger", RT_EV_CKPT_TRIGGER},   {"ack", RT_EV_CKPT_ACK},
+    {"decline", RT_EV_CKPT_DECLINE},   {"complete", RT_EV_CKPT_COMPLETE},
+    {"abort", RT_EV_CKPT_ABORT},       {"barrier", RT_EV_BARRIER_RECEIVED},
+    {"precommit", RT_EV_TXN_PRECOMMIT}, {"commit", RT_EV_TXN_COMMIT},
+    {"crash", RT_EV_WORLD_CRASH},      {"published", RT_EV_CKPT_PUBLISHED},
+    {"emit", RT_EV_RECORD_EMIT},
+};
+
+bool sim_fault_event_by_name(const char *name, RtEventKind *out) {
+    char *norm = g_strdelimit(g_ascii_strdown(name, -1), "-", '_');
+    bool found = false;
+    for (size_t i = 0; !found && i < G_N_ELEMENTS(trigger_kinds); i++)
+        if (strcmp(norm, rt_event_kind_name(trigger_kinds[i])) == 0) {
+            *out = trigger_kinds[i];
+            found = true;
+        }
+    for (size_t i = 0; !found && i < G_N_ELEMENTS(event_aliases); i++)
+        if (strcmp(norm, event_aliases[i].alias) == 0) {
+            *out = event_aliases[i].kind;
+            found = true;
+        }
+    g_free(norm);
+    return found;
+}
+
+/* ---------------------------------------------------------------- the parser */
+
+typedef struct Parser {
+    char **tok;   /* tokens, NULL-terminated */
+    size_t n, pos;
+    const SimFaultContext *ctx;
+    char *why;    /* first error, owned */
+} Parser;
+
+static const char *peek(const Parser *p) {
+    return p->pos < p->n ? p->tok[p->pos] : NULL;
+}
+
+static const char *next(Parser *p) {
+    return p->pos < p->n ? p->tok[p->pos++] : NULL;
+}
+
+static bool fail(Parser *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static bool fail(Parser *p, const char *fmt, ...) {
+    if (p->why == NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        p->why = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+    }
+    return false;
+}
+
+static bool accept(Parser *p, const char *word) {
+    const char *t = peek(p);
+    if (t != NULL && g_ascii_strcasecmp(t, word) == 0) {
+        p->pos++;
+        return true;
+    }
+    return false;
+}
+
+static bool expect_word(Parser *p, const char *word) {
+    if (accept(p, word))
+        return true;
+    const char *t = peek(p);
+    return fail(p, "expected '%s' but found %s%s%s", word, t ? "'" : "", t ? t : "the end",
+                t ? "'" : "");
+}
+
+static bool has_unit(const char *t) {
+    for (; *t; t++)
+        if (g_ascii_isalpha(*t))
+            return true;
+    return false;
+}
+
+/* A duration as one token ("500ms") or two ("500 ms"); a bare number is ms (Flink). */
+static bool parse_duration(Parser *p, uint64_t *out) {
+    const char *t = next(p);
+    if (t == NULL)
+        return fail(p, "expected a duration (e.g. '500 ms') but found the end");
+    if (!has_unit(t) && peek(p) != NULL) {
+        char *two = g_strdup_printf("%s %s", t, peek(p));
+        bool ok = rt_parse_duration_ns(two, out);
+        g_free(two);
+        if (ok) {
+            p->pos++;
+            return true;
+        }
+    }
+    if (rt_parse_duration_ns(t, out))
+        return true;
+    return fail(p, "'%s' is not a duration (e.g. '500 ms', '2 s')", t);
+}
+
+static bool parse_u64_tok(Parser *p, const char *what, uint64_t *out) {
+    const char *t = next(p);
+    guint64 v = 0;
+    if (t == NULL || !g_ascii_isdigit(t[0]) ||
+        !g_ascii_string_to_unsigned(t, 10, 0, G_MAXUINT64, &v, NULL))
+        return fail(p, "expected %s (a number) but found %s", what, t ? t : "the end");
+    *out = v;
+    return true;
+}
+
+static bool parse_proc(Parser *p, bool allow_this, bool allow_any, SimProcRef *out) {
+    const char *t = next(p);
+    if (t == NULL)
+        return fail(p, "expected a process (jobmanager-N, worker-N) but found the end");
+    if (allow_this && strcmp(t, "this") == 0) {
+        *out = (SimProcRef){SIM_PROC_THIS, 0};
+        return true;
+    }
+    if (allow_any && strcmp(t, "*") == 0) {
+        *out = (SimProcRef){SIM_PROC_ANY, 0};
+        return true;
+    }
+    const char *num = NULL;
+    uint32_t limit = 0;
+    if (g_str_has_prefix(t, "jobmanager-")) {
+        *out = (SimProcRef){SIM_PROC_JOBMANAGER, 0};
+        num = t + strlen("jobmanager-");
+        limit = p->ctx->n_jobmanagers;
+    } else if (g_str_has_prefix(t, "worker-")) {
+        *out = (SimProcRef){SIM_PROC_WORKER, 0};
+        num = t + strlen("worker-");
+        limit = p->ctx->n_workers;
+    } else {
+        return fail(p, "'%s' is not a process: use jobmanager-N or worker-N%s", t,
+                    allow_this ? " or 'this'" : "");
+    }
+    guint64 v = 0;
+    if (!g_ascii_string_to_unsigned(num, 10, 1, G_MAXUINT32, &v, NULL) || v > limit)
+        return fail(p, "no process '%s': the cluster has %u %s", t, limit,
+                    out->kind == SIM_PROC_WORKER ? "workers" : "job managers");
+    out->index = (uint32_t)v - 1;
+    return true;
+}
+
+static int32_t find_operator(const RtJobGraph *g, const char *name) {
+    for (guint i = 0; g != NULL && i < g->operators->len; i++) {
+        const RtOperatorSpec *op = g_ptr_array_index(g->operators, i);
+        if (strcmp(op->name, name) == 0)
+            return (int32_t)i;
+    }
+    return -1;
+}
+
+static bool unknown_operator(Parser *p, const char *name) {
+    const RtJobGraph *g = p->ctx->graph;
+    GPtrArray *names = g_ptr_array_new();
+    for (guint i = 0; g != NULL && i < g->operators->len; i++)
+        g_ptr_array_add(names, ((RtOperatorSpec *)g_ptr_array_index(g->operators, i))->name);
+    g_ptr_array_add(names, NULL);
+    const char *near = sim_keys_nearest(name, (const char *const *)names->pdata);
+    fail(p, "unknown operator '%s'%s%s%s", name, near ? " (did you mean '" : "",
+         near ? near : "", near ? "'?)" : "");
+    g_ptr_array_free(names, TRUE);
+    return false;
+}
+
+/* OP or OP[I] */
+static bool parse_subtask(Parser *p, int32_t *op, int32_t *index) {
+    const char *t = next(p);
+    if (t == NULL)
+        return fail(p, "expected a subtask (operator or operator[i]) but found the end");
+    char *name = g_strdup(t);
+    char *br = strchr(name, '[');
+    *index = -1;
+    bool ok = true;
+    if (br != NULL) {
+        guint64 v = 0;
+        size_t len = strlen(br);
+        *br = '\0';
+        char *num = g_strndup(br + 1, len >= 2 ? len - 2 : 0);
+        ok = len >= 3 && br[len - 1] == ']' &&
+             g_ascii_string_to_unsigned(num, 10, 0, 1u << 20, &v, NULL);
+        g_free(num);
+        if (!ok)
+            fail(p, "'%s' is not a subtask: write operator[index]", t);
+        *index = (int32_t)v;
+    }
+    if (ok) {
+        *op = find_operator(p->ctx->graph, name);
+        if (*op < 0) {
+            ok = unknown_operator(p, name);
+        } else {
+            const RtOperatorSpec *s = g_ptr_array_index(p->ctx->graph->operators, *op);
+            if (*index >= 0 && (uint32_t)*index >= s->parallelism)
+                ok = fail(p, "subtask %s: operator '%s' has parallelism %u", t, name,
+                          s->parallelism);
+        }
+    }
+    g_free(name);
+    return ok;
+}
+
+static bool parse_ordinal(const char *t, uint32_t *out) {
+    size_t len = strlen(t);
+    if (len < 3 || !g_ascii_isdigit(t[0]))
+        return false;
+    const char *suf = t + len - 2;
+    if (strcmp(suf, "st") != 0 && strcmp(suf, "nd") != 0 && strcmp(suf, "rd") != 0 &&
+        strcmp(suf, "th") != 0)
+        return false;
+    char *num = g_strndup(t, len - 2);
+    guint64 v = 0;
+    bool ok = g_ascii_string_to_unsigned(num, 10, 1, 1000000, &v, NULL);
+    g_free(num);
+    *out = (uint32_t)v;
+    return ok;
+}
+
+static bool parse_when(Parser *p, SimFaultTrigger *tr) {
+    tr->kind = SIM_TRIGGER_EVENT;
+    tr->op = tr->index = -1;
+    tr->nth = 1;
+    const char *t = peek(p);
+    if (t != NULL && parse_ordinal(t, &tr->nth))
+        p->pos++;
+    t = next(p);
+    if (t == NULL || !sim_fault_event_by_name(t, &tr->event))
+        return fail(p, "'%s' is not an event: use e.g. align_start, ckpt_ack, ckpt_complete, "
+                       "snapshot_persisted, failover, restore (see README)",
+                    t ? t : "");
+    for (uint32_t guard = 0; guard < 8 && peek(p) != NULL && strcmp(peek(p), ":") != 0;
+         guard++) {
+        if (accept(p, "of") || accept(p, "checkpoint")) {
+            if (strcmp(p->tok[p->pos - 1], "of") == 0 && !expect_word(p, "checkpoint"))
+                return false;
+            if (!parse_u64_tok(p, "a checkpoint id", &tr->checkpoint_id))
+                return false;
+            if (tr->checkpoint_id == 0)
+                return fail(p, "checkpoint ids start at 1");
+        } else if (accept(p, "on")) {
+            if (!parse_subtask(p, &tr->op, &tr->index))
+                return false;
+        } else if (accept(p, "in")) {
+            tr->has_process = true;
+            if (!parse_proc(p, false, false, &tr->process))
+                return false;
+        } else if (accept(p, "+")) {
+            if (!parse_duration(p, &tr->delay_ns))
+                return false;
+        } else {
+            return fail(p, "unexpected '%s': expected 'of checkpoint N', 'on OP[I]', "
+                           "'in PROCESS', '+ DELAY' or ':'",
+                        peek(p));
+        }
+    }
+    return true;
+}
+
+static bool parse_side(Parser *p, SimProcMask *mask, bool *this_side) {
+    for (uint32_t guard = 0; guard < 64; guard++) {
+        const char *t = peek(p);
+        if (t == NULL || strcmp(t, "|") == 0 || strcmp(t, "for") == 0)
+            break;
+        SimProcRef r;
+        if (!parse_proc(p, this_side != NULL, false, &r))
+            return false;
+        if (r.kind == SIM_PROC_THIS)
+            *this_side = true;
+        else
+            *mask |= (SimProcMask)1 << sim_proc_ordinal(r);
+    }
+    if (*mask == 0 && (this_side == NULL || !*this_side))
+        return fail(p, "a partition side needs at least one process");
+    return true;
+}
+
+static bool parse_partition(Parser *p, SimFaultAction *a) {
+    a->kind = SIM_FAULT_PARTITION;
+    if (!parse_side(p, &a->side_a, &a->side_a_this))
+        return false;
+    if (accept(p, "|") && !parse_side(p, &a->side_b, NULL))
+        return false;
+    if ((a->side_a & a->side_b) != 0)
+        return fail(p, "a process is on both sides of the partition");
+    return expect_word(p, "for") && parse_duration(p, &a->duration_ns);
+}
+
+static bool parse_storage(Parser *p, SimFaultAction *a) {
+    a->kind = SIM_FAULT_STORAGE_ERROR;
+    const char *t = next(p);
+    if (t != NULL && g_ascii_strcasecmp(t, "eio") == 0)
+        a->storage_error = SIM_STORAGE_EIO;
+    else if (t != NULL && g_ascii_strcasecmp(t, "enospc") == 0)
+        a->storage_error = SIM_STORAGE_ENOSPC;
+    else
+        return fail(p, "expected eio or enospc after storage-error");
+    if (accept(p, "on")) {
+        t = next(p);
+        if (t == NULL || strlen(t) >= SIM_FAULT_PREFIX_MAX)
+            return fail(p, "expected a path prefix (shorter than %u bytes) after 'on'",
+                        SIM_FAULT_PREFIX_MAX);
+        g_strlcpy(a->prefix, t, sizeof a->prefix);
+    }
+    return expect_word(p, "for") && parse_duration(p, &a->duration_ns);
+}
+
+static bool parse_action(Parser *p, bool event_trigger, SimFaultAction *a) {
+    const char *verb = next(p);
+    if (verb == NULL)
+        return fail(p, "expected an action after ':' (crash, restart, isolate, partition, "
+                       "spike, storage-error)");
+    if (strcmp(verb, "crash") == 0) {
+        a->kind = SIM_FAULT_CRASH;
+        if (!parse_proc(p, event_trigger, false, &a->target))
+            return false;
+        if (accept(p, "restart"))
+            return expect_word(p, "after") && parse_duration(p, &a->restart_after_ns);
+        return true;
+    }
+    if (strcmp(verb, "restart") == 0) {
+        a->kind = SIM_FAULT_RESTART;
+        return parse_proc(p, event_trigger, false, &a->target);
+    }
+    if (strcmp(verb, "isolate") == 0) {
+        a->kind = SIM_FAULT_PARTITION;
+        SimProcRef r;
+        if (!parse_proc(p, event_trigger, false, &r))
+            return false;
+        if (r.kind == SIM_PROC_THIS)
+            a->side_a_this = true;
+        else
+            a->side_a = (SimProcMask)1 << sim_proc_ordinal(r);
+        return expect_word(p, "for") && parse_duration(p, &a->duration_ns);
+    }
+    if (strcmp(verb, "partition") == 0)
+        return parse_partition(p, a);
+    if (strcmp(verb, "spike") == 0) {
+        a->kind = SIM_FAULT_SPIKE;
+        return parse_proc(p, event_trigger, true, &a->target) && expect_word(p, "->") &&
+               parse_proc(p, event_trigger, true, &a->peer) && expect_word(p, "+") &&
+               parse_duration(p, &a->latency_ns) && expect_word(p, "for") &&
+               parse_duration(p, &a->duration_ns);
+    }
+    if (strcmp(verb, "storage-error") == 0)
+        return parse_storage(p, a);
+    return fail(p, "unknown action '%s': use crash, restart, isolate, partition, spike or "
+                   "storage-error",
+                verb);
+}
+
+static char **tokenize(const char *text, size_t *n) {
+    GString *s = g_string_new(NULL);
+    for (const char *c = text; *c; c++) {
+        if (c[0] == '-' && c[1] == '>') {
+            g_string_append(s, " -> ");
+            c++;
+        } else if (*c == ':' || *c == '|' || *c == '+') {
+            g_string_append_printf(s, " %c ", *c);
+        } else {
+            g_string_append_c(s, *c);
+        }
+    }
+    char **raw = g_strsplit_set(s->str, " \t", -1);
+    g_string_free(s, TRUE);
+    GPtrArray *out = g_ptr_array_new();
+    for (char **r = raw; *r != NULL; r++)
+        if (**r != '\0')
+            g_ptr_array_add(out, g_strdup(*r));
+    g_strfreev(raw);
+    *n = out->len;
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+bool sim_fault_parse(const char *name, const char *text, const SimFaultContext *ctx,
+                     SimFault *out, char **why) {
+    assert(name != NULL && text != NULL && ctx != NULL && out != NULL && why != NULL);
+    memset(out, 0, sizeof *out);
+    Parser p = {.ctx = ctx};
+    p.tok = tokenize(text, &p.n);
+    bool ok;
+    if (accept(&p, "at")) {
+        out->trigger.kind = SIM_TRIGGER_AT;
+        ok = parse_duration(&p, &out->trigger.at_ns);
+    } else if (accept(&p, "when")) {
+        ok = parse_when(&p, &out->trigger);
+    } else {
+        ok = fail(&p, "a fault starts with 'at TIME:' or 'when EVENT ...:'");
+    }
+    ok = ok && expect_word(&p, ":") &&
+         parse_action(&p, out->trigger.kind == SIM_TRIGGER_EVENT, &out->action);
+    if (ok && peek(&p) != NULL)
+        ok = fail(&p, "unexpected '%s' after the action", peek(&p));
+    g_strfreev(p.tok);
+    if (!ok) {
+        *why = p.why;
+        memset(out, 0, sizeof *out);
+        return false;
+    }
+    out->name = g_strdup(name);
+    out->text = g_strdup(text);
+    *why = NULL;
+    return true;
+}
+
+void sim_fault_clear(SimFault *f) {
+    if (f == NULL)
+        return;
+    g_free(f->name);
+    g_free(f->text);
+    memset(f, 0, sizeof *f);
+}
+
+SimFault *sim_fault_copy(const SimFault *f) {
+    SimFault *c = g_new0(SimFault, 1);
+    *c = *f;
+    c->name = g_strdup(f->name);
+    c->text = g_strdup(f->text);
+    return c;
+}
+
+void sim_fault_free(SimFault *f) {
+    sim_fault_clear(f);
+    g_free(f);
+}
+
+bool sim_proc_parse(const char *text, const SimFaultContext *ctx, SimProcRef *out, char **why) {
+    assert(text != NULL && ctx != NULL && out != NULL && why != NULL);
+    char *tok[2] = {g_strdup(text), NULL};
+    Parser p = {.tok = tok, .n = 1, .ctx = ctx};
+    bool ok = parse_proc(&p, false, false, out);
+    g_free(tok[0]);
+    *why = p.why;
+    return ok;
+}
+
+/* ---------------------------------------------------------------- random faults */
+
+char *sim_proc_name(SimProcRef r) {
+    if (r.kind == SIM_PROC_JOBMANAGER)
+        return g_strdup_printf("jobmanager-%u", r.index + 1);
+    if (r.kind == SIM_PROC_WORKER)
+        return g_strdup_printf("worker-%u", r.index + 1);
+    return g_strdup(r.kind == SIM_PROC_THIS ? "this" : "*");
+}
+
+/* Appends "at T: ACTION" with action text built by describe. */
+static void add_at(GPtrArray *faults, uint64_t at_ns, const SimFaultAction *a,
+                   const char *action_text) {
+    if (faults->len >= SIM_FAULT_MAX_FAULTS)
+        return;
+    SimFault *f = g_new0(SimFault, 1);
+    f->name = g_strdup_printf("random-%u", faults->len + 1);
+    f->text = g_strdup_printf("at %" G_GUINT64_FORMAT " ns: %s", at_ns, action_text);
+    f->trigger.kind = SIM_TRIGGER_AT;
+    f->trigger.at_ns = at_ns;
+    f->action = *a;
+    g_ptr_array_add(faults, f);
+}
+
+typedef enum { RAND_CRASH, RAND_JM_CRASH, RAND_SPIKE, RAND_PARTITION, RAND_STORAGE } RandKind;
+
+static void make_random(RandKind kind, RtRng *rng, const SimRandomFaults *rf,
+                        const SimFaultContext *ctx, SimFaultAction *a, GString *text) {
+    memset(a, 0, sizeof *a);
+    SimProcRef r = {SIM_PROC_WORKER, (uint32_t)rt_rng_below(rng, ctx->n_workers)};
+    char *name = NULL;
+    switch (kind) {
+    case RAND_JM_CRASH:
+        r = (SimProcRef){SIM_PROC_JOBMANAGER, (uint32_t)rt_rng_below(rng, ctx->n_jobmanagers)};
+        /* fall through */
+    case RAND_CRASH:
+        a->kind = SIM_FAULT_CRASH;
+        a->target = r;
+        a->restart_after_ns = rf->restart_after_ns;
+        name = sim_proc_name(r);
+        g_string_printf(text, "crash %s restart after %" G_GUINT64_FORMAT " ns", name,
+                        a->restart_after_ns);
+        break;
+    case RAND_SPIKE:
+        a->kind = SIM_FAULT_SPIKE;
+        a->target = r;
+        a->peer = (SimProcRef){SIM_PROC_ANY, 0};
+        a->latency_ns = rf->spike_latency_ns;
+        a->duration_ns = rf->spike_duration_ns;
+        name = sim_proc_name(r);
+        g_string_printf(text, "spike %s -> * + %" G_GUINT64_FORMAT " ns for %" G_GUINT64_FORMAT
+                        " ns", name, a->latency_ns, a->duration_ns);
+        break;
+    case RAND_PARTITION:
+        a->kind = SIM_FAULT_PARTITION;
+        a->side_a = (SimProcMask)1 << sim_proc_ordinal(r);
+        a->duration_ns = rf->partition_duration_ns;
+        name = sim_proc_name(r);
+        g_string_printf(text, "isolate %s for %" G_GUINT64_FORMAT " ns", name, a->duration_ns);
+        break;
+    case RAND_STORAGE:
+        a->kind = SIM_FAULT_STORAGE_ERROR;
+        a->storage_error = SIM_STORAGE_EIO;
+        a->duration_ns = rf->storage_error_duration_ns;
+        g_string_printf(text, "storage-error eio for %" G_GUINT64_FORMAT " ns", a->duration_ns);
+        break;
+    }
+    g_free(name);
+}
+
+void sim_fault_plan_add_random(GPtrArray *faults, const SimRandomFaults *rf, uint64_t seed,
+                               uint64_t stop_ns, const SimFaultContext *ctx) {
+    assert(faults != NULL && rf != NULL && ctx != NULL);
+    const struct {
+        RandKind kind;
+        double rate;
+        const char *stream;
+    } kinds[] = {
+        {RAND_CRASH, rf->crash_rate, "faults/random/crash"},
+        {RAND_JM_CRASH, rf->jobmanager_crash_rate, "faults/random/jobmanager-crash"},
+        {RAND_SPIKE, rf->spike_rate, "faults/random/spike"},
+        {RAND_PARTITION, rf->partition_rate, "faults/random/partition"},
+        {RAND_STORAGE, rf->storage_error_rate, "faults/random/storage-error"},
+    };
+    GString *text = g_string_new(NULL);
+    for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+        if (kinds[k].rate <= 0)
+            continue;
+        RtRng rng;
+        rt_rng_seed_stream(&rng, seed, kinds[k].stream);
+        double t_s = 0;
+        for (uint32_t i = 0; i < SIM_FAULT_MAX_FAULTS; i++) {
+            /* Poisson arrivals: exponential gaps with mean 1 / rate seconds. */
+            t_s += -log(1.0 - rt_rng_double(&rng)) / kinds[k].rate;
+            uint64_t at_ns = (uint64_t)(t_s * 1e9);
+            if (t_s * 1e9 >= (double)stop_ns)
+                break;
+            SimFaultAction a;
+            make_random(kinds[k].kind, &rng, rf, ctx, &a, text);
+            add_at(faults, at_ns, &a, text->str);
+        }
+    }
+    g_string_free(text, TRUE);
+}

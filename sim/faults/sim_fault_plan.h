@@ -1,0 +1,141 @@
+/* sim_fault_plan.h - the fault plan of a scenario: what goes wrong, and when.
+ *
+ * A fault is a trigger plus an action. Triggers: a simulated time ("at 2 s") or a
+ * protocol event observed from the runtime ("when 2nd ckpt_ack of checkpoint 4",
+ * "when align_start of checkpoint 3 on count[1]"). Actions: crash (and optionally
+ * restart) a process, restart it, isolate it or partition two sets of processes for a
+ * while, add a latency spike on links, or make storage fail (EIO / ENOSPC) under a path
+ * prefix for a while. The text syntax is documented in scenarios/README.md; this module
+ * parses it into plain values and materializes random faults (at rates) into the same
+ * explicit form, so a plan can be listed, masked and shrunk fault by fault.
+ *
+ * Processes are named jobmanager-N and worker-N (1-based), or "this": the process that
+ * emitted the triggering event. Internally a SimProcRef holds a 0-based index.
+ */
+#ifndef SIM_FAULT_PLAN_H
+#define SIM_FAULT_PLAN_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/dataflow/rt_job_graph.h"
+#include "runtime/env/rt_observe.h"
+
+#define SIM_FAULT_MAX_JOBMANAGERS 8u
+#define SIM_FAULT_MAX_WORKERS 32u
+#define SIM_FAULT_MAX_FAULTS 4096u /* explicit + materialized random faults of one plan */
+#define SIM_FAULT_PREFIX_MAX 128u
+
+typedef enum SimProcKind {
+    SIM_PROC_JOBMANAGER,
+    SIM_PROC_WORKER,
+    SIM_PROC_THIS, /* the process that emitted the triggering event */
+    SIM_PROC_ANY,  /* '*': every process (spike endpoints only) */
+} SimProcKind;
+
+typedef struct SimProcRef {
+    SimProcKind kind;
+    uint32_t index; /* 0-based: worker-1 is index 0 */
+} SimProcRef;
+
+/* Process sets for partitions: bit i = jobmanager-(i+1) for i < 8, bit 8+j = worker-(j+1). */
+typedef uint64_t SimProcMask;
+uint32_t sim_proc_ordinal(SimProcRef ref); /* JOBMANAGER / WORKER refs only */
+
+typedef enum SimTriggerKind {
+    SIM_TRIGGER_AT,    /* at a simulated time */
+    SIM_TRIGGER_EVENT, /* on the nth observation event matching the filters */
+} SimTriggerKind;
+
+typedef struct SimFaultTrigger {
+    SimTriggerKind kind;
+    uint64_t at_ns;         /* AT: absolute simulated time, ns */
+    RtEventKind event;      /* EVENT: the kind to match */
+    uint64_t checkpoint_id; /* EVENT: 0 = any checkpoint */
+    int32_t op;             /* EVENT: operator index, -1 = any */
+    int32_t index;          /* EVENT: subtask index, -1 = any */
+    bool has_process;       /* EVENT: filter on the emitting process */
+    SimProcRef process;
+    uint32_t nth;           /* EVENT: fire on the nth match, >= 1 */
+    uint64_t delay_ns;      /* EVENT: fire this long after the event, ns */
+} SimFaultTrigger;
+
+typedef enum SimFaultKind {
+    SIM_FAULT_CRASH,         /* target crashes; restarts after restart_after_ns if > 0 */
+    SIM_FAULT_RESTART,       /* target restarts (if down) */
+    SIM_FAULT_PARTITION,     /* links between side_a and side_b cut for duration_ns */
+    SIM_FAULT_SPIKE,         /* links target -> peer get latency_ns more for duration_ns */
+    SIM_FAULT_STORAGE_ERROR, /* storage ops under prefix fail for duration_ns */
+} SimFaultKind;
+
+typedef enum SimStorageErrorKind {
+    SIM_STORAGE_EIO,
+    SIM_STORAGE_ENOSPC,
+} SimStorageErrorKind;
+
+typedef struct SimFaultAction {
+    SimFaultKind kind;
+    SimProcRef target;          /* CRASH, RESTART, SPIKE (from) */
+    SimProcRef peer;            /* SPIKE (to) */
+    uint64_t restart_after_ns;  /* CRASH: 0 = stays down */
+    uint64_t duration_ns;       /* PARTITION, SPIKE, STORAGE_ERROR */
+    uint64_t latency_ns;        /* SPIKE: added one-way latency */
+    SimProcMask side_a, side_b; /* PARTITION; side_b 0 = every other process */
+    bool side_a_this;           /* PARTITION: side a is "this" (isolate this) */
+    SimStorageErrorKind storage_error;
+    char prefix[SIM_FAULT_PREFIX_MAX]; /* STORAGE_ERROR: path prefix ("" = all) */
+} SimFaultAction;
+
+typedef struct SimFault {
+    char *name; /* the key in [faults], or "random-N"; owned */
+    char *text; /* the statement as written (or generated); owned */
+    SimFaultTrigger trigger;
+    SimFaultAction action;
+} SimFault;
+
+/* What names a fault statement may refer to. */
+typedef struct SimFaultContext {
+    uint32_t n_jobmanagers;
+    uint32_t n_workers;
+    const RtJobGraph *graph;
+} SimFaultContext;
+
+/* Parses a process name (jobmanager-N, worker-N; 1-based, within ctx's cluster). false +
+ * *why (allocated) if malformed or out of range. */
+bool sim_proc_parse(const char *text, const SimFaultContext *ctx, SimProcRef *out, char **why);
+/* "worker-2", "jobmanager-1", "this" or "*"; newly allocated. */
+char *sim_proc_name(SimProcRef ref);
+
+/* Parses one fault statement (README syntax). On success fills *out (name and text are
+ * copied) and returns true; else returns false and sets *why (newly allocated). */
+bool sim_fault_parse(const char *name, const char *text, const SimFaultContext *ctx,
+                     SimFault *out, char **why);
+void sim_fault_clear(SimFault *f);
+SimFault *sim_fault_copy(const SimFault *f);
+void sim_fault_free(SimFault *f);
+
+/* Random faults at rates (per simulated second), materialized into explicit AT faults. */
+typedef struct SimRandomFaults {
+    double crash_rate;            /* worker crashes per s */
+    double jobmanager_crash_rate; /* job manager crashes per s */
+    uint64_t restart_after_ns;
+    double spike_rate;
+    uint64_t spike_latency_ns, spike_duration_ns;
+    double partition_rate;
+    uint64_t partition_duration_ns;
+    double storage_error_rate;
+    uint64_t storage_error_duration_ns;
+} SimRandomFaults;
+
+/* Appends to faults (SimFault*) the random faults of rf in [0, stop_ns), drawn from the
+ * run's stream "faults/random/<kind>" of seed (one stream per kind, so that changing one
+ * rate does not move the others). Bounded by SIM_FAULT_MAX_FAULTS in total. */
+void sim_fault_plan_add_random(GPtrArray *faults, const SimRandomFaults *rf, uint64_t seed,
+                               uint64_t stop_ns, const SimFaultContext *ctx);
+
+/* Trigger event names: the rt_event_kind_name()s ('-' and '_' alike) and short aliases
+ * (ack, complete, barrier, precommit, commit...). Returns false if unknown. */
+bool sim_fault_event_by_name(const char *name, RtEventKind *out);
+
+#endif /* SIM_FAULT_PLAN_H */

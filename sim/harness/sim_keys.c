@@ -1,0 +1,287 @@
+/* sim_keys.c - the valid keys of every scenario section and their value checks
+ * (sim_keys.h). The README's key reference is written from these tables: keep the two
+ * in step. */
+#include "sim/harness/sim_keys.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "runtime/env/rt_config.h"
+#include "runtime/env/rt_env.h"
+
+#define U64MAX 0
+
+const SimKeySpec sim_keys_scenario[] = {
+    {"name", SIM_KEY_NAME, NULL, 0, 0, "the scenario's name (required)"},
+    {"description", SIM_KEY_STRING, NULL, 0, 0, "one line on what it tests"},
+    {"seed", SIM_KEY_U64, NULL, 0, U64MAX, "default seed of 'ckptsim run' (default 1)"},
+    {"time-limit", SIM_KEY_DURATION, NULL, 0, 0, "simulated time budget (default 60 s)"},
+    {"faults-stop-at", SIM_KEY_DURATION, NULL, 0, 0,
+     "no fault fires after this simulated time (default: half the time limit)"},
+    {"liveness-bound", SIM_KEY_DURATION, NULL, 0, 0,
+     "after faults stop, a checkpoint completes and the job finishes within this"},
+    {"max-steps", SIM_KEY_U64, NULL, 1000, U64MAX, "kernel event budget (default 50000000)"},
+    {"drain", SIM_KEY_DURATION, NULL, 0, 0,
+     "simulated time run after the job finished, for late events (default 200 ms)"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+const SimKeySpec sim_keys_cluster[] = {
+    {"jobmanagers", SIM_KEY_U64, NULL, 1, 8, "job manager processes (default 1)"},
+    {"workers", SIM_KEY_U64, NULL, 1, 32, "worker (task manager) processes"},
+    {"slots", SIM_KEY_U64, NULL, 1, 256, "subtasks one worker may host"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+const SimKeySpec sim_keys_operator[] = {
+    {"kind", SIM_KEY_CHOICE, "source|map|counter|listmap|sink", 0, 0, "the operator type"},
+    {"parallelism", SIM_KEY_U64, NULL, 1, 1024, "number of subtasks (default 1)"},
+    {"records", SIM_KEY_U64, NULL, 0, 1000000000, "source: records per subtask"},
+    {"keys", SIM_KEY_U64, NULL, 1, U64MAX, "source: distinct keys (default 16)"},
+    {"distribution", SIM_KEY_CHOICE, "uniform|zipf", 0, 0, "source: key distribution"},
+    {"zipf-exponent", SIM_KEY_DOUBLE, NULL, 0, 0, "source: Zipf skew, > 0 (default 1.1)"},
+    {"rate", SIM_KEY_U64, NULL, 0, U64MAX,
+     "source: records per second per subtask (0 = as fast as credits allow)"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+const SimKeySpec sim_keys_network[] = {
+    {"latency", SIM_KEY_SYNTAX, NULL, 0, 0, "default one-way latency model of every link"},
+    {"detection-delay", SIM_KEY_DURATION, NULL, 0, 0,
+     "time until the surviving end of a broken channel learns it"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+const SimKeySpec sim_keys_random_faults[] = {
+    {"crash-rate", SIM_KEY_DOUBLE, NULL, 0, 0, "worker crashes per simulated second"},
+    {"jobmanager-crash-rate", SIM_KEY_DOUBLE, NULL, 0, 0,
+     "job manager crashes per simulated second"},
+    {"restart-after", SIM_KEY_DURATION, NULL, 0, 0, "a crashed process restarts after this"},
+    {"spike-rate", SIM_KEY_DOUBLE, NULL, 0, 0, "latency spikes per simulated second"},
+    {"spike-latency", SIM_KEY_DURATION, NULL, 0, 0, "latency a spike adds"},
+    {"spike-duration", SIM_KEY_DURATION, NULL, 0, 0, "how long a spike lasts"},
+    {"partition-rate", SIM_KEY_DOUBLE, NULL, 0, 0, "process isolations per simulated second"},
+    {"partition-duration", SIM_KEY_DURATION, NULL, 0, 0, "how long an isolation lasts"},
+    {"storage-error-rate", SIM_KEY_DOUBLE, NULL, 0, 0,
+     "storage error windows (EIO on writes) per simulated second"},
+    {"storage-error-duration", SIM_KEY_DURATION, NULL, 0, 0, "how long a window lasts"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+const SimKeySpec sim_keys_expect[] = {
+    {"exactly-once", SIM_KEY_BOOL, NULL, 0, 0, "counts and sink output exactly once"},
+    {"consistent-cuts", SIM_KEY_BOOL, NULL, 0, 0, "every completed checkpoint is a cut"},
+    {"liveness", SIM_KEY_BOOL, NULL, 0, 0,
+     "after faults stop: a checkpoint completes and the job finishes within the bound"},
+    {"min-completed-checkpoints", SIM_KEY_U64, NULL, 0, U64MAX,
+     "at least this many checkpoints complete"},
+    {"min-failovers", SIM_KEY_U64, NULL, 0, U64MAX,
+     "at least this many failovers happen (the fault really hit)"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+/* Flink keys the runtime reads (flink-zk.md 2.5), with deprecated aliases. */
+const SimKeySpec sim_keys_config[] = {
+    {"execution.checkpointing.interval", SIM_KEY_DURATION, NULL, 0, 0, "trigger interval"},
+    {"execution.checkpointing.mode", SIM_KEY_CHOICE, "EXACTLY_ONCE|AT_LEAST_ONCE", 0, 0,
+     "checkpointing guarantee"},
+    {"execution.checkpointing.timeout", SIM_KEY_DURATION, NULL, 0, 0, "checkpoint timeout"},
+    {"execution.checkpointing.max-concurrent-checkpoints", SIM_KEY_U64, NULL, 1, 64,
+     "checkpoints in flight at once"},
+    {"execution.checkpointing.min-pause", SIM_KEY_DURATION, NULL, 0, 0,
+     "pause after a completion"},
+    {"execution.checkpointing.tolerable-failed-checkpoints", SIM_KEY_U64, NULL, 0, 1000000,
+     "consecutive failed checkpoints tolerated"},
+    {"execution.checkpointing.unaligned", SIM_KEY_BOOL, NULL, 0, 0, "unaligned (deprecated)"},
+    {"execution.checkpointing.unaligned.enabled", SIM_KEY_BOOL, NULL, 0, 0,
+     "unaligned checkpoints"},
+    {"execution.checkpointing.unaligned.forced", SIM_KEY_BOOL, NULL, 0, 0,
+     "unaligned even where unsupported"},
+    {"execution.checkpointing.aligned-checkpoint-timeout", SIM_KEY_DURATION, NULL, 0, 0,
+     "switch to unaligned after this"},
+    {"execution.checkpointing.alignment-timeout", SIM_KEY_DURATION, NULL, 0, 0,
+     "aligned-checkpoint-timeout (deprecated)"},
+    {"execution.checkpointing.num-retained", SIM_KEY_U64, NULL, 1, 1000,
+     "completed checkpoints retained"},
+    {"state.checkpoints.num-retained", SIM_KEY_U64, NULL, 1, 1000,
+     "num-retained (deprecated)"},
+    {"execution.checkpointing.dir", SIM_KEY_PATH, NULL, 0, 0, "checkpoint directory"},
+    {"state.checkpoints.dir", SIM_KEY_PATH, NULL, 0, 0, "checkpoint directory (deprecated)"},
+    {"execution.checkpointing.storage", SIM_KEY_CHOICE, "jobmanager|filesystem", 0, 0,
+     "checkpoint storage"},
+    {"state.backend.type", SIM_KEY_CHOICE, "hashmap|filesystem|zookeeper", 0, 0,
+     "state backend"},
+    {"state.backend", SIM_KEY_CHOICE, "hashmap|filesystem|zookeeper", 0, 0,
+     "state backend (deprecated)"},
+    {"restart-strategy.type", SIM_KEY_CHOICE, "none|off|disable|fixed-delay", 0, 0,
+     "restart strategy"},
+    {"restart-strategy", SIM_KEY_CHOICE, "none|off|disable|fixed-delay", 0, 0,
+     "restart strategy (deprecated)"},
+    {"restart-strategy.fixed-delay.attempts", SIM_KEY_U64, NULL, 0, 1000000,
+     "restart attempts"},
+    {"restart-strategy.fixed-delay.delay", SIM_KEY_DURATION, NULL, 0, 0, "restart delay"},
+    {"taskmanager.network.memory.buffers-per-channel", SIM_KEY_U64, NULL, 1, 1024,
+     "credits per channel"},
+    {"execution.buffer-timeout", SIM_KEY_DURATION, NULL, 0, 0, "output flush interval"},
+    {"pipeline.max-parallelism", SIM_KEY_U64, NULL, 1, 32768, "key groups"},
+    {"high-availability", SIM_KEY_CHOICE, "none|zookeeper", 0, 0, "HA mode (deprecated)"},
+    {"high-availability.type", SIM_KEY_CHOICE, "none|zookeeper", 0, 0, "HA mode"},
+    {"high-availability.zookeeper.quorum", SIM_KEY_STRING, NULL, 0, 0, "ZooKeeper servers"},
+    {"high-availability.zookeeper.path.root", SIM_KEY_STRING, NULL, 0, 0, "root znode"},
+    {"high-availability.cluster-id", SIM_KEY_STRING, NULL, 0, 0, "cluster id"},
+    {"high-availability.storageDir", SIM_KEY_PATH, NULL, 0, 0, "HA metadata directory"},
+    {"high-availability.zookeeper.client.session-timeout", SIM_KEY_DURATION, NULL, 0, 0,
+     "ZooKeeper session timeout"},
+    {"high-availability.zookeeper.client.connection-timeout", SIM_KEY_DURATION, NULL, 0, 0,
+     "ZooKeeper connection timeout"},
+    {"high-availability.zookeeper.client.tolerate-suspended-connections", SIM_KEY_BOOL, NULL,
+     0, 0, "keep leadership while suspended"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+const SimKeySpec *sim_keys_find(const SimKeySpec *table, const char *name) {
+    assert(table != NULL && name != NULL);
+    for (const SimKeySpec *k = table; k->name != NULL; k++)
+        if (strcmp(k->name, name) == 0)
+            return k;
+    return NULL;
+}
+
+static bool is_name(const char *v) {
+    if (*v == '\0')
+        return false;
+    for (const char *p = v; *p; p++)
+        if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-')
+            return false;
+    return true;
+}
+
+static bool check_u64(const SimKeySpec *spec, const char *value, char **why) {
+    guint64 v = 0;
+    if (!g_ascii_isdigit(value[0]) || !g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT64,
+                                                                  &v, NULL)) {
+        *why = g_strdup("expected an unsigned integer");
+        return false;
+    }
+    if (v < spec->min || (spec->max != 0 && v > spec->max)) {
+        *why = spec->max != 0 ? g_strdup_printf("must be between %" PRIu64 " and %" PRIu64,
+                                                spec->min, spec->max)
+                              : g_strdup_printf("must be at least %" PRIu64, spec->min);
+        return false;
+    }
+    return true;
+}
+
+static bool check_choice(const SimKeySpec *spec, const char *value, char **why) {
+    char **choices = g_strsplit(spec->choices, "|", -1);
+    bool ok = false;
+    for (char **c = choices; *c != NULL && !ok; c++)
+        ok = g_ascii_strcasecmp(*c, value) == 0;
+    g_strfreev(choices);
+    if (!ok) {
+        char *list = g_strdelimit(g_strdup(spec->choices), "|", ',');
+        *why = g_strdup_printf("expected one of: %s", list);
+        g_free(list);
+    }
+    return ok;
+}
+
+bool sim_key_check(const SimKeySpec *spec, const char *value, char **why) {
+    assert(spec != NULL && value != NULL && why != NULL);
+    uint64_t u = 0;
+    bool b = false;
+    *why = NULL;
+    switch (spec->type) {
+    case SIM_KEY_STRING:
+    case SIM_KEY_SYNTAX:
+        if (*value == '\0')
+            *why = g_strdup("expected a value");
+        break;
+    case SIM_KEY_NAME:
+        if (!is_name(value))
+            *why = g_strdup("expected a name of letters, digits, '-' and '_'");
+        break;
+    case SIM_KEY_U64: return check_u64(spec, value, why);
+    case SIM_KEY_DOUBLE: {
+        char *end = NULL;
+        double d = g_ascii_strtod(value, &end);
+        if (end == value || *end != '\0' || !isfinite(d) || d < 0)
+            *why = g_strdup("expected a number >= 0");
+        break;
+    }
+    case SIM_KEY_BOOL:
+        if (!rt_parse_bool(value, &b))
+            *why = g_strdup("expected true or false");
+        break;
+    case SIM_KEY_DURATION:
+        if (!rt_parse_duration_ns(value, &u))
+            *why = g_strdup("expected a duration such as '500 ms', '2 s' or '1 min'");
+        break;
+    case SIM_KEY_SIZE:
+        if (!rt_parse_size_bytes(value, &u))
+            *why = g_strdup("expected a size such as '64 kb'");
+        break;
+    case SIM_KEY_CHOICE: return check_choice(spec, value, why);
+    case SIM_KEY_PATH:
+        if (!rt_storage_path_valid(value))
+            *why = g_strdup("expected a relative path of [A-Za-z0-9._-/] without '..'");
+        break;
+    }
+    return *why == NULL;
+}
+
+size_t sim_levenshtein(const char *a, const char *b) {
+    enum { MAX = 256 };
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > MAX || lb > MAX)
+        return MAX * 2;
+    size_t prev[MAX + 1], cur[MAX + 1];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = MIN(sub, MIN(del, ins));
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof cur[0]);
+    }
+    return prev[lb];
+}
+
+const char *sim_keys_nearest(const char *name, const char *const *candidates) {
+    assert(name != NULL && candidates != NULL);
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (const char *const *c = candidates; *c != NULL; c++) {
+        size_t d = sim_levenshtein(name, *c);
+        if (d < best_d) {
+            best_d = d;
+            best = *c;
+        }
+    }
+    size_t len = strlen(name);
+    size_t limit = MAX((size_t)2, len / 3);
+    return best_d <= limit ? best : NULL;
+}
+
+char *sim_keys_hint(const SimKeySpec *table, const char *name) {
+    GPtrArray *names = g_ptr_array_new();
+    for (const SimKeySpec *k = table; k->name != NULL; k++)
+        g_ptr_array_add(names, (gpointer)k->name);
+    g_ptr_array_add(names, NULL);
+    const char *near = sim_keys_nearest(name, (const char *const *)names->pdata);
+    char *hint;
+    if (near != NULL) {
+        hint = g_strdup_printf(" (did you mean '%s'?)", near);
+    } else {
+        char *list = g_strjoinv(", ", (char **)names->pdata);
+        hint = g_strdup_printf(" (valid keys: %s)", list);
+        g_free(list);
+    }
+    g_ptr_array_free(names, TRUE);
+    return hint;
+}
