@@ -204,9 +204,14 @@ START_TEST(test_schedule_in_saturates) {
 }
 END_TEST
 
+/* Reachable from a static so that the aborted process leaks nothing under valgrind. */
+static SimKernel *volatile past_kernel;
+static Rec past_rec;
+
 START_TEST(test_schedule_in_past_asserts) {
-    SimKernel *k = sim_kernel_new();
-    Rec *r = rec_new();
+    past_kernel = sim_kernel_new();
+    SimKernel *k = past_kernel;
+    Rec *r = &past_rec;
     sim_kernel_schedule_at(k, 1000, rec_event, r, 1);
     ck_assert(sim_kernel_step(k));
     sim_kernel_schedule_at(k, 999, rec_event, r, 2); /* aborts */
