@@ -9,7 +9,7 @@
  *           | isolate PROC for DURATION
  *           | partition PROC... | PROC... for DURATION
  *           | spike PROC -> PROC + DURATION for DURATION      (PROC may be '*')
- *           | storage-error eio|enospc [on PREFIX] for DURATION
+ *           | storage-error eio|enospc [on PREFIX] [count N]
  */
 #include "sim/faults/sim_fault_plan.h"
 
@@ -350,7 +350,16 @@ static bool parse_storage(Parser *p, SimFaultAction *a) {
                         SIM_FAULT_PREFIX_MAX);
         g_strlcpy(a->prefix, t, sizeof a->prefix);
     }
-    return expect_word(p, "for") && parse_duration(p, &a->duration_ns);
+    a->count = 1;
+    if (accept(p, "count")) {
+        uint64_t n = 0;
+        if (!parse_u64_tok(p, "a count", &n))
+            return false;
+        if (n == 0 || n > 1000000)
+            return fail(p, "count must be between 1 and 1000000");
+        a->count = (uint32_t)n;
+    }
+    return true;
 }
 
 static bool parse_action(Parser *p, bool event_trigger, SimFaultAction *a) {
@@ -546,8 +555,8 @@ static void make_random(RandKind kind, RtRng *rng, const SimRandomFaults *rf,
     case RAND_STORAGE:
         a->kind = SIM_FAULT_STORAGE_ERROR;
         a->storage_error = SIM_STORAGE_EIO;
-        a->duration_ns = rf->storage_error_duration_ns;
-        g_string_printf(text, "storage-error eio for %" G_GUINT64_FORMAT " ns", a->duration_ns);
+        a->count = 1;
+        g_string_printf(text, "storage-error eio count 1");
         break;
     }
     g_free(name);

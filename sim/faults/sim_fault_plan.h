@@ -66,7 +66,7 @@ typedef enum SimFaultKind {
     SIM_FAULT_RESTART,       /* target restarts (if down) */
     SIM_FAULT_PARTITION,     /* links between side_a and side_b cut for duration_ns */
     SIM_FAULT_SPIKE,         /* links target -> peer get latency_ns more for duration_ns */
-    SIM_FAULT_STORAGE_ERROR, /* storage ops under prefix fail for duration_ns */
+    SIM_FAULT_STORAGE_ERROR, /* the next count storage ops under prefix fail */
 } SimFaultKind;
 
 typedef enum SimStorageErrorKind {
@@ -79,7 +79,8 @@ typedef struct SimFaultAction {
     SimProcRef target;          /* CRASH, RESTART, SPIKE (from) */
     SimProcRef peer;            /* SPIKE (to) */
     uint64_t restart_after_ns;  /* CRASH: 0 = stays down */
-    uint64_t duration_ns;       /* PARTITION, SPIKE, STORAGE_ERROR */
+    uint64_t duration_ns;       /* PARTITION, SPIKE */
+    uint32_t count;             /* STORAGE_ERROR: operations that fail, >= 1 */
     uint64_t latency_ns;        /* SPIKE: added one-way latency */
     SimProcMask side_a, side_b; /* PARTITION; side_b 0 = every other process */
     bool side_a_this;           /* PARTITION: side a is "this" (isolate this) */
@@ -124,8 +125,7 @@ typedef struct SimRandomFaults {
     uint64_t spike_latency_ns, spike_duration_ns;
     double partition_rate;
     uint64_t partition_duration_ns;
-    double storage_error_rate;
-    uint64_t storage_error_duration_ns;
+    double storage_error_rate;    /* one failing storage operation (EIO) per event */
 } SimRandomFaults;
 
 /* Appends to faults (SimFault*) the random faults of rf in [0, stop_ns), drawn from the

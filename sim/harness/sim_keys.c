@@ -65,8 +65,7 @@ const SimKeySpec sim_keys_random_faults[] = {
     {"partition-rate", SIM_KEY_DOUBLE, NULL, 0, 0, "process isolations per simulated second"},
     {"partition-duration", SIM_KEY_DURATION, NULL, 0, 0, "how long an isolation lasts"},
     {"storage-error-rate", SIM_KEY_DOUBLE, NULL, 0, 0,
-     "storage error windows (EIO on writes) per simulated second"},
-    {"storage-error-duration", SIM_KEY_DURATION, NULL, 0, 0, "how long a window lasts"},
+     "failing storage operations (EIO, any path) per simulated second"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 

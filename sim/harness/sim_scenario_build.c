@@ -460,7 +460,6 @@ static void build_random_faults(SimLoader *L) {
     r->partition_rate = get_double(L, g, "partition-rate", 0);
     r->partition_duration_ns = get_duration(L, g, "partition-duration", 500000000ull);
     r->storage_error_rate = get_double(L, g, "storage-error-rate", 0);
-    r->storage_error_duration_ns = get_duration(L, g, "storage-error-duration", 200000000ull);
 }
 
 static void build_expect(SimLoader *L) {
