@@ -5,7 +5,9 @@
  * (seq << 24 | slot) in the low half, so keys are unique and ties in time fall back to
  * scheduling order. Only the 16-byte keys live in the heap: the four children of a node
  * share one 64-byte cache line (the array is offset so that keys[1] is line-aligned),
- * which keeps a sift-down at one cache line per level.
+ * which keeps a sift-down at one cache line per level. pop is bottom-up (the hole goes
+ * down to a leaf along the smallest children, then the last key sifts up): the last key
+ * belongs near the bottom, so this saves a compare and a mispredicted branch per level.
  *
  * Lifecycle: sim_event_queue_init() -> push/pop ... -> sim_event_queue_deinit(). The
  * array grows geometrically and is never shrunk, so steady state allocates nothing.
@@ -78,36 +80,42 @@ static inline SimEventKey sim_event_queue_pop(SimEventQueue *q) {
     size_t n = --q->len;
     SimEventKey last = a[n];
     size_t i = 0;
-    /* Bounded by the depth: every iteration moves i at least one level down. */
+    /* Bottom-up: move the hole down along the smallest children to a leaf, then sift the
+     * last key up from there; it usually belongs near the bottom. */
     for (;;) {
         size_t c = 4 * i + 1;
-        size_t best;
-        SimEventKey bk;
         if (__builtin_expect(c + 3 < n, 1)) {
-            /* All four children present: a tournament of three compares. */
             SimEventKey k0 = a[c], k1 = a[c + 1], k2 = a[c + 2], k3 = a[c + 3];
             size_t b01 = k1 < k0 ? c + 1 : c;
             SimEventKey m01 = k1 < k0 ? k1 : k0;
             size_t b23 = k3 < k2 ? c + 3 : c + 2;
             SimEventKey m23 = k3 < k2 ? k3 : k2;
-            best = m23 < m01 ? b23 : b01;
-            bk = m23 < m01 ? m23 : m01;
+            size_t best = m23 < m01 ? b23 : b01;
+            a[i] = m23 < m01 ? m23 : m01;
+            i = best;
         } else {
-            if (c >= n)
-                break;
-            best = c;
-            bk = a[c];
-            for (size_t j = c + 1; j < n; j++) {
-                if (a[j] < bk) {
-                    bk = a[j];
-                    best = j;
+            if (c < n) {
+                size_t best = c;
+                SimEventKey bk = a[c];
+                for (size_t j = c + 1; j < n; j++) {
+                    if (a[j] < bk) {
+                        bk = a[j];
+                        best = j;
+                    }
                 }
+                a[i] = bk;
+                i = best;
             }
-        }
-        if (!(bk < last))
             break;
-        a[i] = bk;
-        i = best;
+        }
+    }
+    while (i > 0) {
+        size_t p = (i - 1) / 4;
+        SimEventKey pk = a[p];
+        if (!(last < pk))
+            break;
+        a[i] = pk;
+        i = p;
     }
     a[i] = last;
     return top;
