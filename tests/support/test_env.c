@@ -120,7 +120,8 @@ static const RtClockOps clock_ops = {"test", clock_now, clock_timer_start, clock
 /* ----------------------------------------------------------------- storage */
 
 static bool issue(RtStorage *s, TestEnvOp op, const char *path, const char *path2,
-                  const void *data, size_t len, void *done, void *ud, GError **error) {
+                  const void *data, size_t len, RtStorageDoneFunc done,
+                  RtStorageReadFunc read_done, void *ud, GError **error) {
     TestEnv *te = from_storage(s);
     if (!rt_storage_path_valid(path) || (path2 != NULL && !rt_storage_path_valid(path2))) {
         g_set_error(error, RT_STORAGE_ERROR, RT_STORAGE_ERROR_INVALID, "bad path %s", path);
@@ -134,10 +135,8 @@ static bool issue(RtStorage *s, TestEnvOp op, const char *path, const char *path
     e->path = g_strdup(path);
     e->path2 = g_strdup(path2);
     e->data = op == TEST_ENV_OP_WRITE ? g_bytes_new(data, len) : NULL;
-    if (op == TEST_ENV_OP_READ)
-        e->read_done = done;
-    else
-        e->done = done;
+    e->read_done = read_done;
+    e->done = done;
     e->user_data = ud;
     schedule(te, e, TEST_ENV_IO_LATENCY_NS);
     return true;
@@ -145,27 +144,27 @@ static bool issue(RtStorage *s, TestEnvOp op, const char *path, const char *path
 
 static bool st_write(RtStorage *s, const char *path, const void *data, size_t len,
                      RtStorageDoneFunc done, void *ud, GError **error) {
-    return issue(s, TEST_ENV_OP_WRITE, path, NULL, data, len, (void *)done, ud, error);
+    return issue(s, TEST_ENV_OP_WRITE, path, NULL, data, len, done, NULL, ud, error);
 }
 static bool st_fsync(RtStorage *s, const char *path, RtStorageDoneFunc done, void *ud,
                      GError **error) {
-    return issue(s, TEST_ENV_OP_FSYNC, path, NULL, NULL, 0, (void *)done, ud, error);
+    return issue(s, TEST_ENV_OP_FSYNC, path, NULL, NULL, 0, done, NULL, ud, error);
 }
 static bool st_fsync_dir(RtStorage *s, const char *dir, RtStorageDoneFunc done, void *ud,
                          GError **error) {
-    return issue(s, TEST_ENV_OP_FSYNC_DIR, dir, NULL, NULL, 0, (void *)done, ud, error);
+    return issue(s, TEST_ENV_OP_FSYNC_DIR, dir, NULL, NULL, 0, done, NULL, ud, error);
 }
 static bool st_rename(RtStorage *s, const char *from, const char *to, RtStorageDoneFunc done,
                       void *ud, GError **error) {
-    return issue(s, TEST_ENV_OP_RENAME, from, to, NULL, 0, (void *)done, ud, error);
+    return issue(s, TEST_ENV_OP_RENAME, from, to, NULL, 0, done, NULL, ud, error);
 }
 static bool st_read(RtStorage *s, const char *path, RtStorageReadFunc done, void *ud,
                     GError **error) {
-    return issue(s, TEST_ENV_OP_READ, path, NULL, NULL, 0, (void *)done, ud, error);
+    return issue(s, TEST_ENV_OP_READ, path, NULL, NULL, 0, NULL, done, ud, error);
 }
 static bool st_remove(RtStorage *s, const char *path, RtStorageDoneFunc done, void *ud,
                       GError **error) {
-    return issue(s, TEST_ENV_OP_REMOVE, path, NULL, NULL, 0, (void *)done, ud, error);
+    return issue(s, TEST_ENV_OP_REMOVE, path, NULL, NULL, 0, done, NULL, ud, error);
 }
 static bool st_list(RtStorage *s, const char *dir, RtStorageListFunc done, void *ud,
                     GError **error) {
