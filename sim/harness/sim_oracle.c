@@ -1,0 +1,637 @@
+/* sim_oracle.c - the oracle's event side: topology analysis (path multiplicities), the
+ * per-record ledger fed by RT_EV_RECORD_EMIT, checkpoint id order, leadership and
+ * restore checks (ha-safety), liveness, and the finish step that reads the committed
+ * sink output (sim_oracle_sink.c). Completed checkpoints are decoded and checked as
+ * they complete (sim_oracle_cut.c). See sim_oracle.h for the invariants.
+ */
+#include "sim/harness/sim_oracle.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/harness/sim_oracle_internal.h"
+
+static const char *const invariant_names[SIM_ORACLE_N_INVARIANTS] = {
+    SIM_INV_EXACTLY_ONCE, SIM_INV_CONSISTENT_CUT, SIM_INV_LIVENESS, SIM_INV_HA_SAFETY};
+
+/* ------------------------------------------------------------------ violations */
+
+SimViolation *sim_violation_new(const char *invariant, const char *message, uint64_t time_ns,
+                                uint64_t checkpoint_id, const char *fault) {
+    assert(invariant != NULL && message != NULL);
+    SimViolation *v = g_new0(SimViolation, 1);
+    v->invariant = g_strdup(invariant);
+    v->message = g_strdup(message);
+    v->time_ns = time_ns;
+    v->checkpoint_id = checkpoint_id;
+    v->fault = g_strdup(fault);
+    return v;
+}
+
+void sim_violation_free(SimViolation *v) {
+    if (v == NULL)
+        return;
+    g_free(v->invariant);
+    g_free(v->message);
+    g_free(v->fault);
+    g_free(v);
+}
+
+char *sim_violation_to_string(const SimViolation *v) {
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(s, "%s: %s (t=%" PRIu64 ".%09" PRIu64 "s", v->invariant, v->message,
+                           v->time_ns / 1000000000u, v->time_ns % 1000000000u);
+    if (v->checkpoint_id != 0)
+        g_string_append_printf(s, ", checkpoint %" PRIu64, v->checkpoint_id);
+    if (v->fault != NULL)
+        g_string_append_printf(s, ", fault: %s", v->fault);
+    g_string_append(s, ")");
+    return g_string_free(s, FALSE);
+}
+
+static unsigned invariant_index(const char *invariant) {
+    for (unsigned i = 0; i < SIM_ORACLE_N_INVARIANTS; i++)
+        if (strcmp(invariant, invariant_names[i]) == 0)
+            return i;
+    assert(!"unknown invariant name");
+    return 0;
+}
+
+const char *sim_oracle_fault_near(const SimOracle *o, uint64_t time_ns) {
+    if (o->faults->len == 0)
+        return NULL;
+    for (guint i = 0; i < o->faults->len; i++) {
+        const SimFault *f = &g_array_index(o->faults, SimFault, i);
+        if (f->time_ns >= time_ns)
+            return f->description;
+    }
+    return g_array_index(o->faults, SimFault, o->faults->len - 1).description;
+}
+
+void sim_oracle_violate(SimOracle *o, const char *invariant, uint64_t time_ns,
+                        uint64_t checkpoint_id, const char *fmt, ...) {
+    unsigned idx = invariant_index(invariant);
+    o->n_violations++;
+    if (o->per_invariant[idx]++ >= SIM_ORACLE_MAX_VIOLATIONS_PER_INVARIANT)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_ptr_array_add(o->violations, sim_violation_new(invariant, msg, time_ns, checkpoint_id,
+                                                     sim_oracle_fault_near(o, time_ns)));
+    g_free(msg);
+}
+
+/* ------------------------------------------------------------------- key map */
+
+static uint64_t key_mix(uint64_t k) {
+    k ^= k >> 33;
+    k *= UINT64_C(0xff51afd7ed558ccd);
+    k ^= k >> 33;
+    return k;
+}
+
+static void keymap_grow(SimKeyMap *m) {
+    uint32_t old_cap = m->cap;
+    uint64_t *old_keys = m->keys;
+    uint32_t *old_vals = m->vals;
+    m->cap = old_cap == 0 ? 1024u : old_cap * 2u;
+    assert(m->cap > old_cap);
+    m->keys = g_new0(uint64_t, m->cap);
+    m->vals = g_new0(uint32_t, m->cap);
+    for (uint32_t i = 0; i < old_cap; i++) {
+        if (old_vals[i] == 0)
+            continue;
+        uint32_t j = (uint32_t)key_mix(old_keys[i]) & (m->cap - 1);
+        while (m->vals[j] != 0)
+            j = (j + 1) & (m->cap - 1);
+        m->keys[j] = old_keys[i];
+        m->vals[j] = old_vals[i];
+    }
+    g_free(old_keys);
+    g_free(old_vals);
+}
+
+static uint32_t keymap_find(const SimKeyMap *m, uint64_t key) {
+    if (m->cap == 0)
+        return SIM_ORACLE_NO_KEY;
+    uint32_t j = (uint32_t)key_mix(key) & (m->cap - 1);
+    for (uint32_t probes = 0; probes < m->cap; probes++) {
+        if (m->vals[j] == 0)
+            return SIM_ORACLE_NO_KEY;
+        if (m->keys[j] == key)
+            return m->vals[j] - 1;
+        j = (j + 1) & (m->cap - 1);
+    }
+    return SIM_ORACLE_NO_KEY;
+}
+
+uint32_t sim_oracle_key_lookup(const SimOracle *o, uint64_t key) {
+    return keymap_find(&o->keymap, key);
+}
+
+/* Dense index of key, adding it when new; SIM_ORACLE_NO_KEY beyond the key limit. */
+static uint32_t key_intern(SimOracle *o, uint64_t key) {
+    uint32_t idx = keymap_find(&o->keymap, key);
+    if (idx != SIM_ORACLE_NO_KEY)
+        return idx;
+    if (o->keys->len >= SIM_ORACLE_MAX_KEYS)
+        return SIM_ORACLE_NO_KEY;
+    if ((o->keymap.n + 1) * 2 > o->keymap.cap)
+        keymap_grow(&o->keymap);
+    idx = o->keys->len;
+    g_array_append_val(o->keys, key);
+    uint32_t j = (uint32_t)key_mix(key) & (o->keymap.cap - 1);
+    while (o->keymap.vals[j] != 0)
+        j = (j + 1) & (o->keymap.cap - 1);
+    o->keymap.keys[j] = key;
+    o->keymap.vals[j] = idx + 1;
+    o->keymap.n++;
+    return idx;
+}
+
+/* ------------------------------------------------------------------ topology */
+
+uint32_t sim_oracle_global_src(const SimOracle *o, uint32_t op, uint32_t index) {
+    if (op >= o->n_ops || o->src_first[op] == UINT32_MAX)
+        return UINT32_MAX;
+    const RtOperatorSpec *spec = g_ptr_array_index(o->graph->operators, op);
+    if (index >= spec->parallelism)
+        return UINT32_MAX;
+    return o->src_first[op] + index;
+}
+
+/* Path multiplicities: mult[s][op] = copies of one record of source s reaching op.
+ * Relaxation over the edges, n_ops rounds (the graph is a DAG: one round per level). */
+static void compute_multiplicities(SimOracle *o) {
+    uint32_t n = o->n_ops;
+    const GArray *edges = o->graph->edges;
+    for (uint32_t s = 0; s < n; s++) {
+        uint64_t *m = &o->mult[(size_t)s * n];
+        if (o->src_first[s] == UINT32_MAX)
+            continue;
+        uint64_t *next = g_new0(uint64_t, n);
+        for (uint32_t round = 0; round <= n; round++) {
+            memset(next, 0, sizeof(uint64_t) * n);
+            next[s] = 1;
+            for (guint e = 0; e < edges->len; e++) {
+                const RtEdgeSpec *ed = &g_array_index(edges, RtEdgeSpec, e);
+                assert(ed->from < n && ed->to < n);
+                const RtOperatorSpec *to = g_ptr_array_index(o->graph->operators, ed->to);
+                uint64_t fan = ed->partitioning == RT_PART_BROADCAST ? to->parallelism : 1;
+                next[ed->to] += m[ed->from] * fan;
+            }
+            if (memcmp(next, m, sizeof(uint64_t) * n) == 0)
+                break;
+            memcpy(m, next, sizeof(uint64_t) * n);
+        }
+        g_free(next);
+    }
+}
+
+static void setup_topology(SimOracle *o) {
+    const RtJobGraph *g = o->graph;
+    o->n_ops = g->operators->len;
+    assert(o->n_ops >= 1 && o->n_ops <= SIM_ORACLE_MAX_OPS);
+    o->src_first = g_new0(uint32_t, o->n_ops);
+    o->src_op_list = g_new0(uint32_t, o->n_ops);
+    for (uint32_t op = 0; op < o->n_ops; op++) {
+        const RtOperatorSpec *spec = g_ptr_array_index(g->operators, op);
+        o->src_first[op] = UINT32_MAX;
+        if (spec->kind != RT_OP_SOURCE)
+            continue;
+        o->src_first[op] = o->n_src;
+        o->src_op_list[o->n_src_ops++] = op;
+        o->n_src += spec->parallelism;
+        assert(o->n_src <= SIM_ORACLE_MAX_SOURCES);
+    }
+    o->src_op = g_new0(uint32_t, o->n_src + 1);
+    o->src_records = g_new0(uint64_t, o->n_src + 1);
+    o->key_idx = g_new0(uint32_t *, o->n_src + 1);
+    o->epoch = g_new0(uint16_t *, o->n_src + 1);
+    o->cursor = g_new0(uint64_t, o->n_src + 1);
+    for (uint32_t op = 0; op < o->n_ops; op++) {
+        if (o->src_first[op] == UINT32_MAX)
+            continue;
+        const RtOperatorSpec *spec = g_ptr_array_index(g->operators, op);
+        for (uint32_t i = 0; i < spec->parallelism; i++) {
+            uint32_t s = o->src_first[op] + i;
+            o->src_op[s] = op;
+            o->src_records[s] = spec->records;
+            o->key_idx[s] = g_new(uint32_t, spec->records + 1);
+            memset(o->key_idx[s], 0xff, sizeof(uint32_t) * (spec->records + 1));
+            o->epoch[s] = g_new0(uint16_t, spec->records + 1);
+        }
+    }
+    o->mult = g_new0(uint64_t, (size_t)o->n_ops * o->n_ops);
+    compute_multiplicities(o);
+    o->base = g_new0(GArray *, o->n_src_ops + 1);
+    for (uint32_t i = 0; i < o->n_src_ops; i++)
+        o->base[i] = g_array_new(FALSE, TRUE, sizeof(uint64_t));
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
+void sim_oracle_params_init(SimOracleParams *p) {
+    memset(p, 0, sizeof *p);
+    p->check_cuts = true;
+}
+
+static void oracle_observer_event(RtObserver *self, const RtEvent *ev) {
+    sim_oracle_event((SimOracle *)self, ev);
+}
+
+static const RtObserverOps oracle_observer_ops = {.event = oracle_observer_event};
+
+static void fault_clear(void *p) {
+    g_free(((SimFault *)p)->description);
+}
+
+static void completed_clear(void *p) {
+    g_free(((SimCompleted *)p)->metadata_path);
+}
+
+SimOracle *sim_oracle_new(const RtJobGraph *g, const RtConfig *cfg, const SimOracleParams *p,
+                          const SimOracleFiles *files) {
+    assert(g != NULL && cfg != NULL && p != NULL && files != NULL);
+    SimOracle *o = g_new0(SimOracle, 1);
+    o->observer.ops = &oracle_observer_ops;
+    o->graph = g;
+    o->config = cfg;
+    o->params = *p;
+    o->files = *files;
+    GError *err = NULL;
+    if (!rt_config_get_duration_ns(cfg, "execution.checkpointing.interval", 0, &o->interval_ns,
+                                   &err)) {
+        g_clear_error(&err);
+        o->interval_ns = 0;
+    }
+    if (o->params.checkpoint_bound_ns == 0) {
+        uint64_t b = o->interval_ns * 10u;
+        o->params.checkpoint_bound_ns = b < UINT64_C(10000000000) ? UINT64_C(10000000000) : b;
+    }
+    o->keys = g_array_new(FALSE, TRUE, sizeof(uint64_t));
+    o->epochs = g_array_new(FALSE, TRUE, sizeof(SimEpoch));
+    SimEpoch first = {0, 0};
+    g_array_append_val(o->epochs, first);
+    o->faults = g_array_new(FALSE, TRUE, sizeof(SimFault));
+    g_array_set_clear_func(o->faults, fault_clear);
+    o->completed = g_array_new(FALSE, TRUE, sizeof(SimCompleted));
+    g_array_set_clear_func(o->completed, completed_clear);
+    o->issued = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    o->violations = g_ptr_array_new_with_free_func((GDestroyNotify)sim_violation_free);
+    setup_topology(o);
+    return o;
+}
+
+void sim_oracle_free(SimOracle *o) {
+    if (o == NULL)
+        return;
+    for (uint32_t s = 0; s < o->n_src; s++) {
+        g_free(o->key_idx[s]);
+        g_free(o->epoch[s]);
+    }
+    for (uint32_t i = 0; i < o->n_src_ops; i++)
+        g_array_unref(o->base[i]);
+    g_free(o->base);
+    g_free(o->key_idx);
+    g_free(o->epoch);
+    g_free(o->cursor);
+    g_free(o->src_first);
+    g_free(o->src_op);
+    g_free(o->src_op_list);
+    g_free(o->src_records);
+    g_free(o->mult);
+    g_free(o->keymap.keys);
+    g_free(o->keymap.vals);
+    g_array_unref(o->keys);
+    g_array_unref(o->epochs);
+    g_array_unref(o->faults);
+    g_array_unref(o->completed);
+    g_hash_table_unref(o->issued);
+    g_ptr_array_unref(o->violations);
+    g_free(o->job_failed_cause);
+    g_free(o);
+}
+
+RtObserver *sim_oracle_observer(SimOracle *o) {
+    return &o->observer;
+}
+
+bool sim_oracle_failed(const SimOracle *o) {
+    return o->n_violations > 0;
+}
+
+const GPtrArray *sim_oracle_violations_peek(const SimOracle *o) {
+    return o->violations;
+}
+
+static void new_epoch(SimOracle *o, uint64_t time_ns) {
+    if (o->epochs->len > SIM_ORACLE_MAX_EPOCH)
+        return; /* saturated: later records share the last epoch */
+    SimEpoch e = {time_ns, o->last_completed_id};
+    g_array_append_val(o->epochs, e);
+}
+
+void sim_oracle_note_fault(SimOracle *o, uint64_t time_ns, const char *description) {
+    assert(description != NULL);
+    SimFault f = {time_ns, NULL};
+    f.description = g_strdup_printf("t=%" PRIu64 ".%06" PRIu64 "s %s", time_ns / 1000000000u,
+                                    (time_ns % 1000000000u) / 1000u, description);
+    g_array_append_val(o->faults, f);
+    new_epoch(o, time_ns);
+}
+
+/* ------------------------------------------------------------------ events */
+
+static void on_record_emit(SimOracle *o, const RtEvent *ev) {
+    o->emissions++;
+    uint32_t s = sim_oracle_global_src(o, ev->subtask.op, ev->subtask.index);
+    if (s == UINT32_MAX || ev->a >= o->src_records[s]) {
+        sim_oracle_violate(o, SIM_INV_EXACTLY_ONCE, ev->time_ns, 0,
+                           "operator %u subtask %u emitted offset %" PRIu64
+                           " outside its input (%" PRIu64 " records)",
+                           ev->subtask.op, ev->subtask.index, ev->a,
+                           s == UINT32_MAX ? 0 : o->src_records[s]);
+        return;
+    }
+    uint32_t *slot = &o->key_idx[s][ev->a];
+    if (*slot != SIM_ORACLE_NO_KEY) {
+        uint64_t first_key = g_array_index(o->keys, uint64_t, *slot);
+        if (first_key != ev->key)
+            sim_oracle_violate(o, SIM_INV_EXACTLY_ONCE, ev->time_ns, 0,
+                               "record (src %u, offset %" PRIu64 ") replayed with key %" PRIu64
+                               " but first emitted with key %" PRIu64 " (source not replayable)",
+                               s, ev->a, ev->key, first_key);
+        return;
+    }
+    uint32_t idx = key_intern(o, ev->key);
+    if (idx == SIM_ORACLE_NO_KEY) {
+        sim_oracle_violate(o, SIM_INV_EXACTLY_ONCE, ev->time_ns, 0,
+                           "more than %u distinct keys: the oracle cannot track them",
+                           SIM_ORACLE_MAX_KEYS);
+        return;
+    }
+    *slot = idx;
+    o->epoch[s][ev->a] = (uint16_t)(o->epochs->len - 1);
+    o->records_emitted++;
+}
+
+static void on_ckpt_complete(SimOracle *o, const RtEvent *ev) {
+    uint64_t id = ev->checkpoint_id;
+    if (id <= o->last_completed_id)
+        sim_oracle_violate(o, SIM_INV_HA_SAFETY, ev->time_ns, id,
+                           "checkpoint %" PRIu64 " completed after checkpoint %" PRIu64
+                           ": completed ids must strictly increase",
+                           id, o->last_completed_id);
+    else
+        o->last_completed_id = id;
+    SimCompleted c = {id, ev->time_ns, g_strdup(ev->detail)};
+    g_array_append_val(o->completed, c);
+    new_epoch(o, ev->time_ns);
+    if (o->first_complete_after_faults_ns == 0 && ev->time_ns >= o->params.faults_end_ns)
+        o->first_complete_after_faults_ns = ev->time_ns;
+    if (o->params.check_cuts) {
+        char *path = ev->detail != NULL && ev->detail[0] != '\0'
+                         ? g_strdup(ev->detail)
+                         : sim_oracle_metadata_path(o, id);
+        if (sim_oracle_check_checkpoint(o, id, path, ev->time_ns))
+            o->checkpoints_checked++;
+        g_free(path);
+    }
+}
+
+static void on_ckpt_issued(SimOracle *o, const RtEvent *ev) {
+    uint64_t id = ev->checkpoint_id;
+    if (g_hash_table_contains(o->issued, &id)) {
+        sim_oracle_violate(o, SIM_INV_HA_SAFETY, ev->time_ns, id,
+                           "checkpoint id %" PRIu64 " issued twice (process %u)", id,
+                           ev->process);
+        return;
+    }
+    uint64_t *k = g_new(uint64_t, 1);
+    *k = id;
+    g_hash_table_add(o->issued, k);
+}
+
+static void on_ckpt_published(SimOracle *o, const RtEvent *ev) {
+    uint64_t id = ev->checkpoint_id;
+    if (id <= o->last_published_id)
+        sim_oracle_violate(o, SIM_INV_HA_SAFETY, ev->time_ns, id,
+                           "checkpoint %" PRIu64 " published after checkpoint %" PRIu64
+                           ": published ids must strictly increase across leaders",
+                           id, o->last_published_id);
+    else
+        o->last_published_id = id;
+    if (!o->leader_known)
+        return;
+    if (!o->has_leader || o->leader_process != ev->process || o->leader_session != ev->a)
+        sim_oracle_violate(o, SIM_INV_HA_SAFETY, ev->time_ns, id,
+                           "process %u published checkpoint %" PRIu64 " with leader session %"
+                           PRIu64 " while the current leader is %s%u (session %" PRIu64 ")",
+                           ev->process, id, ev->a, o->has_leader ? "process " : "none, last ",
+                           o->leader_process, o->leader_session);
+}
+
+static void on_leader(SimOracle *o, const RtEvent *ev, bool gained) {
+    if (gained) {
+        o->leader_known = true;
+        o->has_leader = true;
+        o->leader_process = ev->process;
+        o->leader_session = ev->a;
+    } else if (o->has_leader && o->leader_process == ev->process) {
+        o->has_leader = false;
+    }
+}
+
+/* The checkpoint that a restore must use: the latest completed one. A newer one is
+ * acceptable only when its metadata is durable (completed, but the event was lost with
+ * a crashed job manager). */
+static void on_restore(SimOracle *o, const RtEvent *ev) {
+    uint64_t c = ev->checkpoint_id;
+    if (o->restore_open && o->restore_attempt == ev->attempt) {
+        if (c != o->restore_checkpoint_id)
+            sim_oracle_violate(o, SIM_INV_HA_SAFETY, ev->time_ns, c,
+                               "attempt %u restores operator %u subtask %u from checkpoint %"
+                               PRIu64 " but other subtasks from checkpoint %" PRIu64,
+                               ev->attempt, ev->subtask.op, ev->subtask.index, c,
+                               o->restore_checkpoint_id);
+        return;
+    }
+    o->restore_open = true;
+    o->restore_attempt = ev->attempt;
+    o->restore_checkpoint_id = c;
+    o->restores++;
+    if (c < o->last_completed_id) {
+        sim_oracle_violate(o, SIM_INV_HA_SAFETY, ev->time_ns, c,
+                           "attempt %u restored %s%" PRIu64 " but checkpoint %" PRIu64
+                           " had completed: recovery must use the latest completed checkpoint",
+                           ev->attempt, c == 0 ? "from scratch, checkpoint " : "checkpoint ",
+                           c, o->last_completed_id);
+        return;
+    }
+    if (c == 0)
+        return;
+    char *path = sim_oracle_metadata_path(o, c);
+    if (c > o->last_completed_id) {
+        GBytes *b = o->files.read(o->files.ctx, path);
+        if (b == NULL)
+            sim_oracle_violate(o, SIM_INV_HA_SAFETY, ev->time_ns, c,
+                               "attempt %u restored checkpoint %" PRIu64 " which never completed"
+                               " (latest completed %" PRIu64 ", no durable %s)",
+                               ev->attempt, c, o->last_completed_id, path);
+        else
+            g_bytes_unref(b);
+    } else {
+        sim_oracle_verify_restorable(o, c, path, ev->time_ns, "restored");
+    }
+    g_free(path);
+}
+
+static void on_world(SimOracle *o, const RtEvent *ev) {
+    char *d = ev->kind == RT_EV_WORLD_CRASH
+                  ? g_strdup_printf("crash process %u", ev->process)
+                  : g_strdup(ev->detail != NULL ? ev->detail : "fault");
+    sim_oracle_note_fault(o, ev->time_ns, d);
+    g_free(d);
+}
+
+static void on_lifecycle(SimOracle *o, const RtEvent *ev) {
+    switch (ev->kind) {
+    case RT_EV_FAILOVER:
+        new_epoch(o, ev->time_ns);
+        break;
+    case RT_EV_RESTORE:
+        on_restore(o, ev);
+        break;
+    case RT_EV_JOB_FINISHED:
+        if (!o->finished) {
+            o->finished = true;
+            o->finished_ns = ev->time_ns;
+        }
+        break;
+    case RT_EV_JOB_FAILED:
+        if (!o->job_failed) {
+            o->job_failed = true;
+            o->job_failed_cause = g_strdup(ev->detail != NULL ? ev->detail : "unknown");
+            sim_oracle_violate(o, SIM_INV_LIVENESS, ev->time_ns, 0, "the job failed: %s",
+                               o->job_failed_cause);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void sim_oracle_event(SimOracle *o, const RtEvent *ev) {
+    assert(o != NULL && ev != NULL);
+    assert(!o->finish_called);
+    assert(ev->time_ns >= o->now_ns);
+    o->now_ns = ev->time_ns;
+    if (ev->kind == RT_EV_RECORD_EMIT) {
+        on_record_emit(o, ev);
+        return; /* per-record kinds do not update "last seen": too noisy */
+    }
+    if (ev->kind == RT_EV_RECORD_COUNT || ev->kind == RT_EV_SINK_COMMIT_RECORD)
+        return;
+    o->last_kind = ev->kind;
+    o->last_time_ns = ev->time_ns;
+    switch (ev->kind) {
+    case RT_EV_CKPT_COMPLETE: on_ckpt_complete(o, ev); break;
+    case RT_EV_CKPT_ID_ISSUED: on_ckpt_issued(o, ev); break;
+    case RT_EV_CKPT_PUBLISHED: on_ckpt_published(o, ev); break;
+    case RT_EV_LEADER_GAINED: on_leader(o, ev, true); break;
+    case RT_EV_LEADER_LOST: on_leader(o, ev, false); break;
+    case RT_EV_WORLD_CRASH:
+    case RT_EV_WORLD_FAULT: on_world(o, ev); break;
+    default: on_lifecycle(o, ev); break;
+    }
+}
+
+/* ------------------------------------------------------------------ finish */
+
+static uint64_t records_total(const SimOracle *o) {
+    uint64_t t = 0;
+    for (uint32_t s = 0; s < o->n_src; s++)
+        t += o->src_records[s];
+    return t;
+}
+
+static void check_liveness(SimOracle *o, uint64_t end_time_ns) {
+    if (o->params.stopped_early || o->job_failed)
+        return;
+    if (!o->finished) {
+        const char *last = o->last_kind == RT_EV_NONE ? "nothing"
+                                                      : rt_event_kind_name(o->last_kind);
+        uint64_t last_t = o->last_time_ns;
+        sim_oracle_violate(o, SIM_INV_LIVENESS, end_time_ns, o->last_completed_id,
+                           "the job did not finish by t=%" PRIu64 ".%06" PRIu64
+                           "s: last seen %s at t=%" PRIu64 ".%06" PRIu64
+                           "s, last completed checkpoint %" PRIu64 ", %" PRIu64 " of %" PRIu64
+                           " records emitted",
+                           end_time_ns / 1000000000u, (end_time_ns % 1000000000u) / 1000u, last,
+                           last_t / 1000000000u, (last_t % 1000000000u) / 1000u,
+                           o->last_completed_id, o->records_emitted, records_total(o));
+        return;
+    }
+    if (o->interval_ns == 0 || o->params.faults_end_ns == UINT64_MAX)
+        return;
+    uint64_t deadline = o->params.faults_end_ns + o->params.checkpoint_bound_ns;
+    if (o->finished_ns <= deadline)
+        return;
+    if (o->first_complete_after_faults_ns != 0 && o->first_complete_after_faults_ns <= deadline)
+        return;
+    sim_oracle_violate(o, SIM_INV_LIVENESS, deadline, o->last_completed_id,
+                       "no checkpoint completed within %" PRIu64 " ms after faults stopped at t=%"
+                       PRIu64 " ms (first after: %s%" PRIu64 " ms)",
+                       o->params.checkpoint_bound_ns / 1000000u,
+                       o->params.faults_end_ns / 1000000u,
+                       o->first_complete_after_faults_ns == 0 ? "none, job finished at t=" : "t=",
+                       (o->first_complete_after_faults_ns == 0 ? o->finished_ns
+                                                               : o->first_complete_after_faults_ns)
+                           / 1000000u);
+}
+
+bool sim_oracle_finish(SimOracle *o, uint64_t end_time_ns, GPtrArray **violations) {
+    assert(!o->finish_called);
+    o->finish_called = true;
+    if (o->last_completed_id != 0 && o->params.check_cuts) {
+        const SimCompleted *c =
+            &g_array_index(o->completed, SimCompleted, o->completed->len - 1);
+        char *path = c->metadata_path != NULL ? g_strdup(c->metadata_path)
+                                              : sim_oracle_metadata_path(o, c->id);
+        sim_oracle_verify_restorable(o, c->id, path, end_time_ns, "latest at the end");
+        g_free(path);
+    }
+    sim_oracle_check_sinks(o, end_time_ns, o->finished && !o->params.stopped_early);
+    check_liveness(o, end_time_ns);
+    if (violations != NULL) {
+        *violations = g_ptr_array_new_with_free_func((GDestroyNotify)sim_violation_free);
+        for (guint i = 0; i < o->violations->len; i++) {
+            const SimViolation *v = g_ptr_array_index(o->violations, i);
+            g_ptr_array_add(*violations, sim_violation_new(v->invariant, v->message, v->time_ns,
+                                                           v->checkpoint_id, v->fault));
+        }
+    }
+    return o->n_violations == 0;
+}
+
+void sim_oracle_get_stats(const SimOracle *o, SimOracleStats *out) {
+    memset(out, 0, sizeof *out);
+    out->records_total = records_total(o);
+    out->records_emitted = o->records_emitted;
+    out->emissions = o->emissions;
+    out->records_committed = o->records_committed;
+    out->records_lost = o->records_lost;
+    out->records_duplicated = o->records_duplicated;
+    out->checkpoints_completed = o->completed->len;
+    out->checkpoints_checked = o->checkpoints_checked;
+    out->restores = o->restores;
+    out->violations = o->n_violations;
+    out->job_finished = o->finished;
+    out->job_finished_ns = o->finished_ns;
+}

@@ -1,0 +1,142 @@
+/* sim_oracle_internal.h - the oracle's state, shared by its files: sim_oracle.c (events,
+ * ledger, liveness, HA safety, finish), sim_oracle_cut.c (decoding completed
+ * checkpoints and checking they are consistent cuts) and sim_oracle_sink.c (reading the
+ * committed sink output). Not for use outside sim/harness/sim_oracle*.c.
+ */
+#ifndef SIM_ORACLE_INTERNAL_H
+#define SIM_ORACLE_INTERNAL_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sim/harness/sim_oracle.h"
+
+#define SIM_ORACLE_NO_KEY UINT32_MAX   /* key_idx of a record never emitted */
+#define SIM_ORACLE_MAX_EPOCH UINT16_MAX
+#define SIM_ORACLE_N_INVARIANTS 4u
+/* Bounds: distinct keys the oracle tracks, source subtasks, operators. */
+#define SIM_ORACLE_MAX_KEYS (1u << 26)
+#define SIM_ORACLE_MAX_SOURCES 65536u
+#define SIM_ORACLE_MAX_OPS 1024u
+
+/* Open-addressing map from a record key (u64) to its dense index (u32). */
+typedef struct SimKeyMap {
+    uint64_t *keys;  /* slot keys */
+    uint32_t *vals;  /* slot value + 1; 0 = empty slot */
+    uint32_t cap;    /* power of two */
+    uint32_t n;      /* used slots */
+} SimKeyMap;
+
+/* An epoch starts at every completed checkpoint and every fault: a record's epoch
+ * (when first emitted) names the checkpoint and fault it relates to. */
+typedef struct SimEpoch {
+    uint64_t start_ns;
+    uint64_t last_completed_id; /* last checkpoint completed before start_ns, 0 none */
+} SimEpoch;
+
+typedef struct SimFault {
+    uint64_t time_ns;
+    char *description; /* owned */
+} SimFault;
+
+typedef struct SimCompleted {
+    uint64_t id;
+    uint64_t time_ns;
+    char *metadata_path; /* owned, may be NULL */
+} SimCompleted;
+
+struct SimOracle {
+    RtObserver observer; /* first: sim_oracle_observer() hands it out */
+    const RtJobGraph *graph;
+    const RtConfig *config;
+    SimOracleParams params;
+    SimOracleFiles files;
+    uint64_t interval_ns; /* execution.checkpointing.interval, 0 = disabled */
+
+    /* Topology. */
+    uint32_t n_ops;
+    uint32_t n_src;          /* global source subtasks */
+    uint32_t *src_first;     /* per op: first global src index (UINT32_MAX: not a source) */
+    uint32_t *src_op;        /* per global src: its source operator */
+    uint64_t *src_records;   /* per global src: records in its full input */
+    uint64_t *mult;          /* [from_op * n_ops + op]: copies of one record of from_op
+                                that reach op (paths, broadcast fan-out counted) */
+    uint32_t n_src_ops;
+    uint32_t *src_op_list;   /* the source operators, ascending */
+
+    /* Ledger, per global src, indexed by offset. */
+    uint32_t **key_idx;      /* dense key index, SIM_ORACLE_NO_KEY when never emitted */
+    uint16_t **epoch;        /* epoch of first emission */
+    SimKeyMap keymap;
+    GArray *keys;            /* uint64_t, by dense index */
+
+    GArray *epochs;          /* SimEpoch */
+    GArray *faults;          /* SimFault */
+    GArray *completed;       /* SimCompleted, in completion order */
+    GHashTable *issued;      /* uint64_t* -> itself: checkpoint ids issued (not iterated) */
+
+    /* Consistent-cut cursor: base[s_op_pos][kidx] = records of source operator
+     * src_op_list[s_op_pos] with offset < cursor[src] and that key. */
+    uint64_t *cursor;        /* per global src */
+    GArray **base;           /* per source operator position: uint64_t by key index */
+
+    /* HA and recovery. */
+    uint64_t last_completed_id;
+    uint64_t last_published_id;
+    bool leader_known;       /* some RT_EV_LEADER_GAINED was seen */
+    bool has_leader;
+    uint32_t leader_process;
+    uint64_t leader_session;
+    bool restore_open;
+    uint32_t restore_attempt;
+    uint64_t restore_checkpoint_id;
+    uint64_t restores;
+
+    /* Liveness. */
+    bool finished;
+    uint64_t finished_ns;
+    bool job_failed;
+    char *job_failed_cause;
+    uint64_t first_complete_after_faults_ns; /* 0 = none yet */
+    RtEventKind last_kind;
+    uint64_t last_time_ns;
+    uint64_t now_ns;
+
+    /* Results. */
+    GPtrArray *violations;   /* SimViolation* */
+    uint64_t per_invariant[SIM_ORACLE_N_INVARIANTS];
+    uint64_t n_violations;
+    uint64_t records_emitted, emissions, records_committed, records_lost, records_duplicated;
+    uint64_t checkpoints_checked;
+    bool finish_called;
+};
+
+/* Records a violation (kept unless its invariant already has the maximum). The fault
+ * named is the one related to time_ns (sim_oracle_fault_near). */
+void sim_oracle_violate(SimOracle *o, const char *invariant, uint64_t time_ns,
+                        uint64_t checkpoint_id, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+/* Description of the fault nearest to time_ns: the first at or after it, else the last
+ * before it; NULL when no fault was noted. Borrowed. */
+const char *sim_oracle_fault_near(const SimOracle *o, uint64_t time_ns);
+/* Dense index of key, or SIM_ORACLE_NO_KEY if the key was never emitted. */
+uint32_t sim_oracle_key_lookup(const SimOracle *o, uint64_t key);
+/* Global src of (source operator op, subtask index), or UINT32_MAX. */
+uint32_t sim_oracle_global_src(const SimOracle *o, uint32_t op, uint32_t index);
+
+/* sim_oracle_cut.c: decodes the checkpoint whose metadata is at path and checks it.
+ * Returns true if it could be decoded and held. */
+bool sim_oracle_check_checkpoint(SimOracle *o, uint64_t checkpoint_id, const char *path,
+                                 uint64_t time_ns);
+/* Re-reads the checkpoint's files (metadata and every handle) and reports a
+ * consistent-cut violation when one is no longer durable and intact. */
+void sim_oracle_verify_restorable(SimOracle *o, uint64_t checkpoint_id, const char *path,
+                                  uint64_t time_ns, const char *why);
+/* Metadata path of checkpoint id by the store's layout (new string). */
+char *sim_oracle_metadata_path(const SimOracle *o, uint64_t checkpoint_id);
+
+/* sim_oracle_sink.c: reads every committed sink file and checks the ledger and the
+ * final counts. complete: the job finished (records not committed are lost). */
+void sim_oracle_check_sinks(SimOracle *o, uint64_t end_time_ns, bool complete);
+
+#endif /* SIM_ORACLE_INTERNAL_H */
