@@ -55,4 +55,27 @@ typedef struct RtJobGraph {
     uint32_t max_parallelism;  /* number of key groups; Flink's default rule if 0 */
 } RtJobGraph;
 
+
+/* ---- helpers (runtime/dataflow/rt_job_graph.c) ---- */
+
+#define RT_JOB_GRAPH_ERROR (rt_job_graph_error_quark())
+GQuark rt_job_graph_error_quark(void);
+typedef enum { RT_JOB_GRAPH_ERROR_INVALID } RtJobGraphError;
+
+/* Number of key groups of operator op: graph->max_parallelism, or Flink's default for
+ * the operator's parallelism when that is 0. */
+uint32_t rt_job_graph_max_parallelism(const RtJobGraph *graph, uint32_t op);
+/* Global index of subtask 0 of op among all subtasks (operators in order). */
+uint32_t rt_job_graph_subtask_base(const RtJobGraph *graph, uint32_t op);
+/* Total number of subtasks of the job. */
+uint32_t rt_job_graph_n_subtasks(const RtJobGraph *graph);
+/* Global source index ("src" of records) of subtask 0 of source operator op: the sum of
+ * the parallelisms of the source operators declared before it. */
+uint32_t rt_job_graph_source_base(const RtJobGraph *graph, uint32_t op);
+/* Checks what the runtime relies on: >= 1 operator, parallelism in [1, max], edges
+ * between existing operators, no edge into a source, forward edges between equal
+ * parallelisms, keyed operators (counter, listmap) fed only by keyBy edges, every
+ * non-source fed by an edge, acyclic. false + RT_JOB_GRAPH_ERROR naming the problem. */
+bool rt_job_graph_validate(const RtJobGraph *graph, GError **error);
+
 #endif /* RT_JOB_GRAPH_H */

@@ -1,0 +1,503 @@
+/* rt_sink.c - the two-phase-commit sink, as Flink's TwoPhaseCommitSinkFunction writing
+ * to a FileSink-like external system (flink-zk.md section 5):
+ *  - records go into the current transaction (in memory);
+ *  - snapshot(n) pre-commits it: its records are written to pending-<txn> and fsynced
+ *    (the acknowledgement waits for that), the transaction is remembered as pending
+ *    for checkpoint n, and a new transaction begins; the snapshot holds the pending
+ *    transactions and the open one;
+ *  - notify_complete(n) commits, in order, every pending transaction of a checkpoint
+ *    <= n: rename pending -> committed, fsync the directory. Commits are idempotent: a
+ *    missing pending file means the transaction was already committed;
+ *  - on restore, the restored pending transactions are committed (recoverAndCommit) and
+ *    the open one is aborted (its pending file, if a later pre-commit wrote one, is
+ *    removed), before any record is processed.
+ * Transaction ids are (attempt << 32) | sequence: unique across attempts, so a new
+ * attempt never reuses the name of a file an older attempt left behind.
+ *
+ * Planted bugs: RT_BUG_SINK_COMMIT_ON_PRECOMMIT commits right after the pre-commit
+ * write, without waiting for the checkpoint to complete (a failover then replays
+ * records that are already committed: duplicates); RT_BUG_ACK_BEFORE_FSYNC reports the
+ * pre-commit done after the write, before the fsync (a crash can lose the pending file
+ * of a completed checkpoint; its commit then finds nothing: lost records).
+ */
+#include <assert.h>
+#include <string.h>
+
+#include "runtime/checkpoint/rt_lifeline.h"
+#include "runtime/env/rt_bugs.h"
+#include "runtime/operators/rt_operator.h"
+#include "runtime/operators/rt_sink_format.h"
+
+#define SINK_STATE_BLOB "txns"
+#define SINK_STATE_VERSION 1u
+#define SINK_MAX_PENDING 4096u
+
+typedef enum TxnStage {
+    TXN_WRITING,    /* pre-commit write in flight */
+    TXN_DURABLE,    /* pre-committed: pending file durable */
+    TXN_COMMITTING, /* commit in flight */
+} TxnStage;
+
+typedef struct SinkTxn {
+    uint64_t txn;
+    uint64_t checkpoint_id;
+    TxnStage stage;
+    GArray *records; /* RtRecord; NULL for a restored transaction (read at commit) */
+} SinkTxn;
+
+typedef struct RtSink {
+    RtOperator base;
+    RtLifeline *life;
+    uint64_t txn_seq;      /* next transaction sequence number */
+    uint64_t current_txn;  /* the open transaction */
+    GArray *current;       /* RtRecord of the open transaction */
+    GQueue pending;        /* SinkTxn*, checkpoint order */
+    uint64_t notified;     /* highest completed checkpoint id notified */
+    bool committing;       /* the commit chain runs */
+    bool end_of_input;
+    bool recovering;       /* open: recovery commits in flight */
+    uint64_t abort_txn;    /* open: the restored open transaction to abort after commits */
+    RtOperatorDoneFunc open_done;
+    void *open_ud;
+    bool bug_commit_early, bug_ack_early;
+} RtSink;
+
+/* One storage operation in flight. */
+typedef struct SinkIo {
+    RtLifeline *life;
+    RtSink *sink;
+    uint64_t txn;
+    GBytes *data;               /* kept alive while a write is in flight */
+    RtOperatorDoneFunc done;    /* pre-commit: the snapshot's done */
+    void *done_ud;
+    bool reported;              /* pre-commit done already reported (ack-before-fsync) */
+} SinkIo;
+
+static void sink_commit_next(RtSink *s);
+static void sink_recover_next(RtSink *s);
+
+static SinkIo *io_new(RtSink *s, uint64_t txn) {
+    SinkIo *io = g_new0(SinkIo, 1);
+    io->life = rt_lifeline_ref(s->life);
+    io->sink = s;
+    io->txn = txn;
+    return io;
+}
+
+static void io_free(SinkIo *io) {
+    if (io->data != NULL)
+        g_bytes_unref(io->data);
+    rt_lifeline_unref(io->life);
+    g_free(io);
+}
+
+static SinkTxn *find_txn(RtSink *s, uint64_t txn) {
+    for (GList *l = s->pending.head; l != NULL; l = l->next)
+        if (((SinkTxn *)l->data)->txn == txn)
+            return l->data;
+    return NULL;
+}
+
+static void txn_free(SinkTxn *t) {
+    if (t->records != NULL)
+        g_array_unref(t->records);
+    g_free(t);
+}
+
+static void observe(RtSink *s, RtEventKind kind, uint64_t txn, uint64_t ckpt) {
+    RtEvent ev = {.kind = kind, .subtask = s->base.ctx.id, .attempt = s->base.ctx.attempt,
+                  .a = txn, .checkpoint_id = ckpt};
+    rt_env_observe(s->base.ctx.env, &ev);
+}
+
+static char *txn_path(RtSink *s, uint64_t txn, bool committed) {
+    return rt_sink_txn_path(s->base.ctx.spec->name, s->base.ctx.id.index, txn, committed);
+}
+
+static char *sink_dir(RtSink *s) {
+    return rt_sink_dir(s->base.ctx.spec->name, s->base.ctx.id.index);
+}
+
+/* ------------------------------------------------------------------ commit */
+
+static void emit_committed(RtSink *s, const GArray *recs) {
+    RtEnv *env = s->base.ctx.env;
+    uint64_t now = rt_env_now_ns(env);
+    RtEvent ev = {.kind = RT_EV_SINK_COMMIT_RECORD, .subtask = s->base.ctx.id,
+                  .attempt = s->base.ctx.attempt};
+    for (guint i = 0; i < recs->len; i++) {
+        const RtRecord *r = &g_array_index(recs, RtRecord, i);
+        ev.key = r->key;
+        ev.a = r->src;
+        ev.b = r->offset;
+        ev.c = now >= r->created_ns ? now - r->created_ns : 0;
+        rt_env_observe(env, &ev);
+    }
+}
+
+/* The commit of the head transaction finished (committed: the rename is durable;
+ * otherwise it had been committed before). */
+static void commit_finished(RtSink *s, uint64_t txn, bool committed) {
+    SinkTxn *t = find_txn(s, txn);
+    assert(t != NULL && t == g_queue_peek_head(&s->pending));
+    g_queue_pop_head(&s->pending);
+    observe(s, RT_EV_TXN_COMMIT, txn, t->checkpoint_id);
+    if (committed && t->records != NULL)
+        emit_committed(s, t->records);
+    txn_free(t);
+    s->committing = false;
+    if (s->base.ctx.progress != NULL)
+        s->base.ctx.progress(s->base.ctx.progress_ud, NULL);
+    if (s->recovering)
+        sink_recover_next(s);
+    else
+        sink_commit_next(s);
+}
+
+static void commit_dir_synced(void *ud, GError *error) {
+    SinkIo *io = ud;
+    if (io->life->alive)
+        commit_finished(io->sink, io->txn, error == NULL);
+    g_clear_error(&error);
+    io_free(io);
+}
+
+static void commit_renamed(void *ud, GError *error) {
+    SinkIo *io = ud;
+    if (!io->life->alive) {
+        g_clear_error(&error);
+        io_free(io);
+        return;
+    }
+    RtSink *s = io->sink;
+    if (error != NULL) {
+        /* Not found: committed before (idempotent). Other errors: the commit is retried
+         * by the next notification or the next recovery. */
+        bool gone = g_error_matches(error, RT_STORAGE_ERROR, RT_STORAGE_ERROR_NOT_FOUND);
+        g_error_free(error);
+        if (gone) {
+            commit_finished(s, io->txn, false);
+        } else {
+            SinkTxn *t = find_txn(s, io->txn);
+            t->stage = TXN_DURABLE;
+            s->committing = false;
+        }
+        io_free(io);
+        return;
+    }
+    char *dir = sink_dir(s);
+    if (!rt_storage_fsync_dir(s->base.ctx.env->storage, dir, commit_dir_synced, io, NULL))
+        commit_dir_synced(io, NULL);
+    g_free(dir);
+}
+
+static void commit_rename(RtSink *s, SinkTxn *t) {
+    char *from = txn_path(s, t->txn, false), *to = txn_path(s, t->txn, true);
+    SinkIo *io = io_new(s, t->txn);
+    if (!rt_storage_rename(s->base.ctx.env->storage, from, to, commit_renamed, io, NULL)) {
+        GError *e = g_error_new_literal(RT_STORAGE_ERROR, RT_STORAGE_ERROR_IO, "rename");
+        commit_renamed(io, e);
+    }
+    g_free(from);
+    g_free(to);
+}
+
+static void commit_read_done(void *ud, const void *data, size_t len, GError *error) {
+    SinkIo *io = ud;
+    if (!io->life->alive) {
+        g_clear_error(&error);
+        io_free(io);
+        return;
+    }
+    RtSink *s = io->sink;
+    SinkTxn *t = find_txn(s, io->txn);
+    GArray *recs = NULL;
+    if (error == NULL && rt_sink_file_decode(data, len, &recs, NULL))
+        t->records = recs;
+    bool gone = error != NULL && g_error_matches(error, RT_STORAGE_ERROR,
+                                                 RT_STORAGE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+    io_free(io);
+    if (gone)
+        commit_finished(s, t->txn, false);
+    else
+        commit_rename(s, t); /* a torn pending file is committed as is: the oracle sees it */
+}
+
+/* Starts the commit of the head transaction if it belongs to a notified checkpoint. */
+static void sink_commit_next(RtSink *s) {
+    SinkTxn *t = g_queue_peek_head(&s->pending);
+    if (s->committing || t == NULL || t->stage != TXN_DURABLE)
+        return;
+    if (t->checkpoint_id > s->notified && !s->bug_commit_early && !s->recovering)
+        return;
+    s->committing = true;
+    t->stage = TXN_COMMITTING;
+    if (t->records != NULL) {
+        commit_rename(s, t);
+        return;
+    }
+    /* Restored transaction: read its records for the commit events first. */
+    char *path = txn_path(s, t->txn, false);
+    SinkIo *io = io_new(s, t->txn);
+    if (!rt_storage_read(s->base.ctx.env->storage, path, commit_read_done, io, NULL)) {
+        io_free(io);
+        commit_rename(s, t);
+    }
+    g_free(path);
+}
+
+static void sink_notify_complete(RtOperator *self, uint64_t id) {
+    RtSink *s = (RtSink *)self;
+    if (id > s->notified)
+        s->notified = id;
+    sink_commit_next(s);
+}
+
+/* ------------------------------------------------------------------ pre-commit */
+
+static void precommit_durable(RtSink *s, SinkIo *io, const GError *error) {
+    SinkTxn *t = find_txn(s, io->txn);
+    assert(t != NULL && t->stage == TXN_WRITING);
+    if (error != NULL) {
+        /* The transaction's records are not durable: this checkpoint cannot succeed and
+         * the records must be replayed, so the task fails (after declining). */
+        if (!io->reported)
+            io->done(io->done_ud, error);
+        if (s->base.ctx.progress != NULL)
+            s->base.ctx.progress(s->base.ctx.progress_ud, error);
+        return;
+    }
+    t->stage = TXN_DURABLE;
+    observe(s, RT_EV_TXN_PRECOMMIT, t->txn, t->checkpoint_id);
+    if (!io->reported)
+        io->done(io->done_ud, NULL);
+    sink_commit_next(s);
+}
+
+static void precommit_synced(void *ud, GError *error) {
+    SinkIo *io = ud;
+    if (io->life->alive)
+        precommit_durable(io->sink, io, error);
+    g_clear_error(&error);
+    io_free(io);
+}
+
+static void precommit_written(void *ud, GError *error) {
+    SinkIo *io = ud;
+    if (!io->life->alive || error != NULL) {
+        precommit_synced(io, error);
+        return;
+    }
+    RtSink *s = io->sink;
+    if (s->bug_ack_early) {
+        io->reported = true; /* planted bug: acknowledged before the fsync */
+        io->done(io->done_ud, NULL);
+    }
+    char *path = txn_path(s, io->txn, false);
+    if (!rt_storage_fsync(s->base.ctx.env->storage, path, precommit_synced, io, NULL)) {
+        GError *e = g_error_new_literal(RT_STORAGE_ERROR, RT_STORAGE_ERROR_IO, "fsync");
+        precommit_synced(io, e);
+    }
+    g_free(path);
+}
+
+static void put64(GByteArray *b, uint64_t v) {
+    for (int i = 0; i < 8; i++) {
+        uint8_t c = (uint8_t)(v >> (8 * i));
+        g_byte_array_append(b, &c, 1);
+    }
+}
+
+static uint64_t get64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* The snapshot blob: version, n, n x (txn, checkpoint id), open txn; all u64 LE. */
+static void write_state(RtSink *s, RtSnapshot *snap) {
+    GByteArray *b = g_byte_array_new();
+    put64(b, SINK_STATE_VERSION);
+    put64(b, s->pending.length);
+    for (GList *l = s->pending.head; l != NULL; l = l->next) {
+        const SinkTxn *t = l->data;
+        put64(b, t->txn);
+        put64(b, t->checkpoint_id);
+    }
+    put64(b, s->current_txn);
+    rt_snapshot_set_operator_state(snap, SINK_STATE_BLOB, b->data, b->len);
+    g_byte_array_unref(b);
+}
+
+static uint64_t next_txn(RtSink *s) {
+    return ((uint64_t)s->base.ctx.attempt << 32) | s->txn_seq++;
+}
+
+static bool sink_snapshot(RtOperator *self, uint64_t id, RtSnapshot *snap, bool *async,
+                          RtOperatorDoneFunc done, void *ud, GError **error) {
+    RtSink *s = (RtSink *)self;
+    *async = false;
+    if (s->current->len > 0) {
+        if (s->pending.length >= SINK_MAX_PENDING) {
+            g_set_error(error, RT_OPERATOR_ERROR, RT_OPERATOR_ERROR_IO,
+                        "sink: too many pending transactions");
+            return false;
+        }
+        SinkTxn *t = g_new0(SinkTxn, 1);
+        t->txn = s->current_txn;
+        t->checkpoint_id = id;
+        t->stage = TXN_WRITING;
+        t->records = s->current;
+        g_queue_push_tail(&s->pending, t);
+        SinkIo *io = io_new(s, t->txn);
+        io->data = rt_sink_file_encode(self->ctx.id.op, self->ctx.id.index, t->txn,
+                                       (const RtRecord *)(void *)t->records->data,
+                                       t->records->len);
+        io->done = done;
+        io->done_ud = ud;
+        s->current = g_array_new(FALSE, TRUE, sizeof(RtRecord));
+        s->current_txn = next_txn(s);
+        char *path = txn_path(s, t->txn, false);
+        size_t len = 0;
+        const void *data = g_bytes_get_data(io->data, &len);
+        bool ok = rt_storage_write(self->ctx.env->storage, path, data, len, precommit_written,
+                                   io, error);
+        g_free(path);
+        if (!ok) {
+            io_free(io); /* the transaction stays WRITING: the task fails */
+            return false;
+        }
+        *async = true;
+    }
+    write_state(s, snap);
+    return true;
+}
+
+/* ------------------------------------------------------------------ recovery */
+
+static void recovery_finished(RtSink *s) {
+    s->recovering = false;
+    s->open_done(s->open_ud, NULL);
+    sink_commit_next(s);
+}
+
+static void abort_removed(void *ud, GError *error) {
+    SinkIo *io = ud;
+    if (io->life->alive) {
+        observe(io->sink, RT_EV_TXN_ABORT, io->txn, 0);
+        recovery_finished(io->sink);
+    }
+    g_clear_error(&error);
+    io_free(io);
+}
+
+static void abort_later(void *ud) {
+    abort_removed(ud, NULL);
+}
+
+/* Recovery: commit every restored pending transaction (commit_finished calls back here
+ * after each), then abort the restored open transaction. */
+static void sink_recover_next(RtSink *s) {
+    if (!g_queue_is_empty(&s->pending)) {
+        sink_commit_next(s);
+        return;
+    }
+    char *path = txn_path(s, s->abort_txn, false);
+    SinkIo *io = io_new(s, s->abort_txn);
+    if (!rt_storage_remove(s->base.ctx.env->storage, path, abort_removed, io, NULL))
+        rt_env_timer_start(s->base.ctx.env, 0, abort_later, io);
+    g_free(path);
+}
+
+static bool restore_state(RtSink *s, const RtSnapshot *snap, GError **error) {
+    size_t len = 0;
+    const uint8_t *b = rt_snapshot_get_operator_state(snap, SINK_STATE_BLOB, &len);
+    bool ok = b != NULL && len >= 24 && get64(b) == SINK_STATE_VERSION;
+    uint64_t n = ok ? get64(b + 8) : 0;
+    ok = ok && n <= SINK_MAX_PENDING && len == 24 + 16 * n;
+    if (!ok) {
+        g_set_error(error, RT_OPERATOR_ERROR, RT_OPERATOR_ERROR_RESTORE,
+                    "sink %s[%u]: malformed transaction state", s->base.ctx.spec->name,
+                    s->base.ctx.id.index);
+        return false;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        SinkTxn *t = g_new0(SinkTxn, 1);
+        t->txn = get64(b + 16 + 16 * i);
+        t->checkpoint_id = get64(b + 24 + 16 * i);
+        t->stage = TXN_DURABLE;
+        g_queue_push_tail(&s->pending, t);
+    }
+    s->abort_txn = get64(b + 16 + 16 * n);
+    return true;
+}
+
+static bool sink_open(RtOperator *self, const RtSnapshot *restored, bool *async,
+                      RtOperatorDoneFunc done, void *ud, GError **error) {
+    RtSink *s = (RtSink *)self;
+    *async = false;
+    if (restored == NULL)
+        return true;
+    if (!restore_state(s, restored, error))
+        return false;
+    s->open_done = done;
+    s->open_ud = ud;
+    s->recovering = true;
+    *async = true;
+    sink_recover_next(s);
+    return true;
+}
+
+/* ------------------------------------------------------------------ the rest */
+
+static void sink_process(RtOperator *self, const RtRecord *rec) {
+    RtSink *s = (RtSink *)self;
+    assert(s->current->len < RT_SINK_MAX_RECORDS);
+    g_array_append_val(s->current, *rec);
+}
+
+static void sink_end_of_input(RtOperator *self) {
+    ((RtSink *)self)->end_of_input = true;
+}
+
+static bool sink_is_done(RtOperator *self) {
+    RtSink *s = (RtSink *)self;
+    return s->end_of_input && s->current->len == 0 && g_queue_is_empty(&s->pending) &&
+           !s->recovering;
+}
+
+static void sink_free(RtOperator *self) {
+    RtSink *s = (RtSink *)self;
+    rt_lifeline_kill(s->life);
+    g_array_unref(s->current);
+    SinkTxn *t;
+    while ((t = g_queue_pop_head(&s->pending)) != NULL)
+        txn_free(t);
+    g_free(s);
+}
+
+static const RtOperatorOps sink_ops = {
+    .name = "sink",
+    .open = sink_open,
+    .process = sink_process,
+    .end_of_input = sink_end_of_input,
+    .snapshot = sink_snapshot,
+    .notify_complete = sink_notify_complete,
+    .is_done = sink_is_done,
+    .free = sink_free,
+};
+
+RtOperator *rt_sink_new(const RtOperatorContext *ctx) {
+    RtSink *s = g_new0(RtSink, 1);
+    s->base.ops = &sink_ops;
+    s->base.ctx = *ctx;
+    s->life = rt_lifeline_new();
+    s->current = g_array_new(FALSE, TRUE, sizeof(RtRecord));
+    g_queue_init(&s->pending);
+    s->current_txn = next_txn(s);
+    s->bug_commit_early = rt_bug_on(ctx->env, RT_BUG_SINK_COMMIT_ON_PRECOMMIT);
+    s->bug_ack_early = rt_bug_on(ctx->env, RT_BUG_ACK_BEFORE_FSYNC);
+    return &s->base;
+}
