@@ -1,0 +1,40 @@
+/* rt_live_env.h - the real world: RtEnv on a GLib main context.
+ *
+ * Time is the monotonic clock (ns since the env was created) and timers are GLib
+ * timeout sources; the transport is TCP on 127.0.0.1 with length-prefixed frames; storage
+ * and ZooKeeper are supplied by the caller (rt_live_storage, rt_coord_zk). Everything
+ * runs on one GMainContext: callbacks are dispatched from it, never from another thread.
+ *
+ * Addressing: process p of a live cluster listens on TCP port base_port + p; a channel's
+ * first frame is a handshake naming the source process and the logical port, so many
+ * logical ports share one listening socket. Frames are at most RT_LIVE_MAX_FRAME_BYTES.
+ *
+ * Lifecycle: rt_live_env_new() -> use env -> rt_live_env_free(). Freeing closes every
+ * channel and cancels every timer without running callbacks.
+ */
+#ifndef RT_LIVE_ENV_H
+#define RT_LIVE_ENV_H
+
+#include <glib.h>
+
+#include "runtime/env/rt_env.h"
+
+#define RT_LIVE_MAX_FRAME_BYTES (16u * 1024u * 1024u)
+#define RT_LIVE_ERROR (rt_live_error_quark())
+GQuark rt_live_error_quark(void);
+typedef enum { RT_LIVE_ERROR_SOCKET, RT_LIVE_ERROR_ADDRESS } RtLiveError;
+
+typedef struct RtLiveEnv RtLiveEnv;
+
+/* Creates the env of process process_id, listening on 127.0.0.1:(base_port + process_id).
+ * storage and observer are borrowed (may be NULL); ctx NULL means the default context.
+ * Fails (NULL + error) if the port cannot be bound. */
+RtLiveEnv *rt_live_env_new(GMainContext *ctx, RtProcessId process_id, uint16_t base_port,
+                           uint64_t seed, RtStorage *storage, RtObserver *observer,
+                           GError **error);
+void rt_live_env_free(RtLiveEnv *live);
+
+/* The RtEnv view (borrowed; valid until rt_live_env_free). */
+RtEnv *rt_live_env_get(RtLiveEnv *live);
+
+#endif /* RT_LIVE_ENV_H */
