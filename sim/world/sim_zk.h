@@ -1,0 +1,109 @@
+/* sim_zk.h - the simulated ZooKeeper ensemble: RtCoord handles on the event kernel.
+ *
+ * The model: one logical server (writes are linearizable: applied in arrival order, one
+ * zxid each) holding a znode tree (sim_zk_tree.h); sessions with a negotiated timeout
+ * (clamped to 2..20 ticks as the real server does); one-shot watches; per-client FIFO
+ * (requests arrive and replies leave in call order, and a watch event reaches a client
+ * before the reply of the write that triggered it). Latency: client->server and back
+ * over the modelled network plus a service time per request kind, with jitter from the
+ * "sim_zk" PRNG stream of the run's seed; defaults from `ckptsim zk probe`.
+ *
+ * Connection loss: every pending call fails with CONNECTION_LOSS (a write in flight may
+ * or may not have been applied), the client is SUSPENDED and retries every
+ * max(timeout/60, 10 ms) (the C client's reconnect pace); calls made while disconnected
+ * wait for the next attempt and fail with CONNECTION_LOSS if it fails. If it reconnects
+ * before the server expired the session, it is CONNECTED again with its watches.
+ * Expiry (a session silent for its timeout, or forced): the server deletes the session's
+ * ephemeral nodes in one transaction and fires the watches of other sessions, but the
+ * client learns EXPIRED only when it next reconnects (the zombie window); then its
+ * pending calls fail with SESSION_EXPIRED and its watches fire SESSION_ENDED.
+ * A partitioned client's packets stall (TCP retransmits); it notices after 2/3 of its
+ * timeout (the C client's read timeout), the server after the timeout.
+ * A crashed process's handles go silent at once (no callback runs again) and their
+ * sessions linger until they expire.
+ *
+ * Not modelled: ACLs (digest auth is accepted and ignored), several servers, observers,
+ * the jute.maxbuffer connection drop (the RtCoord wrappers refuse oversized requests).
+ */
+#ifndef SIM_ZK_H
+#define SIM_ZK_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/coord/rt_coord.h"
+#include "sim/core/sim_kernel.h"
+#include "sim/world/sim_host.h"
+#include "sim/world/sim_zk_tree.h"
+
+typedef struct SimZk SimZk;
+
+typedef struct SimZkConfig {
+    uint64_t net_one_way_ns;    /* client <-> server, each way (median) */
+    uint64_t read_service_ns;   /* get, exists, children, check-only work */
+    uint64_t write_service_ns;  /* create, set, delete, multi, close */
+    uint64_t tick_ns;           /* tickTime: session timeouts clamp to 2..20 ticks */
+    double jitter;              /* each latency uniform in [1 - j, 1 + j] x median */
+    double tail_chance;         /* chance of a slow request ... */
+    double tail_factor;         /* ... that takes up to this many times longer */
+} SimZkConfig;
+
+/* The defaults, from `ckptsim zk probe` against the Debian 3.8.0 server on loopback
+ * with forceSync=no (see sim_zk.c). */
+void sim_zk_config_init(SimZkConfig *cfg);
+
+/* A new ensemble on kernel k (borrowed; must outlive it). seed: the run's seed (the
+ * model draws from its "sim_zk" stream). host (may be NULL, borrowed): bracket every
+ * callback into process code, as the rest of the world does. */
+SimZk *sim_zk_new(SimKernel *k, uint64_t seed, const SimZkConfig *cfg, const SimHost *host);
+/* Frees the ensemble and every handle still open (their callbacks never run). With a
+ * world attached, free the world first (its processes' teardown may free handles). */
+void sim_zk_free(SimZk *zk);
+
+/* Makes zk the world's ZooKeeper: installs its SimWorldCoordHooks (env->coord_open opens
+ * a session of that process; a crash silences the process's handles) and brackets every
+ * callback with sim_world_enter/leave. w must run on zk's kernel. */
+typedef struct SimWorld SimWorld;
+void sim_zk_attach_world(SimZk *zk, SimWorld *w);
+
+/* Opens a session for process pid: checks cfg at once (RT_COORD_ERROR_CONFIG), then
+ * connects asynchronously (CONNECTED or, after cfg->connect_timeout_ns, CLOSED). */
+RtCoord *sim_zk_open(SimZk *zk, RtProcessId pid, const RtCoordConfig *cfg, GError **error);
+
+/* A process crashed: its handles go silent forever (callbacks dropped; rt_coord_free is
+ * still allowed and required to release them) and their sessions expire after their
+ * timeout, deleting their ephemeral nodes. */
+void sim_zk_process_crashed(SimZk *zk, RtProcessId pid);
+
+/* ------------------------------------------------------------------- faults */
+
+/* Expires session id now (as the second-handle trick does on a real server). False if
+ * no such live session. */
+bool sim_zk_expire_session(SimZk *zk, int64_t session_id);
+/* Expires every live session of process pid now; returns how many. */
+unsigned sim_zk_expire_process(SimZk *zk, RtProcessId pid);
+/* Drops the connections of pid's handles now and refuses reconnects for duration_ns. */
+void sim_zk_drop_connection(SimZk *zk, RtProcessId pid, uint64_t duration_ns);
+/* Replies to pid's handles take extra_ns longer for duration_ns. */
+void sim_zk_delay_replies(SimZk *zk, RtProcessId pid, uint64_t extra_ns,
+                          uint64_t duration_ns);
+/* Partitions pid from the ensemble for duration_ns (packets stall; see above). */
+void sim_zk_partition(SimZk *zk, RtProcessId pid, uint64_t duration_ns);
+
+/* ---------------------------------------------------------- god's-eye view */
+
+/* The ensemble's tree, for checks (borrowed; read only). */
+const SimZkTree *sim_zk_tree(const SimZk *zk);
+/* Live (not expired or closed) sessions. */
+unsigned sim_zk_live_sessions(const SimZk *zk);
+/* Counters for reports. */
+typedef struct SimZkStats {
+    uint64_t requests;   /* applied at the server */
+    uint64_t writes;     /* committed transactions */
+    uint64_t expiries;   /* sessions expired (timeout or forced) */
+    uint64_t disconnects;/* client connections lost */
+} SimZkStats;
+SimZkStats sim_zk_stats(const SimZk *zk);
+
+#endif /* SIM_ZK_H */
