@@ -1,0 +1,487 @@
+/* sim_run.c - one simulated run of a scenario (sim_run.h): the world, the runtime's
+ * processes, the fault injector, the observer fan-out (oracle, metrics, triggers) and
+ * the run loop. */
+#include "sim/harness/sim_run.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "runtime/dataflow/rt_cluster.h"
+#include "sim/report/sim_metrics.h"
+#include "sim/world/sim_world.h"
+
+G_DEFINE_QUARK(sim-run-error-quark, sim_run_error)
+
+typedef struct SimRun SimRun;
+
+typedef struct ProcArg {
+    SimRun *run;
+    uint32_t index; /* 0-based within its kind */
+} ProcArg;
+
+typedef struct FaultState {
+    const SimFault *fault; /* borrowed from plan */
+    uint32_t number;       /* 1-based position in the full plan */
+    uint32_t matches;      /* EVENT: matching events seen */
+    bool scheduled;        /* fired or scheduled to fire */
+    RtProcessId this_pid;  /* EVENT: the process that emitted the trigger */
+} FaultState;
+
+typedef struct RunObserver {
+    RtObserver base; /* first: the world calls base.ops->event */
+    SimRun *run;
+} RunObserver;
+
+struct SimRun {
+    const SimScenario *s;
+    const SimRunOptions *opt;
+    SimWorld *world;
+    SimKernel *kernel;
+    RtClusterSpec cluster;
+    RtJobSpec spec;
+    ProcArg *jm_args, *tm_args;
+    SimOracle *oracle;
+    SimMetrics *metrics; /* NULL without --out */
+    RunObserver observer;
+    GPtrArray *plan;     /* SimFault*, the full plan (owned) */
+    FaultState *faults;  /* the kept faults */
+    uint32_t n_faults;
+    uint32_t *event_faults; /* indexes into faults of EVENT-triggered ones */
+    uint32_t n_event_faults;
+    bool finished;
+    uint64_t finished_ns;
+    bool stop_requested;
+    uint64_t failovers;
+    uint32_t fired;
+    GError *config_error; /* first error a runtime constructor reported */
+};
+
+void sim_run_options_init(SimRunOptions *o, uint64_t seed) {
+    memset(o, 0, sizeof *o);
+    o->seed = seed;
+}
+
+/* ------------------------------------------------------------------ processes */
+
+static void *start_common(RtEnv *env, ProcArg *pa, bool jm) {
+    GError *e = NULL;
+    void *inst = jm ? (void *)rt_jobmanager_new(env, &pa->run->spec, &e)
+                    : (void *)rt_taskmanager_new(env, &pa->run->spec, &e);
+    if (inst == NULL) {
+        if (pa->run->config_error == NULL)
+            pa->run->config_error = e;
+        else
+            g_clear_error(&e);
+    }
+    return inst;
+}
+
+static void *start_jm(RtEnv *env, void *arg) {
+    return start_common(env, arg, true);
+}
+
+static void *start_tm(RtEnv *env, void *arg) {
+    return start_common(env, arg, false);
+}
+
+static void stop_jm(void *inst) {
+    rt_jobmanager_free(inst);
+}
+
+static void stop_tm(void *inst) {
+    rt_taskmanager_free(inst);
+}
+
+static const SimProcessClass jm_class = {"jobmanager", start_jm, stop_jm};
+static const SimProcessClass tm_class = {"taskmanager", start_tm, stop_tm};
+
+/* ------------------------------------------------------------------ faults */
+
+static RtProcessId resolve(const SimRun *run, SimProcRef ref, RtProcessId this_pid) {
+    switch (ref.kind) {
+    case SIM_PROC_JOBMANAGER: return ref.index;
+    case SIM_PROC_WORKER: return run->s->n_jobmanagers + ref.index;
+    case SIM_PROC_THIS: return this_pid;
+    case SIM_PROC_ANY: return SIM_NET_ANY;
+    }
+    return SIM_NET_ANY;
+}
+
+static RtProcessId mask_pid(const SimRun *run, uint32_t bit) {
+    if (bit < SIM_FAULT_MAX_JOBMANAGERS)
+        return bit;
+    return run->s->n_jobmanagers + (bit - SIM_FAULT_MAX_JOBMANAGERS);
+}
+
+static void partition_one(SimRun *run, RtProcessId pa, const SimFaultAction *a, uint64_t now) {
+    SimNet *net = sim_world_net(run->world);
+    if (a->side_b == 0) {
+        sim_net_partition(net, pa, SIM_NET_ANY, now, now + a->duration_ns);
+        return;
+    }
+    for (uint32_t b = 0; b < 64; b++)
+        if ((a->side_b >> b) & 1u)
+            sim_net_partition(net, pa, mask_pid(run, b), now, now + a->duration_ns);
+}
+
+static void apply_partition(SimRun *run, const SimFaultAction *a, RtProcessId this_pid,
+                            uint64_t now) {
+    for (uint32_t bit = 0; bit < 64; bit++)
+        if ((a->side_a >> bit) & 1u)
+            partition_one(run, mask_pid(run, bit), a, now);
+    if (a->side_a_this && this_pid < sim_world_process_count(run->world))
+        partition_one(run, this_pid, a, now);
+}
+
+static void apply_fault(SimRun *run, FaultState *fs) {
+    const SimFaultAction *a = &fs->fault->action;
+    uint64_t now = sim_world_now_ns(run->world);
+    RtProcessId target = resolve(run, a->target, fs->this_pid);
+    char *detail = g_strdup_printf("fault %s: %s", fs->fault->name, fs->fault->text);
+    bool targets_process = a->kind == SIM_FAULT_CRASH || a->kind == SIM_FAULT_RESTART;
+    if (targets_process && target >= sim_world_process_count(run->world)) {
+        g_free(detail);
+        return; /* "this" of an event without a process: nothing to do */
+    }
+    run->fired++;
+    sim_world_report_fault(run->world, targets_process ? target : SIM_WORLD_NO_PROCESS,
+                           detail);
+    switch (a->kind) {
+    case SIM_FAULT_CRASH:
+        if (sim_world_crash(run->world, target) && a->restart_after_ns > 0)
+            sim_world_restart_at(run->world, target, now + a->restart_after_ns);
+        break;
+    case SIM_FAULT_RESTART:
+        if (!sim_world_process_alive(run->world, target))
+            sim_world_restart(run->world, target);
+        break;
+    case SIM_FAULT_PARTITION:
+        apply_partition(run, a, fs->this_pid, now);
+        break;
+    case SIM_FAULT_SPIKE:
+        sim_net_add_spike(sim_world_net(run->world), target,
+                          resolve(run, a->peer, fs->this_pid), now, now + a->duration_ns,
+                          a->latency_ns);
+        break;
+    case SIM_FAULT_STORAGE_ERROR:
+        sim_storage_fail_next(sim_world_storage(run->world), a->prefix,
+                              a->storage_error == SIM_STORAGE_EIO ? RT_STORAGE_ERROR_IO
+                                                                  : RT_STORAGE_ERROR_NO_SPACE,
+                              a->count);
+        break;
+    }
+    g_free(detail);
+}
+
+static void fire_fault(SimKernel *k, void *ctx, uint64_t payload) {
+    (void)k;
+    SimRun *run = ctx;
+    assert(payload < run->n_faults);
+    apply_fault(run, &run->faults[payload]);
+}
+
+static bool event_matches(const SimFaultTrigger *t, const RtEvent *ev, const SimRun *run) {
+    if (ev->kind != t->event)
+        return false;
+    if (t->checkpoint_id != 0 && ev->checkpoint_id != t->checkpoint_id)
+        return false;
+    if (t->op >= 0 && ev->subtask.op != (uint32_t)t->op)
+        return false;
+    if (t->index >= 0 && ev->subtask.index != (uint32_t)t->index)
+        return false;
+    if (t->has_process && ev->process != resolve(run, t->process, SIM_NET_ANY))
+        return false;
+    return true;
+}
+
+static void check_event_faults(SimRun *run, const RtEvent *ev) {
+    if (ev->time_ns >= run->s->faults_stop_ns)
+        return;
+    for (uint32_t i = 0; i < run->n_event_faults; i++) {
+        FaultState *fs = &run->faults[run->event_faults[i]];
+        const SimFaultTrigger *t = &fs->fault->trigger;
+        if (fs->scheduled || !event_matches(t, ev, run))
+            continue;
+        if (++fs->matches < t->nth)
+            continue;
+        fs->scheduled = true;
+        fs->this_pid = ev->process;
+        sim_kernel_schedule_at(run->kernel, ev->time_ns + t->delay_ns, fire_fault, run,
+                               run->event_faults[i]);
+    }
+}
+
+static bool kept(const SimRunOptions *opt, uint32_t number) {
+    if (!opt->has_keep)
+        return true;
+    for (uint32_t i = 0; i < opt->n_keep; i++)
+        if (opt->keep[i] == number)
+            return true;
+    return false;
+}
+
+GPtrArray *sim_run_fault_plan(const SimScenario *s, uint64_t seed) {
+    GPtrArray *plan = g_ptr_array_new_with_free_func((GDestroyNotify)sim_fault_free);
+    for (guint i = 0; i < s->faults->len; i++)
+        g_ptr_array_add(plan, sim_fault_copy(g_ptr_array_index(s->faults, i)));
+    SimFaultContext ctx = {s->n_jobmanagers, s->n_workers, &s->graph};
+    sim_fault_plan_add_random(plan, &s->random, seed, s->faults_stop_ns, &ctx);
+    return plan;
+}
+
+static void install_faults(SimRun *run) {
+    run->plan = sim_run_fault_plan(run->s, run->opt->seed);
+    run->faults = g_new0(FaultState, run->plan->len + 1);
+    run->event_faults = g_new0(uint32_t, run->plan->len + 1);
+    for (guint i = 0; i < run->plan->len; i++) {
+        if (!kept(run->opt, i + 1))
+            continue;
+        FaultState *fs = &run->faults[run->n_faults];
+        fs->fault = g_ptr_array_index(run->plan, i);
+        fs->number = i + 1;
+        fs->this_pid = SIM_NET_ANY;
+        if (fs->fault->trigger.kind == SIM_TRIGGER_AT) {
+            fs->scheduled = true;
+            sim_kernel_schedule_at(run->kernel, fs->fault->trigger.at_ns, fire_fault, run,
+                                   run->n_faults);
+        } else {
+            run->event_faults[run->n_event_faults++] = run->n_faults;
+        }
+        run->n_faults++;
+    }
+}
+
+/* ------------------------------------------------------------------ observation */
+
+static void run_observe(RtObserver *self, const RtEvent *ev) {
+    SimRun *run = ((RunObserver *)self)->run;
+    sim_oracle_event(run->oracle, ev);
+    if (run->metrics != NULL)
+        sim_metrics_event(run->metrics, ev);
+    if (ev->kind == RT_EV_FAILOVER) {
+        run->failovers++;
+    } else if (ev->kind == RT_EV_JOB_FINISHED && !run->finished) {
+        run->finished = true;
+        run->finished_ns = ev->time_ns;
+        run->stop_requested = true;
+        sim_kernel_stop(run->kernel);
+    }
+    if (run->n_event_faults > 0)
+        check_event_faults(run, ev);
+    if (run->opt->stop_at_first && !run->stop_requested && sim_oracle_failed(run->oracle)) {
+        run->stop_requested = true;
+        sim_kernel_stop(run->kernel);
+    }
+}
+
+static const RtObserverOps run_observer_ops = {run_observe};
+
+/* ------------------------------------------------------------------ setup */
+
+static SimWorld *make_world(const SimScenario *s, const SimRunOptions *opt) {
+    SimWorldConfig cfg;
+    sim_world_config_init(&cfg, opt->seed);
+    cfg.bugs = opt->bugs;
+    cfg.net.latency = s->latency;
+    if (s->has_detection_delay)
+        cfg.net.detection_delay_ns = s->detection_delay_ns;
+    SimWorld *w = sim_world_new(&cfg);
+    uint32_t n_jm = s->n_jobmanagers;
+    for (guint i = 0; i < s->links->len; i++) {
+        const SimLinkSpec *l = &g_array_index(s->links, SimLinkSpec, i);
+        RtProcessId a = l->a.kind == SIM_PROC_JOBMANAGER ? l->a.index : n_jm + l->a.index;
+        RtProcessId b = l->b.kind == SIM_PROC_JOBMANAGER ? l->b.index : n_jm + l->b.index;
+        sim_net_set_link_latency(sim_world_net(w), a, b, &l->latency);
+        sim_net_set_link_latency(sim_world_net(w), b, a, &l->latency);
+    }
+    return w;
+}
+
+static void spawn_processes(SimRun *run) {
+    const SimScenario *s = run->s;
+    RtProcessId jm_ids[RT_CLUSTER_MAX_PROCESSES], tm_ids[RT_CLUSTER_MAX_PROCESSES];
+    for (uint32_t i = 0; i < s->n_jobmanagers; i++)
+        jm_ids[i] = i;
+    for (uint32_t i = 0; i < s->n_workers; i++)
+        tm_ids[i] = s->n_jobmanagers + i;
+    sim_scenario_cluster_spec(s, jm_ids, tm_ids, &run->cluster);
+    run->spec = (RtJobSpec){&s->graph, s->config, &run->cluster};
+    run->jm_args = g_new0(ProcArg, s->n_jobmanagers);
+    run->tm_args = g_new0(ProcArg, s->n_workers);
+    for (uint32_t i = 0; i < s->n_jobmanagers; i++) {
+        run->jm_args[i] = (ProcArg){run, i};
+        char *name = g_strdup_printf("jobmanager-%u", i + 1);
+        SimProcessId pid = sim_world_spawn(run->world, name, &jm_class, &run->jm_args[i]);
+        assert(pid == jm_ids[i]);
+        if (run->metrics != NULL)
+            sim_metrics_name_process(run->metrics, pid, name);
+        g_free(name);
+    }
+    for (uint32_t i = 0; i < s->n_workers; i++) {
+        run->tm_args[i] = (ProcArg){run, i};
+        char *name = g_strdup_printf("worker-%u", i + 1);
+        SimProcessId pid = sim_world_spawn(run->world, name, &tm_class, &run->tm_args[i]);
+        assert(pid == tm_ids[i]);
+        if (run->metrics != NULL)
+            sim_metrics_name_process(run->metrics, pid, name);
+        g_free(name);
+    }
+}
+
+static void setup(SimRun *run) {
+    const SimScenario *s = run->s;
+    run->world = make_world(s, run->opt);
+    run->kernel = sim_world_kernel(run->world);
+    SimOracleFiles files;
+    sim_oracle_files_for_storage(sim_world_storage(run->world), &files);
+    SimOracleParams params;
+    sim_oracle_params_init(&params);
+    params.faults_end_ns = s->faults_stop_ns;
+    params.checkpoint_bound_ns = s->liveness_bound_ns;
+    params.check_cuts = s->expect.consistent_cuts;
+    run->oracle = sim_oracle_new(&s->graph, s->config, &params, &files);
+    if (run->opt->out_dir != NULL)
+        run->metrics = sim_metrics_new(&s->graph, &files, 0);
+    run->observer.base.ops = &run_observer_ops;
+    run->observer.run = run;
+    sim_world_set_observer(run->world, &run->observer.base);
+    install_faults(run);
+    spawn_processes(run);
+}
+
+/* ------------------------------------------------------------------ the loop */
+
+static const char *run_loop(SimRun *run, uint64_t *steps) {
+    const SimScenario *s = run->s;
+    *steps = 0;
+    for (uint32_t guard = 0; guard < 1000000; guard++) {
+        if (run->opt->stop_at_first && sim_oracle_failed(run->oracle))
+            return "violation";
+        if (*steps >= s->max_steps)
+            return "step budget";
+        uint64_t until = run->finished ? run->finished_ns + s->drain_ns : s->time_limit_ns;
+        run->stop_requested = false;
+        *steps += sim_world_run(run->world, until, s->max_steps - *steps);
+        if (run->stop_requested)
+            continue;
+        if (*steps >= s->max_steps)
+            return "step budget";
+        if (run->finished)
+            return "job finished";
+        if (sim_kernel_next_time_ns(run->kernel) == UINT64_MAX)
+            return "no events";
+        return "time limit";
+    }
+    return "step budget";
+}
+
+/* ------------------------------------------------------------------ verdict */
+
+static bool expected(const SimScenario *s, const SimViolation *v) {
+    if (strcmp(v->invariant, SIM_INV_EXACTLY_ONCE) == 0)
+        return s->expect.exactly_once;
+    if (strcmp(v->invariant, SIM_INV_CONSISTENT_CUT) == 0)
+        return s->expect.consistent_cuts;
+    if (strcmp(v->invariant, SIM_INV_LIVENESS) == 0)
+        return s->expect.liveness;
+    return true;
+}
+
+static void verdict(SimRun *run, GPtrArray *found, SimRunResult *out) {
+    const SimScenario *s = run->s;
+    out->violations = g_ptr_array_new_with_free_func((GDestroyNotify)sim_violation_free);
+    for (guint i = 0; found != NULL && i < found->len; i++) {
+        SimViolation *v = g_ptr_array_index(found, i);
+        if (expected(s, v))
+            g_ptr_array_add(out->violations, sim_violation_new(v->invariant, v->message,
+                                                               v->time_ns, v->checkpoint_id,
+                                                               v->fault));
+    }
+    bool early = out->end_reason != NULL && strcmp(out->end_reason, "violation") == 0;
+    if (!early && out->oracle.checkpoints_completed < s->expect.min_completed_checkpoints) {
+        char *m = g_strdup_printf("%" G_GUINT64_FORMAT " checkpoints completed, [expect] "
+                                  "min-completed-checkpoints = %" G_GUINT64_FORMAT,
+                                  out->oracle.checkpoints_completed,
+                                  s->expect.min_completed_checkpoints);
+        g_ptr_array_add(out->violations, sim_violation_new(SIM_RUN_INVARIANT_EXPECT, m,
+                                                           out->sim_time_ns, 0, NULL));
+        g_free(m);
+    }
+    if (!early && out->failovers < s->expect.min_failovers) {
+        char *m = g_strdup_printf("%" G_GUINT64_FORMAT " failovers, [expect] min-failovers = "
+                                  "%" G_GUINT64_FORMAT " (did the fault hit?)",
+                                  out->failovers, s->expect.min_failovers);
+        g_ptr_array_add(out->violations, sim_violation_new(SIM_RUN_INVARIANT_EXPECT, m,
+                                                           out->sim_time_ns, 0, NULL));
+        g_free(m);
+    }
+    out->held = out->violations->len == 0;
+}
+
+static bool write_metrics(SimRun *run, SimRunResult *out, GError **error) {
+    SimMetricsRunInfo info = {
+        .scenario = run->s->name,
+        .seed = run->opt->seed,
+        .verdict = out->held ? "ok" : "violation",
+        .trace_hash = out->trace_hash,
+        .end_time_ns = out->sim_time_ns,
+        .violations = out->violations,
+        .mode = NULL,
+    };
+    GError *e = NULL;
+    if (sim_metrics_write(run->metrics, run->opt->out_dir, &info, &e))
+        return true;
+    g_set_error(error, SIM_RUN_ERROR, SIM_RUN_ERROR_OUTPUT, "%s", e->message);
+    g_error_free(e);
+    return false;
+}
+
+static void teardown(SimRun *run) {
+    sim_world_free(run->world);
+    sim_oracle_free(run->oracle);
+    sim_metrics_free(run->metrics);
+    if (run->plan != NULL)
+        g_ptr_array_free(run->plan, TRUE);
+    g_free(run->faults);
+    g_free(run->event_faults);
+    g_free(run->jm_args);
+    g_free(run->tm_args);
+    g_clear_error(&run->config_error);
+}
+
+bool sim_run(const SimScenario *s, const SimRunOptions *opt, SimRunResult *out,
+             GError **error) {
+    assert(s != NULL && opt != NULL && out != NULL);
+    memset(out, 0, sizeof *out);
+    SimRun run = {.s = s, .opt = opt};
+    setup(&run);
+    if (run.config_error != NULL) {
+        g_set_error(error, SIM_RUN_ERROR, SIM_RUN_ERROR_CONFIG, "%s: %s", s->path,
+                    run.config_error->message);
+        teardown(&run);
+        return false;
+    }
+    out->end_reason = run_loop(&run, &out->steps);
+    out->sim_time_ns = sim_world_now_ns(run.world);
+    out->trace_hash = sim_world_trace_hash(run.world);
+    out->failovers = run.failovers;
+    out->faults_planned = run.n_faults;
+    out->faults_fired = run.fired;
+    GPtrArray *found = NULL;
+    sim_oracle_finish(run.oracle, out->sim_time_ns, &found);
+    sim_oracle_get_stats(run.oracle, &out->oracle);
+    verdict(&run, found, out);
+    if (found != NULL)
+        g_ptr_array_unref(found);
+    bool ok = run.metrics == NULL || write_metrics(&run, out, error);
+    teardown(&run);
+    return ok;
+}
+
+void sim_run_result_clear(SimRunResult *r) {
+    if (r == NULL)
+        return;
+    if (r->violations != NULL)
+        g_ptr_array_unref(r->violations);
+    memset(r, 0, sizeof *r);
+}
