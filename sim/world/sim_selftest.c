@@ -409,9 +409,10 @@ static void st_chaos_fire(SimKernel *k, void *ctx, uint64_t payload) {
                           now + len);
         st->stats.partitions++;
     } else if (r < 8) {
-        sim_net_add_spike(sim_world_net(w), pid, SIM_NET_ANY, now,
-                          now + rt_rng_range(&st->rng, 1000000, 30000000),
-                          rt_rng_range(&st->rng, 100000, 10000000));
+        /* One draw per statement: argument evaluation order is unspecified in C. */
+        uint64_t len = rt_rng_range(&st->rng, 1000000, 30000000);
+        uint64_t extra = rt_rng_range(&st->rng, 100000, 10000000);
+        sim_net_add_spike(sim_world_net(w), pid, SIM_NET_ANY, now, now + len, extra);
         st->stats.spikes++;
     } else {
         char prefix[32];
