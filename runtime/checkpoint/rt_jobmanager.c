@@ -1,0 +1,472 @@
+/* rt_jobmanager.c - the job manager process (rt_cluster.h): configuration, recovery of
+ * the checkpoint store, counter and attempt from durable storage, task manager
+ * registration, the control-message dispatch and the checkpoint coordinator's hooks.
+ * Scheduling, deployment, failover and job end are in rt_jobmanager_deploy.c. */
+#include <assert.h>
+#include <string.h>
+
+#include "runtime/checkpoint/rt_jobmanager_internal.h"
+#include "runtime/env/rt_bugs.h"
+#include "runtime/ha/rt_atomic_file.h"
+#include "runtime/ha/rt_ckpt_store_fs.h"
+
+/* ------------------------------------------------------------------ helpers */
+
+void jm_observe(RtJobManager *jm, RtEventKind kind, uint64_t a, const char *detail) {
+    RtEvent ev = {.kind = kind, .attempt = jm->attempt, .a = a, .detail = detail};
+    rt_env_observe(jm->env, &ev);
+}
+
+JmWorker *jm_worker_find(const RtJobManager *jm, RtProcessId pid) {
+    for (guint i = 0; i < jm->workers->len; i++) {
+        JmWorker *w = g_ptr_array_index(jm->workers, i);
+        if (w->pid == pid)
+            return w;
+    }
+    return NULL;
+}
+
+void jm_send(JmWorker *w, const RtMsg *msg) {
+    if (w->ch == NULL || !w->registered)
+        return;
+    GByteArray *out = g_byte_array_new();
+    rt_msg_encode(msg, out);
+    rt_channel_send(w->ch, out->data, out->len);
+    g_byte_array_unref(out);
+}
+
+void jm_send_all(RtJobManager *jm, const RtMsg *msg, bool only_with_tasks) {
+    for (guint i = 0; i < jm->workers->len; i++) {
+        JmWorker *w = g_ptr_array_index(jm->workers, i);
+        if (!only_with_tasks || w->n_tasks > 0)
+            jm_send(w, msg);
+    }
+}
+
+/* Discards what an encoded state handle points to (best effort). */
+static void discard_handle(RtJobManager *jm, GBytes *handle) {
+    gsize len = 0;
+    const void *data = g_bytes_get_data(handle, &len);
+    RtStateHandle *h = NULL;
+    if (len == 0 || !rt_state_handle_decode(data, len, &h, NULL))
+        return;
+    if (g_strcmp0(h->backend, rt_state_backend_name(jm->backend)) == 0)
+        rt_state_backend_discard(jm->backend, h);
+    rt_state_handle_free(h);
+}
+
+/* -------------------------------------------------------- coordinator hooks */
+
+static void hook_trigger(void *ud, uint64_t id, uint64_t ts, RtBarrierKind kind) {
+    RtJobManager *jm = ud;
+    const RtJobGraph *g = jm->spec->graph;
+    for (uint32_t i = 0; i < jm->n_subtasks; i++) {
+        const RtOperatorSpec *op = g_ptr_array_index(g->operators, jm->subtasks[i].op);
+        if (op->kind != RT_OP_SOURCE)
+            continue;
+        JmWorker *w = jm_worker_find(jm, jm->location[i]);
+        if (w == NULL)
+            continue;
+        RtMsg m = {.type = RT_MSG_TRIGGER, .attempt = jm->attempt, .checkpoint_id = id,
+                   .timestamp_ns = ts, .barrier_kind = kind, .subtask = jm->subtasks[i]};
+        jm_send(w, &m);
+    }
+}
+
+static void hook_notify_complete(void *ud, uint64_t id) {
+    RtJobManager *jm = ud;
+    RtMsg m = {.type = RT_MSG_NOTIFY_COMPLETE, .attempt = jm->attempt, .checkpoint_id = id};
+    jm_send_all(jm, &m, true);
+}
+
+static void hook_notify_abort(void *ud, uint64_t id) {
+    RtJobManager *jm = ud;
+    RtMsg m = {.type = RT_MSG_NOTIFY_ABORT, .attempt = jm->attempt, .checkpoint_id = id};
+    jm_send_all(jm, &m, true);
+}
+
+static void hook_fail_job(void *ud, const char *cause) {
+    jm_failover(ud, cause);
+}
+
+static void hook_discard(void *ud, RtSubtaskId subtask, GBytes *handle) {
+    (void)subtask;
+    discard_handle(ud, handle);
+}
+
+static void hook_idle(void *ud) {
+    RtJobManager *jm = ud;
+    if (jm->state == JM_WAITING)
+        jm_try_deploy(jm);
+}
+
+static const RtCkptCoordinatorHooks coordinator_hooks = {
+    .trigger = hook_trigger,
+    .notify_complete = hook_notify_complete,
+    .notify_abort = hook_notify_abort,
+    .fail_job = hook_fail_job,
+    .discard = hook_discard,
+    .idle = hook_idle,
+};
+
+static void store_discard(void *ud, const RtCompletedCheckpoint *cp) {
+    for (guint i = 0; i < cp->subtasks->len; i++)
+        discard_handle(ud, g_array_index(cp->subtasks, RtCkptSubtaskState, i).handle);
+}
+
+/* ------------------------------------------------------------- control plane */
+
+static void worker_lost(RtJobManager *jm, JmWorker *w, const char *why) {
+    if (w->ch != NULL)
+        rt_channel_free(w->ch);
+    w->ch = NULL;
+    w->registered = false;
+    if ((jm->state == JM_DEPLOYING || jm->state == JM_RUNNING) && w->n_tasks > 0) {
+        char *cause = g_strdup_printf("worker %u %s", w->pid, why);
+        jm_failover(jm, cause);
+        g_free(cause);
+    }
+}
+
+static void on_register(RtJobManager *jm, JmWorker *w, const RtMsg *m) {
+    if (m->process != w->pid || m->slots == 0)
+        return;
+    w->registered = true;
+    w->slots = m->slots;
+    /* Attempts strictly increase, also across job manager restarts. */
+    if (m->running_attempt > jm->attempt &&
+        (jm->state == JM_RECOVERING || jm->state == JM_WAITING))
+        jm->attempt = m->running_attempt;
+    jm_try_deploy(jm);
+}
+
+static void dispatch(RtJobManager *jm, JmWorker *w, const RtMsg *m) {
+    bool current = m->attempt == jm->attempt &&
+                   (jm->state == JM_DEPLOYING || jm->state == JM_RUNNING);
+    switch (m->type) {
+    case RT_MSG_REGISTER: on_register(jm, w, m); break;
+    case RT_MSG_DEPLOYED:
+        if (current)
+            jm_on_deployed(jm, w, m->count);
+        break;
+    case RT_MSG_ACK: {
+        GBytes *h = g_bytes_new(m->handle, m->handle_len);
+        rt_ckpt_coordinator_ack(jm->coord, m->checkpoint_id, m->subtask, m->attempt, h);
+        g_bytes_unref(h);
+        break;
+    }
+    case RT_MSG_DECLINE:
+        rt_ckpt_coordinator_decline(jm->coord, m->checkpoint_id, m->subtask, m->attempt,
+                                    m->decline_reason, m->text);
+        break;
+    case RT_MSG_TASK_FAILED:
+        if (current) {
+            char *cause = g_strdup_printf("task %u.%u failed: %s", m->subtask.op,
+                                          m->subtask.index, m->text ? m->text : "");
+            jm_failover(jm, cause);
+            g_free(cause);
+        }
+        break;
+    case RT_MSG_TASK_DONE:
+        if (current)
+            jm_on_task_done(jm, m->subtask);
+        break;
+    default: break; /* not for the job manager: ignored */
+    }
+}
+
+static void on_message(RtChannel *ch, const void *data, size_t len, void *user_data) {
+    JmWorker *w = user_data;
+    if (ch != w->ch)
+        return;
+    RtMsg m;
+    memset(&m, 0, sizeof m);
+    if (!rt_msg_decode(data, len, &m, NULL))
+        return; /* malformed: ignored (the protocol module reports why) */
+    if (m.type != RT_MSG_REGISTER && !w->registered) {
+        rt_msg_clear(&m);
+        return;
+    }
+    dispatch(w->jm, w, &m);
+    rt_msg_clear(&m);
+}
+
+static void on_broken(RtChannel *ch, void *user_data) {
+    JmWorker *w = user_data;
+    if (ch != w->ch) {
+        rt_channel_free(ch);
+        return;
+    }
+    worker_lost(w->jm, w, "lost");
+}
+
+static const RtChannelHandler worker_handler = {.on_message = on_message,
+                                                .on_broken = on_broken};
+
+static gint worker_cmp(gconstpointer a, gconstpointer b) {
+    const JmWorker *x = *(JmWorker *const *)a, *y = *(JmWorker *const *)b;
+    return x->pid < y->pid ? -1 : (x->pid > y->pid ? 1 : 0);
+}
+
+static void on_accept(RtChannel *ch, RtProcessId peer, void *user_data) {
+    RtJobManager *jm = user_data;
+    JmWorker *w = jm_worker_find(jm, peer);
+    if (w == NULL) {
+        if (jm->workers->len >= RT_CLUSTER_MAX_PROCESSES) {
+            rt_channel_free(ch);
+            return;
+        }
+        w = g_new0(JmWorker, 1);
+        w->jm = jm;
+        w->pid = peer;
+        g_ptr_array_add(jm->workers, w);
+        g_ptr_array_sort(jm->workers, worker_cmp);
+    } else if (w->ch != NULL) {
+        /* The worker reconnected: its previous incarnation is gone. */
+        worker_lost(jm, w, "restarted");
+    }
+    w->ch = ch;
+    w->registered = false;
+    rt_channel_set_handler(ch, &worker_handler, w);
+}
+
+/* ------------------------------------------------------------------ recovery */
+
+/* Recovery chain: counter -> store -> attempt file -> WAITING. Each step's callback
+ * holds a lifeline reference (the job manager may be freed meanwhile). */
+typedef struct RecoveryStep {
+    RtJobManager *jm;
+    RtLifeline *life;
+} RecoveryStep;
+
+static RecoveryStep *step_new(RtJobManager *jm) {
+    RecoveryStep *s = g_new0(RecoveryStep, 1);
+    s->jm = jm;
+    s->life = rt_lifeline_ref(jm->life);
+    return s;
+}
+
+/* Takes s; returns the job manager if it is still alive, else NULL. */
+static RtJobManager *step_take(RecoveryStep *s) {
+    RtJobManager *jm = s->life->alive ? s->jm : NULL;
+    rt_lifeline_unref(s->life);
+    g_free(s);
+    return jm;
+}
+
+static void recover_start(RtJobManager *jm);
+
+static void recovery_retry_fire(void *user_data) {
+    RtJobManager *jm = user_data;
+    jm->restart_timer = 0;
+    recover_start(jm);
+}
+
+/* Never start from nothing while checkpoints may exist: retry as a restart. */
+static void recovery_failed(RtJobManager *jm, GError *error) {
+    char *cause = g_strdup_printf("recovery failed: %s", error->message);
+    g_error_free(error);
+    jm_observe(jm, RT_EV_FAILOVER, jm->attempt, cause);
+    if (++jm->restarts > jm->restart_attempts) {
+        jm_fail_job(jm, cause);
+    } else {
+        jm->restart_timer = rt_env_timer_start(jm->env, jm->restart_delay_ns,
+                                               recovery_retry_fire, jm);
+    }
+    g_free(cause);
+}
+
+static void attempt_read_done(void *user_data, bool found, uint64_t value, GError *error) {
+    RtJobManager *jm = step_take(user_data);
+    if (jm == NULL) {
+        g_clear_error(&error);
+        return;
+    }
+    if (error != NULL) {
+        recovery_failed(jm, error);
+        return;
+    }
+    if (found && value > jm->attempt)
+        jm->attempt = (uint32_t)MIN(value, (uint64_t)G_MAXUINT32 - 1);
+    const RtCompletedCheckpoint *latest = rt_ckpt_store_latest(jm->store);
+    if (latest != NULL)
+        rt_ckpt_id_counter_set_floor(jm->counter, latest->checkpoint_id + 1);
+    jm->state = JM_WAITING;
+    jm_try_deploy(jm);
+}
+
+static void store_recovered(void *user_data, GError *error) {
+    RtJobManager *jm = step_take(user_data);
+    if (jm == NULL) {
+        g_clear_error(&error);
+        return;
+    }
+    if (error != NULL) {
+        recovery_failed(jm, error);
+        return;
+    }
+    GError *err = NULL;
+    RecoveryStep *s = step_new(jm);
+    if (!rt_durable_u64_read(jm->env->storage, jm->attempt_path, attempt_read_done, s, &err)) {
+        step_take(s);
+        recovery_failed(jm, err);
+    }
+}
+
+static void counter_started(void *user_data, GError *error) {
+    RtJobManager *jm = step_take(user_data);
+    if (jm == NULL) {
+        g_clear_error(&error);
+        return;
+    }
+    if (error != NULL) {
+        recovery_failed(jm, error);
+        return;
+    }
+    GError *err = NULL;
+    RecoveryStep *s = step_new(jm);
+    if (!rt_ckpt_store_recover(jm->store, store_recovered, s, &err)) {
+        step_take(s);
+        recovery_failed(jm, err);
+    }
+}
+
+static void recover_start(RtJobManager *jm) {
+    jm->state = JM_RECOVERING;
+    GError *err = NULL;
+    RecoveryStep *s = step_new(jm);
+    if (!rt_ckpt_id_counter_start(jm->counter, counter_started, s, &err)) {
+        step_take(s);
+        recovery_failed(jm, err);
+    }
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
+static bool read_restart_strategy(RtJobManager *jm, const RtConfig *cfg, GError **error) {
+    static const char *const types[] = {"fixed-delay", "none", "off", "disable", NULL};
+    unsigned type = 0;
+    if (!rt_config_get_choice(cfg, "restart-strategy.type", types, 0, &type, error) ||
+        !rt_config_get_u64(cfg, "restart-strategy.fixed-delay.attempts", G_MAXINT32,
+                           &jm->restart_attempts, error) ||
+        !rt_config_get_duration_ns(cfg, "restart-strategy.fixed-delay.delay", 1000000000ull,
+                                   &jm->restart_delay_ns, error))
+        return false;
+    if (type != 0)
+        jm->restart_attempts = 0;
+    return true;
+}
+
+static bool read_config(RtJobManager *jm, GError **error) {
+    const RtConfig *cfg = jm->spec->config;
+    uint64_t retained = 1;
+    const char *dir = rt_config_get(cfg, "state.checkpoints.dir");
+    if (dir == NULL)
+        dir = rt_config_get(cfg, "execution.checkpointing.dir");
+    const char *rkey = rt_config_has(cfg, "state.checkpoints.num-retained")
+                           ? "state.checkpoints.num-retained"
+                           : "execution.checkpointing.num-retained";
+    if (!rt_ckpt_coordinator_config_read(cfg, &jm->ccfg, error) ||
+        !rt_config_get_u64(cfg, rkey, 1, &retained, error) ||
+        !read_restart_strategy(jm, cfg, error))
+        return false;
+    if (retained < 1 || retained > 1000) {
+        g_set_error(error, RT_CONFIG_ERROR, RT_CONFIG_ERROR_BAD_VALUE,
+                    "%s: bad value '%" G_GUINT64_FORMAT "' (expected 1..1000)", rkey,
+                    retained);
+        return false;
+    }
+    jm->ckpt_dir = g_strdup(dir != NULL ? dir : "checkpoints");
+    if (!rt_storage_path_valid(jm->ckpt_dir)) {
+        g_set_error(error, RT_CONFIG_ERROR, RT_CONFIG_ERROR_BAD_VALUE,
+                    "state.checkpoints.dir: bad value '%s' (expected a relative path)",
+                    jm->ckpt_dir);
+        return false;
+    }
+    /* Planted bug: restoring the second-latest needs two retained checkpoints. */
+    if (rt_bug_on(jm->env, RT_BUG_RESTORE_OLDER_CHECKPOINT) && retained < 2)
+        retained = 2;
+    jm->num_retained = (uint32_t)retained;
+    return true;
+}
+
+static bool init_subtasks(RtJobManager *jm, GError **error) {
+    const RtJobGraph *g = jm->spec->graph;
+    if (!rt_job_graph_validate(g, error))
+        return false;
+    uint32_t n = rt_job_graph_n_subtasks(g);
+    if (n == 0 || n > RT_PROTOCOL_MAX_SUBTASKS) {
+        g_set_error(error, RT_JOB_GRAPH_ERROR, RT_JOB_GRAPH_ERROR_INVALID,
+                    "job has %u subtasks (1..%u supported)", n, RT_PROTOCOL_MAX_SUBTASKS);
+        return false;
+    }
+    jm->n_subtasks = n;
+    jm->subtasks = g_new0(RtSubtaskId, n);
+    jm->location = g_new0(RtProcessId, n);
+    jm->done = g_new0(bool, n);
+    uint32_t k = 0;
+    for (guint op = 0; op < g->operators->len; op++) {
+        const RtOperatorSpec *spec = g_ptr_array_index(g->operators, op);
+        for (uint32_t i = 0; i < spec->parallelism; i++)
+            jm->subtasks[k++] = (RtSubtaskId){.op = (uint16_t)op, .index = (uint16_t)i};
+    }
+    assert(k == n);
+    return true;
+}
+
+static void worker_free(gpointer p) {
+    JmWorker *w = p;
+    if (w->ch != NULL)
+        rt_channel_free(w->ch);
+    g_free(w);
+}
+
+RtJobManager *rt_jobmanager_new(RtEnv *env, const RtJobSpec *spec, GError **error) {
+    assert(env != NULL && spec != NULL && spec->graph != NULL && spec->config != NULL);
+    assert(spec->cluster != NULL);
+    RtJobManager *jm = g_new0(RtJobManager, 1);
+    jm->env = env;
+    jm->spec = spec;
+    jm->life = rt_lifeline_new();
+    jm->workers = g_ptr_array_new_with_free_func(worker_free);
+    jm->job = g_strdup(spec->graph->name != NULL ? spec->graph->name : "job");
+    if (!read_config(jm, error) || !init_subtasks(jm, error) ||
+        (jm->backend = rt_state_backend_new(NULL, env, spec->config, error)) == NULL ||
+        !rt_env_listen(env, RT_PORT_JOBMANAGER, on_accept, jm, error)) {
+        rt_jobmanager_free(jm);
+        return NULL;
+    }
+    char *jd = rt_ckpt_job_dir(jm->ckpt_dir, jm->job);
+    jm->attempt_path = g_strdup_printf("%s/job-attempt", jd);
+    g_free(jd);
+    jm->store = rt_ckpt_store_fs_new(env, jm->ckpt_dir, jm->job, jm->num_retained,
+                                     store_discard, jm);
+    jm->counter = rt_ckpt_id_counter_fs_new(env, jm->ckpt_dir, jm->job);
+    jm->coord = rt_ckpt_coordinator_new(env, &jm->ccfg, jm->store, jm->counter,
+                                        &coordinator_hooks, jm);
+    recover_start(jm);
+    return jm;
+}
+
+void rt_jobmanager_free(RtJobManager *jm) {
+    if (jm == NULL)
+        return;
+    rt_lifeline_kill(jm->life);
+    if (jm->coord != NULL || jm->store != NULL)
+        rt_env_unlisten(jm->env, RT_PORT_JOBMANAGER);
+    rt_env_timer_cancel(jm->env, jm->restart_timer);
+    rt_env_timer_cancel(jm->env, jm->grace_timer);
+    rt_ckpt_coordinator_free(jm->coord);
+    rt_ckpt_id_counter_free(jm->counter);
+    rt_ckpt_store_free(jm->store);
+    if (jm->backend != NULL)
+        rt_state_backend_free(jm->backend);
+    g_ptr_array_unref(jm->workers);
+    g_free(jm->subtasks);
+    g_free(jm->location);
+    g_free(jm->done);
+    g_free(jm->job);
+    g_free(jm->ckpt_dir);
+    g_free(jm->attempt_path);
+    g_free(jm);
+}

@@ -1,0 +1,94 @@
+/* rt_jobmanager_internal.h - the job manager's state, shared by its two files:
+ * rt_jobmanager.c (lifecycle, task manager registration, control messages, coordinator
+ * hooks) and rt_jobmanager_deploy.c (scheduling, deployment, failover, job end).
+ *
+ * States: RECOVERING (reading the counter, the store and the attempt from durable
+ * storage) -> WAITING (for idle coordinator, registrations and enough slots) ->
+ * DEPLOYING (attempt persisted, DEPLOY sent, waiting for every DEPLOYED) -> RUNNING
+ * (coordinator started) -> RESTARTING (fixed delay after a failure) -> WAITING ...;
+ * FINISHED and FAILED are terminal.
+ */
+#ifndef RT_JOBMANAGER_INTERNAL_H
+#define RT_JOBMANAGER_INTERNAL_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/checkpoint/rt_ckpt_coordinator.h"
+#include "runtime/checkpoint/rt_lifeline.h"
+#include "runtime/dataflow/rt_cluster.h"
+#include "runtime/dataflow/rt_protocol.h"
+#include "runtime/ha/rt_ckpt_store.h"
+#include "runtime/state/rt_state_backend.h"
+
+/* How long the first deployment waits for every worker of the cluster to register once
+ * enough slots are there (later deployments use whatever live workers there are). */
+#define RT_JM_REGISTRATION_GRACE_NS 1000000000ull
+
+typedef enum {
+    JM_RECOVERING,
+    JM_WAITING,
+    JM_DEPLOYING,
+    JM_RUNNING,
+    JM_RESTARTING,
+    JM_FINISHED,
+    JM_FAILED,
+} JmState;
+
+typedef struct JmWorker {
+    RtJobManager *jm;
+    RtProcessId pid;
+    RtChannel *ch;            /* NULL when not connected */
+    bool registered;          /* REGISTER received on ch */
+    uint32_t slots;
+    uint32_t n_tasks;         /* subtasks of the current attempt deployed here */
+    uint32_t deployed;        /* DEPLOYED count received for the current attempt */
+} JmWorker;
+
+struct RtJobManager {
+    RtEnv *env;
+    const RtJobSpec *spec;
+    RtLifeline *life;
+    JmState state;
+    char *job;                   /* job name */
+    char *ckpt_dir;              /* state.checkpoints.dir */
+    char *attempt_path;          /* <dir>/<job>/job-attempt */
+    RtCkptCoordinatorConfig ccfg;
+    uint32_t num_retained;
+    uint64_t restart_delay_ns;
+    uint64_t restart_attempts;   /* restarts allowed */
+    uint64_t restarts;           /* restarts so far */
+    RtStateBackend *backend;     /* to discard state handles */
+    RtCkptStore *store;
+    RtCkptIdCounter *counter;
+    RtCkptCoordinator *coord;
+    uint32_t attempt;            /* current (last deployed) attempt */
+    uint32_t n_subtasks;
+    RtSubtaskId *subtasks;       /* every subtask, graph order */
+    RtProcessId *location;       /* per subtask, current attempt */
+    bool *done;                  /* per subtask: TASK_DONE for the current attempt */
+    uint32_t n_done;
+    GPtrArray *workers;          /* JmWorker*, sorted by pid */
+    RtTimerId restart_timer;
+    RtTimerId grace_timer;
+    uint64_t first_ready_ns;     /* when enough slots were first there (0 = not yet) */
+    bool first_deploy_done;
+    bool persisting_attempt;     /* the attempt file write is in flight */
+};
+
+/* rt_jobmanager_deploy.c */
+void jm_try_deploy(RtJobManager *jm);
+void jm_failover(RtJobManager *jm, const char *cause);
+void jm_on_deployed(RtJobManager *jm, JmWorker *w, uint32_t count);
+void jm_on_task_done(RtJobManager *jm, RtSubtaskId subtask);
+void jm_fail_job(RtJobManager *jm, const char *cause);
+int64_t jm_subtask_index(const RtJobManager *jm, RtSubtaskId subtask);
+
+/* rt_jobmanager.c */
+JmWorker *jm_worker_find(const RtJobManager *jm, RtProcessId pid);
+void jm_send(JmWorker *w, const RtMsg *msg);
+void jm_send_all(RtJobManager *jm, const RtMsg *msg, bool only_with_tasks);
+void jm_observe(RtJobManager *jm, RtEventKind kind, uint64_t a, const char *detail);
+
+#endif /* RT_JOBMANAGER_INTERNAL_H */
