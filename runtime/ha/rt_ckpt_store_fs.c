@@ -112,35 +112,28 @@ static void recovery_read_next(Recovery *r) {
     }
 }
 
-static gint id_cmp(gconstpointer a, gconstpointer b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : (x > y ? 1 : 0);
-}
-
-static void recovery_list_done(void *user_data, const char *const *names, GError *error) {
+/* The counter is durable before any id is used, so every published checkpoint has an
+ * id below the counter's value: probe chk-1 .. chk-(next-1). (RtStorage's list names
+ * only files, not the chk-* directories.) */
+static void recovery_counter_done(void *user_data, bool found, uint64_t value,
+                                  GError *error) {
     Recovery *r = user_data;
-    if (error != NULL && g_error_matches(error, RT_STORAGE_ERROR, RT_STORAGE_ERROR_NOT_FOUND))
-        g_clear_error(&error); /* no job directory yet: an empty store */
     if (error != NULL || !r->life->alive) {
         if (error != NULL)
-            g_prefix_error(&error, "listing %s: ", r->fs->job_dir);
+            g_prefix_error(&error, "recovering checkpoints: ");
         recovery_finish(r, error);
         return;
     }
-    for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
-        uint64_t id = 0;
-        if (!rt_ckpt_parse_dir_name(names[i], &id))
-            continue;
-        if (r->ids->len >= RT_CKPT_STORE_FS_MAX_ENTRIES) {
-            GError *err = g_error_new(RT_CKPT_STORE_ERROR, RT_CKPT_STORE_ERROR_UNREADABLE,
-                                      "%s: more than %u checkpoints", r->fs->job_dir,
-                                      RT_CKPT_STORE_FS_MAX_ENTRIES);
-            recovery_finish(r, err);
-            return;
-        }
-        g_array_append_val(r->ids, id);
+    uint64_t next = found ? value : 1;
+    if (next == 0 || next - 1 > RT_CKPT_STORE_FS_MAX_ENTRIES) {
+        GError *err = g_error_new(RT_CKPT_STORE_ERROR, RT_CKPT_STORE_ERROR_UNREADABLE,
+                                  "%s: checkpoint counter %" G_GUINT64_FORMAT
+                                  " out of range", r->fs->job_dir, next);
+        recovery_finish(r, err);
+        return;
     }
-    g_array_sort(r->ids, id_cmp);
+    for (uint64_t id = 1; id < next; id++)
+        g_array_append_val(r->ids, id);
     recovery_read_next(r);
 }
 
@@ -162,7 +155,11 @@ static bool fs_recover(RtCkptStore *self, RtCkptStoreDoneFunc done, void *user_d
     r->found = g_ptr_array_new_with_free_func(completed_free);
     r->done = done;
     r->user_data = user_data;
-    if (!rt_storage_list(self->env->storage, fs->job_dir, recovery_list_done, r, error)) {
+    char *counter = rt_ckpt_id_counter_fs_path(fs->dir, fs->job);
+    bool ok = rt_durable_u64_read(self->env->storage, counter, recovery_counter_done, r,
+                                  error);
+    g_free(counter);
+    if (!ok) {
         recovery_free(r);
         return false;
     }

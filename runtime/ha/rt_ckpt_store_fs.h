@@ -9,15 +9,18 @@
  *                          renamed, directory fsynced (rt_atomic_write)
  *   checkpoint-counter     the next checkpoint id (rt_atomic_file.h durable number)
  * A chk-<id> directory without _metadata is a checkpoint that never completed (its
- * subtasks' snapshot files may be there); recovery ignores it. Recovery fails loudly
- * (RT_CKPT_STORE_ERROR_UNREADABLE) if any _metadata cannot be read or decoded.
+ * subtasks' snapshot files may be there) or was subsumed; recovery ignores it. Since the
+ * counter is durable before an id is used, recovery reads the counter and probes
+ * chk-1 .. chk-(counter-1) (RtStorage lists files, not directories). It fails loudly
+ * (RT_CKPT_STORE_ERROR_UNREADABLE) if any _metadata cannot be read or decoded, or if
+ * the counter file is corrupt.
  */
 #ifndef RT_CKPT_STORE_FS_H
 #define RT_CKPT_STORE_FS_H
 
 #include "runtime/ha/rt_ckpt_store.h"
 
-/* Most chk-* entries recovery accepts (a limit on everything). */
+/* Most checkpoint ids recovery probes (a limit on everything). */
 #define RT_CKPT_STORE_FS_MAX_ENTRIES 100000u
 
 /* A store over <dir>/<job>. Empty until rt_ckpt_store_recover. */
