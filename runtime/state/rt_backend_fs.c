@@ -11,9 +11,12 @@
  * the temp file completes; fsync, rename and fsync_dir still follow, but a crash in
  * between leaves a checkpoint whose file is missing or torn.
  *
- * An operation whose backend was cleared or freed is "orphaned": it stays allocated
- * until its storage completion arrives, which then just frees it (storage callbacks
- * cannot be cancelled; a crashed process gets none, and its orphans die with it). */
+ * An operation whose backend was cleared or freed is "orphaned": storage callbacks
+ * cannot be cancelled, so its record stays allocated until its completion arrives,
+ * which then just frees it. Orphaning drops everything heavy (bytes, paths, handle) at
+ * once. A crashed process never gets its completions, so its orphans would be lost:
+ * they are kept on one process-wide list (reachable, so leak checkers stay quiet) at a
+ * cost of a few dozen bytes per operation in flight at a crash. */
 #include "runtime/state/rt_state_backend.h"
 
 #include <assert.h>
@@ -34,6 +37,7 @@ typedef struct FsOp {
     RtStorage *storage;   /* borrowed from the env */
     FsStep step;
     bool acked;           /* done already ran (RT_BUG_ACK_BEFORE_FSYNC) */
+    bool orphaned;        /* on the orphan list: only its completion frees it */
     char *path;           /* final path */
     char *tmp;            /* "<path>.tmp" */
     GBytes *bytes;        /* the encoding being written */
@@ -49,13 +53,40 @@ struct FsBackend {
     GPtrArray *pending; /* FsOp*, not observable (only counted and orphaned) */
 };
 
+/* Orphans of every backend instance (see the file comment). Pointer-keyed, but only
+ * added to and removed from, never iterated. A sweep may run worlds on threads. */
+G_LOCK_DEFINE_STATIC(orphans);
+static GHashTable *orphans;
+
+static void op_drop_payload(FsOp *op) {
+    g_clear_pointer(&op->path, g_free);
+    g_clear_pointer(&op->tmp, g_free);
+    g_clear_pointer(&op->bytes, g_bytes_unref);
+    g_clear_pointer(&op->handle, rt_state_handle_free);
+}
+
 static void op_free(FsOp *op) {
-    g_free(op->path);
-    g_free(op->tmp);
-    if (op->bytes != NULL)
-        g_bytes_unref(op->bytes);
-    rt_state_handle_free(op->handle);
+    if (op->orphaned) {
+        G_LOCK(orphans);
+        bool removed = g_hash_table_remove(orphans, op);
+        G_UNLOCK(orphans);
+        assert(removed);
+    }
+    op_drop_payload(op);
     g_free(op);
+}
+
+/* The backend lets go of op: its callbacks will not run; its completion frees it. */
+static void op_orphan(FsOp *op) {
+    assert(!op->orphaned);
+    op->owner = NULL;
+    op->orphaned = true;
+    op_drop_payload(op);
+    G_LOCK(orphans);
+    if (orphans == NULL)
+        orphans = g_hash_table_new(g_direct_hash, g_direct_equal);
+    g_hash_table_add(orphans, op);
+    G_UNLOCK(orphans);
 }
 
 /* Removes op from its backend's pending list (if it still has a backend). */
@@ -300,7 +331,7 @@ static void fs_discard(RtStateBackend *self, const RtStateHandle *handle) {
 static void fs_clear(RtStateBackend *self) {
     FsBackend *b = (FsBackend *)self;
     for (guint i = 0; i < b->pending->len; i++)
-        ((FsOp *)g_ptr_array_index(b->pending, i))->owner = NULL; /* orphaned */
+        op_orphan(g_ptr_array_index(b->pending, i));
     g_ptr_array_set_size(b->pending, 0);
 }
 
