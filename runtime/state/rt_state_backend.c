@@ -46,9 +46,12 @@ RtStateBackend *rt_state_backend_new(const char *type, RtEnv *env, const RtConfi
         }
         return b;
     }
+    GString *known = g_string_new(NULL);
+    for (size_t i = 0; i < G_N_ELEMENTS(backend_types); i++)
+        g_string_append_printf(known, "%s%s", i > 0 ? ", " : "", backend_types[i].type);
     g_set_error(error, RT_STATE_BACKEND_ERROR, RT_STATE_BACKEND_ERROR_CONFIG,
-                "state.backend.type: unknown state backend '%s' (known: hashmap, filesystem)",
-                type);
+                "state.backend.type: unknown state backend '%s' (known: %s)", type, known->str);
+    g_string_free(known, TRUE);
     return NULL;
 }
 
