@@ -476,8 +476,10 @@ void rt_ckpt_coordinator_ack(RtCkptCoordinator *coord, uint64_t checkpoint_id,
     if (t < 0)
         return; /* not a task of this job: ignore */
     if (attempt != coord->attempt || !coord->running) {
-        /* An older execution attempt's state: discarded, as Flink's UNKNOWN. */
-        if (attempt != coord->attempt && coord->hooks.discard != NULL)
+        /* An older execution attempt's state: discarded, as Flink's UNKNOWN (never
+         * state a completed checkpoint may hold). */
+        if (attempt != coord->attempt && checkpoint_id > coord->last_completed_id &&
+            coord->hooks.discard != NULL)
             coord->hooks.discard(coord->user_data, subtask, handle);
         return;
     }

@@ -288,6 +288,12 @@ static void attempt_read_done(void *user_data, bool found, uint64_t value, GErro
     }
     if (found && value > jm->attempt)
         jm->attempt = (uint32_t)MIN(value, (uint64_t)G_MAXUINT32 - 1);
+    /* A job manager that finds an earlier attempt resumes a running job (as a new
+     * leader does in Flink): a new epoch for observers, not a counted restart. */
+    if (found && !jm->resumed_reported) {
+        jm->resumed_reported = true;
+        jm_observe(jm, RT_EV_FAILOVER, jm->attempt, "job manager restarted: resuming job");
+    }
     const RtCompletedCheckpoint *latest = rt_ckpt_store_latest(jm->store);
     if (latest != NULL)
         rt_ckpt_id_counter_set_floor(jm->counter, latest->checkpoint_id + 1);

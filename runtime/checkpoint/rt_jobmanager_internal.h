@@ -75,6 +75,7 @@ struct RtJobManager {
     uint64_t first_ready_ns;     /* when enough slots were first there (0 = not yet) */
     bool first_deploy_done;
     bool persisting_attempt;     /* the attempt file write is in flight */
+    bool resumed_reported;       /* FAILOVER reported for resuming after a JM restart */
 };
 
 /* rt_jobmanager_deploy.c */
