@@ -277,6 +277,33 @@ START_TEST(test_clear_and_free_cancel) {
 }
 END_TEST
 
+/* cancel(user_data) silences exactly the operations of that user_data. */
+START_TEST(test_cancel_one_owner) {
+    TestEnv *te = test_env_new();
+    RtStateBackend *b = make(te, backends[_i]);
+    RtSnapshot *snap = sample(14);
+    RtStateHandle *h = persist(te, b, snap);
+    Outcome gone = {0}, gone2 = {0}, kept = {0};
+    RtSnapshotTarget t = target(15);
+    ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &gone, NULL));
+    ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &kept, NULL));
+    ck_assert(rt_state_backend_restore(b, h, on_restore, &gone, NULL));
+    ck_assert(rt_state_backend_restore(b, h, on_restore, &gone2, NULL));
+    rt_state_backend_cancel(b, &gone);
+    rt_state_backend_cancel(b, &gone2);
+    test_env_run(te, RUN_LIMIT);
+    ck_assert_int_eq(gone.calls, 0);
+    ck_assert_int_eq(gone2.calls, 0);
+    ck_assert_int_eq(kept.calls, 1);
+    ck_assert_ptr_nonnull(kept.handle);
+    outcome_clear(&kept);
+    rt_state_handle_free(h);
+    rt_snapshot_free(snap);
+    rt_state_backend_free(b);
+    test_env_free(te);
+}
+END_TEST
+
 START_TEST(test_discard) {
     TestEnv *te = test_env_new();
     RtStateBackend *b = make(te, backends[_i]);
@@ -502,6 +529,7 @@ static Suite *state_backend_contract_suite(void) {
     tcase_add_loop_test(tc, test_corrupt_restore_fails, 0, nb * 3);
     tcase_add_loop_test(tc, test_consistent_but_garbled_handle_fails, 0, nb);
     tcase_add_loop_test(tc, test_clear_and_free_cancel, 0, nb);
+    tcase_add_loop_test(tc, test_cancel_one_owner, 0, nb);
     tcase_add_loop_test(tc, test_discard, 0, nb);
     tcase_add_loop_test(tc, test_foreign_handle_rejected, 0, nb);
     tcase_add_test(tc, test_factory);

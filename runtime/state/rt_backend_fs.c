@@ -328,6 +328,20 @@ static void fs_discard(RtStateBackend *self, const RtStateHandle *handle) {
         g_clear_error(&err);
 }
 
+static void fs_cancel(RtStateBackend *self, void *user_data) {
+    FsBackend *b = (FsBackend *)self;
+    guint i = 0;
+    while (i < b->pending->len) { /* bounded: each round removes or skips one */
+        FsOp *op = g_ptr_array_index(b->pending, i);
+        if (op->user_data != user_data) {
+            i++;
+            continue;
+        }
+        g_ptr_array_remove_index_fast(b->pending, i);
+        op_orphan(op);
+    }
+}
+
 static void fs_clear(RtStateBackend *self) {
     FsBackend *b = (FsBackend *)self;
     for (guint i = 0; i < b->pending->len; i++)
@@ -349,6 +363,7 @@ static const RtStateBackendOps fs_ops = {
     .snapshot = fs_snapshot,
     .restore = fs_restore,
     .discard = fs_discard,
+    .cancel = fs_cancel,
     .clear = fs_clear,
     .free = fs_free,
 };

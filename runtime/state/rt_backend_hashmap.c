@@ -120,15 +120,29 @@ static void hashmap_discard(RtStateBackend *self, const RtStateHandle *handle) {
     (void)handle; /* the bytes live in the handle: its owner frees them */
 }
 
-static void hashmap_clear(RtStateBackend *self) {
+/* Cancels the pending operations of user_data (all of them if all). */
+static void hashmap_cancel_matching(RtStateBackend *self, bool all, void *user_data) {
     HashmapBackend *b = (HashmapBackend *)self;
-    for (guint i = 0; i < b->pending->len; i++) {
+    guint i = 0;
+    while (i < b->pending->len) { /* bounded: each round removes or skips one */
         HashmapOp *op = g_ptr_array_index(b->pending, i);
+        if (!all && op->user_data != user_data) {
+            i++;
+            continue;
+        }
         bool cancelled = rt_env_timer_cancel(self->env, op->timer);
         assert(cancelled);
+        g_ptr_array_remove_index_fast(b->pending, i);
         op_free(op);
     }
-    g_ptr_array_set_size(b->pending, 0);
+}
+
+static void hashmap_cancel(RtStateBackend *self, void *user_data) {
+    hashmap_cancel_matching(self, false, user_data);
+}
+
+static void hashmap_clear(RtStateBackend *self) {
+    hashmap_cancel_matching(self, true, NULL);
 }
 
 static void hashmap_free(RtStateBackend *self) {
@@ -144,6 +158,7 @@ static const RtStateBackendOps hashmap_ops = {
     .snapshot = hashmap_snapshot,
     .restore = hashmap_restore,
     .discard = hashmap_discard,
+    .cancel = hashmap_cancel,
     .clear = hashmap_clear,
     .free = hashmap_free,
 };

@@ -99,6 +99,11 @@ void rt_state_backend_discard(RtStateBackend *backend, const RtStateHandle *hand
     backend->ops->discard(backend, handle);
 }
 
+void rt_state_backend_cancel(RtStateBackend *backend, void *user_data) {
+    assert(backend != NULL);
+    backend->ops->cancel(backend, user_data);
+}
+
 void rt_state_backend_clear(RtStateBackend *backend) {
     assert(backend != NULL);
     backend->ops->clear(backend);

@@ -23,8 +23,9 @@
  *
  * Asynchronous contract: snapshot, restore: either fail at once (false + GError, the
  * callback never runs) or return true and call done exactly once, later, from the env's
- * loop. rt_state_backend_clear() and rt_state_backend_free() cancel every operation in
- * flight: its callback never runs. Storage completions that arrive after that are
+ * loop. rt_state_backend_cancel() (the operations of one user_data),
+ * rt_state_backend_clear() and rt_state_backend_free() (all) cancel operations in
+ * flight: their callbacks never run. Storage completions that arrive after that are
  * absorbed (the operation's small record is freed then).
  */
 #ifndef RT_STATE_BACKEND_H
@@ -101,6 +102,9 @@ typedef struct RtStateBackendOps {
                     void *user_data, GError **error);
     /* Best effort, no callback: deletes what handle points to (subsumed checkpoint). */
     void (*discard)(RtStateBackend *self, const RtStateHandle *handle);
+    /* Cancels the snapshots/restores in flight that were started with user_data:
+     * their callbacks never run (for an owner freed while the backend lives on). */
+    void (*cancel)(RtStateBackend *self, void *user_data);
     /* Cancels every snapshot/restore in flight: their callbacks never run. */
     void (*clear)(RtStateBackend *self);
     /* Cancels everything in flight and frees self. */
@@ -132,7 +136,12 @@ bool rt_state_backend_snapshot_bytes(RtStateBackend *backend, const RtSnapshotTa
 /* Restores handle: fails at once if handle is of another backend. */
 bool rt_state_backend_restore(RtStateBackend *backend, const RtStateHandle *handle,
                               RtRestoreDoneFunc done, void *user_data, GError **error);
+/* Best effort, no callback: deletes what handle points to (a subsumed checkpoint). */
 void rt_state_backend_discard(RtStateBackend *backend, const RtStateHandle *handle);
+/* Cancels the operations in flight whose user_data is user_data: their callbacks never
+ * run. A subtask that is freed while a shared backend lives on must call this first. */
+void rt_state_backend_cancel(RtStateBackend *backend, void *user_data);
+/* Cancels every operation in flight. */
 void rt_state_backend_clear(RtStateBackend *backend);
 void rt_state_backend_free(RtStateBackend *backend);
 
