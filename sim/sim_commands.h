@@ -15,4 +15,10 @@ typedef int (*SimCommandFunc)(int argc, char **argv);
 int sim_cmd_selftest(int argc, char **argv); /* sim/world/sim_selftest.c */
 int sim_cmd_bench(int argc, char **argv);    /* sim/core/sim_bench.c (+ e2e) */
 
+int sim_cmd_run(int argc, char **argv);    /* sim/harness/sim_cli_run.c */
+int sim_cmd_sweep(int argc, char **argv);  /* sim/harness/sim_sweep.c */
+int sim_cmd_replay(int argc, char **argv); /* sim/harness/sim_cli_run.c */
+int sim_cmd_bugs(int argc, char **argv);   /* sim/harness/sim_cli_run.c */
+int sim_cmd_shrink(int argc, char **argv); /* sim/harness/sim_shrink.c */
+
 #endif /* SIM_COMMANDS_H */

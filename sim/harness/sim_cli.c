@@ -1,0 +1,337 @@
+/* sim_cli.c - executing one job for the ckptsim subcommands (sim_cli.h): the run, the
+ * capsule on violation, and the two renderings of its outcome: one JSON line and a
+ * human-readable block that names every violated invariant with its evidence, the seed
+ * and the exact command that replays it. Output never contains wall-clock time or
+ * pointers, so a sweep prints the same bytes with and without --jobs. */
+#include "sim/harness/sim_cli.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/env/rt_bugs.h"
+#include "sim/harness/sim_capsule.h"
+#include "sim/sim_commands.h"
+
+void sim_json_string(GString *out, const char *s) {
+    g_string_append_c(out, '"');
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        switch (*p) {
+        case '"': g_string_append(out, "\\\""); break;
+        case '\\': g_string_append(out, "\\\\"); break;
+        case '\n': g_string_append(out, "\\n"); break;
+        case '\t': g_string_append(out, "\\t"); break;
+        case '\r': g_string_append(out, "\\r"); break;
+        default:
+            if (*p < 0x20)
+                g_string_append_printf(out, "\\u%04x", *p);
+            else
+                g_string_append_c(out, (char)*p);
+        }
+    }
+    g_string_append_c(out, '"');
+}
+
+static void json_list(GString *out, const char *const *list) {
+    g_string_append_c(out, '[');
+    for (size_t i = 0; list != NULL && list[i] != NULL; i++) {
+        if (i > 0)
+            g_string_append_c(out, ',');
+        sim_json_string(out, list[i]);
+    }
+    g_string_append_c(out, ']');
+}
+
+bool sim_cli_parse_seed(const char *text, uint64_t *out) {
+    guint64 v = 0;
+    bool ok;
+    if (g_str_has_prefix(text, "0x") || g_str_has_prefix(text, "0X"))
+        ok = text[2] != '\0' && g_ascii_string_to_unsigned(text + 2, 16, 0, G_MAXUINT64, &v,
+                                                           NULL);
+    else
+        ok = g_ascii_string_to_unsigned(text, 10, 0, G_MAXUINT64, &v, NULL);
+    *out = v;
+    return ok;
+}
+
+bool sim_cli_parse_bugs(const char *const *names, uint64_t *mask) {
+    *mask = 0;
+    for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
+        uint64_t b = rt_bug_by_name(names[i]);
+        if (b == 0) {
+            fprintf(stderr, "ckptsim: unknown bug '%s'; planted bugs:", names[i]);
+            for (const RtBugInfo *info = rt_bugs_table(); info->name != NULL; info++)
+                fprintf(stderr, " %s", info->name);
+            fprintf(stderr, " (see 'ckptsim bugs')\n");
+            return false;
+        }
+        *mask |= b;
+    }
+    return true;
+}
+
+void sim_cli_print_error(const char *prog, const GError *error) {
+    fprintf(stderr, "%s\n", error->message);
+    fprintf(stderr, "%s: bad input (the scenario format is described in "
+                    "scenarios/README.md)\n", prog);
+}
+
+static bool needs_quote(const char *s) {
+    if (*s == '\0')
+        return true;
+    for (const char *p = s; *p; p++)
+        if (!g_ascii_isalnum(*p) && strchr("-_./=:,+@%", *p) == NULL)
+            return true;
+    return false;
+}
+
+static void append_arg(GString *cmd, const char *arg) {
+    g_string_append_c(cmd, ' ');
+    if (needs_quote(arg)) {
+        char *q = g_shell_quote(arg);
+        g_string_append(cmd, q);
+        g_free(q);
+    } else {
+        g_string_append(cmd, arg);
+    }
+}
+
+char *sim_cli_replay_command(const SimCliJob *job) {
+    GString *cmd = g_string_new("ckptsim run");
+    append_arg(cmd, job->file);
+    g_string_append_printf(cmd, " --seed %" PRIu64, job->seed);
+    for (size_t i = 0; job->bug_names != NULL && job->bug_names[i] != NULL; i++) {
+        g_string_append(cmd, " --bug");
+        append_arg(cmd, job->bug_names[i]);
+    }
+    for (size_t i = 0; job->sets != NULL && job->sets[i] != NULL; i++) {
+        g_string_append(cmd, " --set");
+        append_arg(cmd, job->sets[i]);
+    }
+    if (job->has_keep) {
+        char *f = sim_format_fault_list(job->keep, job->n_keep);
+        g_string_append(cmd, " --faults");
+        append_arg(cmd, job->n_keep > 0 ? f : "none");
+        g_free(f);
+    }
+    return g_string_free(cmd, FALSE);
+}
+
+char *sim_cli_capsule_path(const SimCliJob *job) {
+    char *dir = job->out_dir != NULL ? g_strdup(job->out_dir)
+                                     : g_build_filename(g_get_tmp_dir(), "ckptsim-capsules",
+                                                        NULL);
+    GString *name = g_string_new(job->scenario->name);
+    g_string_append_printf(name, "-seed%" PRIu64, job->seed);
+    for (size_t i = 0; job->bug_names != NULL && job->bug_names[i] != NULL; i++)
+        g_string_append_printf(name, "-%s", job->bug_names[i]);
+    if (job->sets != NULL && job->sets[0] != NULL) {
+        /* Distinct --set combinations get distinct capsules. */
+        uint64_t h = 1469598103934665603ull;
+        for (size_t i = 0; job->sets[i] != NULL; i++)
+            for (const char *p = job->sets[i]; *p; p++)
+                h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        g_string_append_printf(name, "-set%08" PRIx64, h & 0xffffffffu);
+    }
+    if (job->has_keep)
+        g_string_append(name, "-shrunk");
+    g_string_append(name, ".capsule");
+    char *path = g_build_filename(dir, name->str, NULL);
+    g_string_free(name, TRUE);
+    g_free(dir);
+    return path;
+}
+
+static char *write_capsule(const SimCliJob *job, const SimRunResult *r, const char *invariants,
+                           GError **error) {
+    char *path = sim_cli_capsule_path(job);
+    char *dir = g_path_get_dirname(path);
+    g_mkdir_with_parents(dir, 0755);
+    g_free(dir);
+    SimCapsule c = {
+        .build = (char *)sim_capsule_build(),
+        .scenario_path = (char *)job->file,
+        .scenario_name = job->scenario->name,
+        .scenario_text = job->scenario->text,
+        .sets = (char **)job->sets,
+        .bugs = (char **)job->bug_names,
+        .seed = job->seed,
+        .has_faults = job->has_keep,
+        .faults = (uint32_t *)job->keep,
+        .n_faults = job->n_keep,
+        .trace_hash = r->trace_hash,
+        .verdict = r->held ? "pass" : "violation",
+        .invariants = (char *)invariants,
+    };
+    if (!sim_capsule_write(&c, path, error)) {
+        g_free(path);
+        return NULL;
+    }
+    return path;
+}
+
+static char *invariant_list(const GPtrArray *violations) {
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; violations != NULL && i < violations->len; i++) {
+        const SimViolation *v = g_ptr_array_index(violations, i);
+        char *needle = g_strdup_printf(",%s,", v->invariant);
+        char *hay = g_strdup_printf(",%s,", s->str);
+        if (strstr(hay, needle) == NULL)
+            g_string_append_printf(s, "%s%s", s->len ? "," : "", v->invariant);
+        g_free(needle);
+        g_free(hay);
+    }
+    return g_string_free(s, FALSE);
+}
+
+static void json_violations(GString *j, const GPtrArray *violations) {
+    g_string_append(j, "\"violations\":[");
+    for (guint i = 0; violations != NULL && i < violations->len; i++) {
+        const SimViolation *v = g_ptr_array_index(violations, i);
+        g_string_append(j, i ? ",{\"invariant\":" : "{\"invariant\":");
+        sim_json_string(j, v->invariant);
+        g_string_append(j, ",\"message\":");
+        sim_json_string(j, v->message);
+        g_string_append_printf(j, ",\"time_ns\":%" PRIu64 ",\"checkpoint\":%" PRIu64,
+                               v->time_ns, v->checkpoint_id);
+        if (v->fault != NULL) {
+            g_string_append(j, ",\"fault\":");
+            sim_json_string(j, v->fault);
+        }
+        g_string_append_c(j, '}');
+    }
+    g_string_append(j, "]");
+}
+
+static char *render_json(const SimCliJob *job, const SimRunResult *r, const char *verdict,
+                         const char *capsule, const char *replay) {
+    GString *j = g_string_new("{\"scenario\":");
+    sim_json_string(j, job->scenario->name);
+    g_string_append(j, ",\"file\":");
+    sim_json_string(j, job->file);
+    g_string_append_printf(j, ",\"seed\":%" PRIu64 ",\"bugs\":", job->seed);
+    json_list(j, job->bug_names);
+    g_string_append(j, ",\"set\":");
+    json_list(j, job->sets);
+    g_string_append(j, ",\"verdict\":");
+    sim_json_string(j, verdict);
+    g_string_append_c(j, ',');
+    json_violations(j, r->violations);
+    g_string_append_printf(j, ",\"trace_hash\":\"%016" PRIx64 "\"", r->trace_hash);
+    g_string_append_printf(j, ",\"sim_time_ns\":%" PRIu64 ",\"steps\":%" PRIu64, r->sim_time_ns,
+                           r->steps);
+    g_string_append(j, ",\"end\":");
+    sim_json_string(j, r->end_reason);
+    const SimOracleStats *o = &r->oracle;
+    g_string_append_printf(j, ",\"records_total\":%" PRIu64 ",\"records_committed\":%" PRIu64
+                           ",\"records_lost\":%" PRIu64 ",\"records_duplicated\":%" PRIu64
+                           ",\"checkpoints_completed\":%" PRIu64 ",\"failovers\":%" PRIu64
+                           ",\"faults_planned\":%u,\"faults_fired\":%u",
+                           o->records_total, o->records_committed, o->records_lost,
+                           o->records_duplicated, o->checkpoints_completed, r->failovers,
+                           r->faults_planned, r->faults_fired);
+    if (capsule != NULL) {
+        g_string_append(j, ",\"capsule\":");
+        sim_json_string(j, capsule);
+    }
+    if (replay != NULL) {
+        g_string_append(j, ",\"replay\":");
+        sim_json_string(j, replay);
+    }
+    g_string_append_c(j, '}');
+    return g_string_free(j, FALSE);
+}
+
+static char *render_human(const SimCliJob *job, const SimRunResult *r, const char *capsule,
+                          const char *replay) {
+    GString *h = g_string_new(NULL);
+    g_string_append_printf(h, "%s seed %" PRIu64 ": %s", job->scenario->name, job->seed,
+                           r->held ? "held" : "VIOLATION");
+    for (size_t i = 0; job->bug_names != NULL && job->bug_names[i] != NULL; i++)
+        g_string_append_printf(h, "%s%s", i ? "," : " (bug: ", job->bug_names[i]);
+    if (job->bug_names != NULL && job->bug_names[0] != NULL)
+        g_string_append_c(h, ')');
+    const SimOracleStats *o = &r->oracle;
+    g_string_append_printf(h, " - %s at t=%.3f s, %" PRIu64 " events, %" PRIu64
+                           " checkpoints, %" PRIu64 " failovers, %u/%u faults fired, %"
+                           PRIu64 "/%" PRIu64 " records committed, trace %016" PRIx64 "\n",
+                           r->end_reason, (double)r->sim_time_ns / 1e9, r->steps,
+                           o->checkpoints_completed, r->failovers, r->faults_fired,
+                           r->faults_planned, o->records_committed, o->records_total,
+                           r->trace_hash);
+    for (guint i = 0; r->violations != NULL && i < r->violations->len; i++) {
+        char *line = sim_violation_to_string(g_ptr_array_index(r->violations, i));
+        g_string_append_printf(h, "  violated %s\n", line);
+        g_free(line);
+    }
+    if (!r->held) {
+        g_string_append_printf(h, "  seed %" PRIu64 "; replay with:\n    %s\n", job->seed,
+                               replay);
+        if (capsule != NULL)
+            g_string_append_printf(h, "    ckptsim replay %s\n", capsule);
+    }
+    return g_string_free(h, FALSE);
+}
+
+static void config_error_outcome(const SimCliJob *job, const GError *e, SimCliOutcome *out) {
+    out->status = SIM_EXIT_BAD_INPUT;
+    out->human = g_strdup_printf("%s seed %" PRIu64 ": bad input: %s\n", job->scenario->name,
+                                 job->seed, e->message);
+    GString *j = g_string_new("{\"scenario\":");
+    sim_json_string(j, job->scenario->name);
+    g_string_append(j, ",\"file\":");
+    sim_json_string(j, job->file);
+    g_string_append_printf(j, ",\"seed\":%" PRIu64 ",\"verdict\":\"error\",\"error\":",
+                           job->seed);
+    sim_json_string(j, e->message);
+    g_string_append(j, ",\"violations\":[]}");
+    out->json = g_string_free(j, FALSE);
+    out->invariants = g_strdup("");
+}
+
+void sim_cli_execute(const SimCliJob *job, SimCliOutcome *out) {
+    assert(job != NULL && out != NULL);
+    memset(out, 0, sizeof *out);
+    SimRunOptions opt;
+    sim_run_options_init(&opt, job->seed);
+    opt.bugs = job->bugs;
+    opt.out_dir = job->metrics ? job->out_dir : NULL;
+    opt.has_keep = job->has_keep;
+    opt.keep = job->keep;
+    opt.n_keep = job->n_keep;
+    SimRunResult r;
+    GError *e = NULL;
+    if (!sim_run(job->scenario, &opt, &r, &e)) {
+        config_error_outcome(job, e, out);
+        g_error_free(e);
+        sim_run_result_clear(&r);
+        return;
+    }
+    out->invariants = invariant_list(r.violations);
+    out->trace_hash = r.trace_hash;
+    out->status = r.held ? SIM_EXIT_OK : SIM_EXIT_VIOLATION;
+    char *capsule = NULL, *replay = NULL;
+    if (!r.held) {
+        replay = sim_cli_replay_command(job);
+        if (job->write_capsule) {
+            capsule = write_capsule(job, &r, out->invariants, &e);
+            if (capsule == NULL) {
+                fprintf(stderr, "ckptsim: cannot write the capsule: %s\n", e->message);
+                g_clear_error(&e);
+            }
+        }
+    }
+    out->json = render_json(job, &r, r.held ? "pass" : "violation", capsule, replay);
+    out->human = render_human(job, &r, capsule, replay);
+    g_free(capsule);
+    g_free(replay);
+    sim_run_result_clear(&r);
+}
+
+void sim_cli_outcome_clear(SimCliOutcome *out) {
+    g_free(out->json);
+    g_free(out->human);
+    g_free(out->invariants);
+    memset(out, 0, sizeof *out);
+}
