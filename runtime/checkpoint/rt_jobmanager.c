@@ -352,7 +352,12 @@ static void recover_start(RtJobManager *jm) {
 static bool read_restart_strategy(RtJobManager *jm, const RtConfig *cfg, GError **error) {
     static const char *const types[] = {"fixed-delay", "none", "off", "disable", NULL};
     unsigned type = 0;
-    if (!rt_config_get_choice(cfg, "restart-strategy.type", types, 0, &type, error) ||
+    /* restart-strategy is the pre-1.17 key of restart-strategy.type. */
+    const char *key = rt_config_has(cfg, "restart-strategy.type") ||
+                              !rt_config_has(cfg, "restart-strategy")
+                          ? "restart-strategy.type"
+                          : "restart-strategy";
+    if (!rt_config_get_choice(cfg, key, types, 0, &type, error) ||
         !rt_config_get_u64(cfg, "restart-strategy.fixed-delay.attempts", G_MAXINT32,
                            &jm->restart_attempts, error) ||
         !rt_config_get_duration_ns(cfg, "restart-strategy.fixed-delay.delay", 1000000000ull,
