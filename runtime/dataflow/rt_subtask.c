@@ -1,0 +1,603 @@
+/* rt_subtask.c - one subtask inside a task manager: restores its state, processes its
+ * input queue in bounded steps on env timers, runs its operator, routes the barriers
+ * through the barrier handler and takes snapshots in Flink's order (forward the barrier,
+ * synchronous snapshot, asynchronous persist, then acknowledge). */
+#include <assert.h>
+#include <string.h>
+
+#include "runtime/dataflow/rt_job_graph.h"
+#include "runtime/dataflow/rt_tm_internal.h"
+#include "runtime/env/rt_bugs.h"
+#include "runtime/state/rt_key_groups.h"
+
+/* A snapshot between its synchronous part and its acknowledgement. */
+typedef struct PendingSnap {
+    RtSubtask *st;
+    uint64_t checkpoint_id;
+    uint32_t waits;          /* async parts outstanding: backend, operator */
+    bool failed;
+    RtDeclineReason reason;
+    RtStateHandle *handle;   /* owned, once persisted */
+} PendingSnap;
+
+static void step_cb(void *ud);
+
+static void observe(RtSubtask *st, RtEventKind kind, uint64_t ckpt, uint64_t a,
+                    const char *detail) {
+    RtEvent ev = {.kind = kind, .subtask = st->id, .attempt = st->attempt,
+                  .checkpoint_id = ckpt, .a = a, .detail = detail};
+    rt_env_observe(st->env, &ev);
+}
+
+static void send_control(RtSubtask *st, RtMsgType type, uint64_t ckpt, RtDeclineReason reason,
+                         const char *text) {
+    RtMsg m;
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.attempt = st->attempt;
+    m.subtask = st->id;
+    m.checkpoint_id = ckpt;
+    m.decline_reason = reason;
+    m.text = (char *)text;
+    rt_tm_send_control(st->tm, &m);
+}
+
+static void schedule_step(RtSubtask *st, uint64_t delay_ns) {
+    if (st->step_timer == 0 && st->state == RT_SUBTASK_RUNNING)
+        st->step_timer = rt_env_timer_start(st->env, delay_ns, step_cb, st);
+}
+
+static void flush_cb(void *ud) {
+    RtSubtask *st = ud;
+    st->flush_timer = 0;
+    rt_output_flush(st->out);
+}
+
+static void arm_flush(RtSubtask *st) {
+    if (st->flush_timer == 0 && st->tm->cfg.buffer_timeout_ns > 0 &&
+        rt_output_has_partial(st->out))
+        st->flush_timer = rt_env_timer_start(st->env, st->tm->cfg.buffer_timeout_ns, flush_cb, st);
+}
+
+static void emit_cb(void *ud, const RtRecord *rec) {
+    RtSubtask *st = ud;
+    st->records_out++;
+    rt_output_emit(st->out, rec);
+}
+
+static void fail(RtSubtask *st, const char *reason) {
+    if (st->state == RT_SUBTASK_FAILED)
+        return;
+    st->state = RT_SUBTASK_FAILED;
+    rt_tm_fail(st->tm, st->id, reason);
+}
+
+static void check_done(RtSubtask *st) {
+    if (st->done_sent || st->state != RT_SUBTASK_RUNNING)
+        return;
+    bool input_done = st->handler == NULL ? true : st->n_ended == st->n_inputs;
+    if (!input_done || (st->out != NULL && !st->eop_sent) || !st->op->ops->is_done(st->op))
+        return;
+    st->done_sent = true;
+    send_control(st, RT_MSG_TASK_DONE, 0, 0, NULL);
+}
+
+static void send_eop(RtSubtask *st) {
+    if (st->eop_sent)
+        return;
+    if (st->out != NULL) {
+        rt_output_flush(st->out);
+        rt_output_broadcast_event(st->out, RT_MSG_END_OF_PARTITION, 0, 0, 0);
+    }
+    st->eop_sent = true;
+    check_done(st);
+}
+
+/* ------------------------------------------------------------------ snapshots */
+
+static void snap_finish(PendingSnap *p) {
+    if (p->waits > 0)
+        return;
+    RtSubtask *st = p->st;
+    if (p->failed) {
+        observe(st, RT_EV_SNAPSHOT_FAILED, p->checkpoint_id, 0, rt_decline_reason_name(p->reason));
+        send_control(st, RT_MSG_DECLINE, p->checkpoint_id, p->reason, "snapshot failed");
+    } else {
+        assert(p->handle != NULL);
+        observe(st, RT_EV_SNAPSHOT_PERSISTED, p->checkpoint_id, p->handle->size_bytes,
+                p->handle->location);
+        GBytes *b = rt_state_handle_encode(p->handle);
+        RtMsg m;
+        memset(&m, 0, sizeof m);
+        m.type = RT_MSG_ACK;
+        m.attempt = st->attempt;
+        m.subtask = st->id;
+        m.checkpoint_id = p->checkpoint_id;
+        gsize len = 0;
+        m.handle = (uint8_t *)g_bytes_get_data(b, &len);
+        m.handle_len = len;
+        rt_tm_send_control(st->tm, &m);
+        g_bytes_unref(b);
+    }
+    g_ptr_array_remove_fast(st->snapshots, p);
+}
+
+static void snap_free(void *ptr) {
+    PendingSnap *p = ptr;
+    rt_state_handle_free(p->handle);
+    g_free(p);
+}
+
+static void backend_done(void *ud, RtStateHandle *handle, const GError *error) {
+    PendingSnap *p = ud;
+    assert(p->waits > 0);
+    p->waits--;
+    if (error != NULL) {
+        p->failed = true;
+        p->reason = RT_DECLINE_ASYNC_FAILED;
+        rt_state_handle_free(handle);
+    } else {
+        p->handle = handle;
+    }
+    snap_finish(p);
+}
+
+static void operator_snap_done(void *ud, const GError *error) {
+    PendingSnap *p = ud;
+    assert(p->waits > 0);
+    p->waits--;
+    if (error != NULL) {
+        p->failed = true;
+        p->reason = RT_DECLINE_ASYNC_FAILED;
+    }
+    snap_finish(p);
+}
+
+static void take_snapshot(RtSubtask *st, uint64_t id) {
+    RtSnapshot *snap = rt_snapshot_new();
+    snap->checkpoint_id = id;
+    snap->op = st->id.op;
+    snap->subtask = st->id.index;
+    snap->attempt = st->attempt;
+    snap->parallelism = st->spec->parallelism;
+    if (st->keyed != NULL)
+        rt_keyed_state_store_snapshot(st->keyed, snap);
+    PendingSnap *p = g_new0(PendingSnap, 1);
+    p->st = st;
+    p->checkpoint_id = id;
+    p->waits = 1;
+    g_ptr_array_add(st->snapshots, p);
+    GError *err = NULL;
+    bool async = false;
+    if (st->op->ops->snapshot != NULL &&
+        !st->op->ops->snapshot(st->op, id, snap, &async, operator_snap_done, p, &err)) {
+        observe(st, RT_EV_SNAPSHOT_FAILED, id, 0, err->message);
+        send_control(st, RT_MSG_DECLINE, id, RT_DECLINE_SYNC_FAILED, err->message);
+        fail(st, err->message);
+        g_error_free(err);
+        g_ptr_array_remove_fast(st->snapshots, p);
+        rt_snapshot_free(snap);
+        return;
+    }
+    if (async)
+        p->waits++;
+    observe(st, RT_EV_SNAPSHOT_SYNC, id, 0, NULL);
+    const RtJobGraph *g = st->tm->spec->graph;
+    RtSnapshotTarget target = {.job = g->name ? g->name : "job", .checkpoint_id = id,
+                               .op = st->id.op, .subtask = st->id.index,
+                               .attempt = st->attempt};
+    if (!rt_state_backend_snapshot(st->tm->backend, &target, snap, backend_done, p, &err)) {
+        p->waits--;
+        p->failed = true;
+        p->reason = RT_DECLINE_SYNC_FAILED;
+        g_error_free(err);
+        snap_finish(p);
+    }
+    rt_snapshot_free(snap);
+}
+
+static bool is_aborted(const RtSubtask *st, uint64_t id) {
+    for (uint32_t i = 0; i < RT_TM_ABORTED_IDS; i++)
+        if (st->aborted[i] == id)
+            return true;
+    return false;
+}
+
+/* Flink's checkpointState: out-of-order guard, aborted guard, forward the barrier,
+ * synchronous snapshot, asynchronous persist (then ack). */
+static void checkpoint(RtSubtask *st, uint64_t id, uint64_t ts, RtBarrierKind kind) {
+    if (id <= st->last_checkpoint_id || st->state != RT_SUBTASK_RUNNING)
+        return;
+    st->last_checkpoint_id = id;
+    if (is_aborted(st, id)) {
+        if (st->out != NULL)
+            rt_output_broadcast_event(st->out, RT_MSG_CANCEL_MARKER, id, 0, 0);
+        return;
+    }
+    if (st->out != NULL)
+        rt_output_broadcast_event(st->out, RT_MSG_BARRIER, id, ts, kind);
+    take_snapshot(st, id);
+}
+
+/* ------------------------------------------------------------------ barrier handler */
+
+static void cb_trigger(void *ud, uint64_t id, uint64_t ts, RtBarrierKind kind) {
+    checkpoint(ud, id, ts, kind);
+}
+
+static void cb_abort(void *ud, uint64_t id, RtDeclineReason reason) {
+    RtSubtask *st = ud;
+    if (reason != RT_DECLINE_ABORTED)
+        send_control(st, RT_MSG_DECLINE, id, reason, rt_decline_reason_name(reason));
+    if (st->out != NULL)
+        rt_output_broadcast_event(st->out, RT_MSG_CANCEL_MARKER, id, 0, 0);
+}
+
+static void send_to_producer(RtSubtask *st, uint32_t ch, RtMsgType type, uint32_t count) {
+    RtMsg m;
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.attempt = st->attempt;
+    m.channel = st->inputs[ch].key;
+    m.count = count;
+    GByteArray *b = st->tm->scratch;
+    g_byte_array_set_size(b, 0);
+    rt_msg_encode(&m, b);
+    rt_tm_send_data(st->tm, st->inputs[ch].peer, b->data, b->len);
+}
+
+static void cb_resume(void *ud, uint32_t ch) {
+    send_to_producer(ud, ch, RT_MSG_RESUME, 0);
+}
+
+static void cb_align_start(void *ud, uint64_t id) {
+    observe(ud, RT_EV_ALIGN_START, id, 0, NULL);
+}
+
+static void cb_align_end(void *ud, uint64_t id, uint64_t duration_ns) {
+    observe(ud, RT_EV_ALIGN_END, id, duration_ns, NULL);
+}
+
+static const RtBarrierCallbacks barrier_cbs = {
+    .trigger = cb_trigger, .abort = cb_abort, .resume = cb_resume,
+    .align_start = cb_align_start, .align_end = cb_align_end,
+};
+
+/* ------------------------------------------------------------------ processing */
+
+static void handle_event(RtSubtask *st, const RtInItem *it) {
+    uint64_t now = rt_env_now_ns(st->env);
+    switch (it->type) {
+    case RT_MSG_BARRIER:
+        observe(st, RT_EV_BARRIER_RECEIVED, it->checkpoint_id, it->channel, NULL);
+        rt_barrier_handler_on_barrier(st->handler, it->channel, it->checkpoint_id,
+                                      it->timestamp_ns, it->kind, now);
+        break;
+    case RT_MSG_CANCEL_MARKER:
+        rt_barrier_handler_on_cancel_marker(st->handler, it->channel, it->checkpoint_id, now);
+        break;
+    case RT_MSG_END_OF_PARTITION:
+        if (st->inputs[it->channel].ended)
+            break;
+        st->inputs[it->channel].ended = true;
+        if (++st->n_ended == st->n_inputs) {
+            if (st->op->ops->end_of_input != NULL)
+                st->op->ops->end_of_input(st->op);
+            send_eop(st);
+        }
+        break;
+    default: assert(!"not an input event");
+    }
+}
+
+static void item_free(RtInItem *it) {
+    g_free(it->recs);
+    g_free(it);
+}
+
+static void input_step(RtSubtask *st) {
+    uint32_t records = 0;
+    for (uint32_t items = 0; items < RT_TM_STEP_MAX_ITEMS && records < RT_TM_STEP_MAX_RECORDS &&
+                             st->state == RT_SUBTASK_RUNNING;
+         items++) {
+        RtInItem *it = g_queue_peek_head(&st->input);
+        if (it == NULL)
+            break;
+        if (it->type == RT_MSG_BUFFER && st->out != NULL && !rt_output_available(st->out))
+            break; /* backpressure: a credit or resume wakes us */
+        g_queue_pop_head(&st->input);
+        if (it->type == RT_MSG_BUFFER) {
+            for (uint32_t i = 0; i < it->n; i++)
+                st->op->ops->process(st->op, &it->recs[i]);
+            records += it->n;
+            st->records_in += it->n;
+            send_to_producer(st, it->channel, RT_MSG_CREDIT, 1);
+        } else {
+            handle_event(st, it);
+        }
+        item_free(it);
+    }
+    RtInItem *head = g_queue_peek_head(&st->input);
+    if (head != NULL &&
+        (head->type != RT_MSG_BUFFER || st->out == NULL || rt_output_available(st->out)))
+        schedule_step(st, 0);
+}
+
+static void source_step(RtSubtask *st) {
+    uint32_t budget = RT_TM_STEP_MAX_RECORDS;
+    uint64_t next_due = 0;
+    while (budget > 0 && rt_output_available(st->out)) {
+        uint32_t n = st->op->ops->produce(st->op, MIN(budget, st->tm->cfg.batch), &next_due);
+        budget -= n;
+        if (n == 0)
+            break;
+    }
+    if (next_due == UINT64_MAX) {
+        send_eop(st);
+        return;
+    }
+    if (!rt_output_available(st->out))
+        return; /* backpressure: a credit wakes us */
+    uint64_t now = rt_env_now_ns(st->env);
+    schedule_step(st, next_due > now ? next_due - now : 0);
+}
+
+static void step_cb(void *ud) {
+    RtSubtask *st = ud;
+    st->step_timer = 0;
+    if (st->state != RT_SUBTASK_RUNNING)
+        return;
+    if (st->spec->kind == RT_OP_SOURCE)
+        source_step(st);
+    else
+        input_step(st);
+    if (st->out != NULL) {
+        if (st->tm->cfg.buffer_timeout_ns == 0)
+            rt_output_flush(st->out);
+        else
+            arm_flush(st);
+    }
+}
+
+/* ------------------------------------------------------------------ public */
+
+static uint32_t input_channel(const RtSubtask *st, RtChannelKey key) {
+    if (key.edge >= st->tm->spec->graph->edges->len || st->edge_base[key.edge] == UINT32_MAX)
+        return UINT32_MAX;
+    const RtEdgeSpec *e = &g_array_index(st->tm->spec->graph->edges, RtEdgeSpec, key.edge);
+    uint32_t ch = st->edge_base[key.edge] + (e->partitioning == RT_PART_FORWARD ? 0 : key.from);
+    if (ch >= st->n_inputs || st->inputs[ch].key.from != key.from)
+        return UINT32_MAX;
+    return ch;
+}
+
+void rt_subtask_on_input(RtSubtask *st, const RtMsg *msg) {
+    uint32_t ch = input_channel(st, msg->channel);
+    if (ch == UINT32_MAX || st->state == RT_SUBTASK_FAILED)
+        return; /* not ours (a malformed or misrouted message) */
+    RtInItem *it = g_new0(RtInItem, 1);
+    it->type = msg->type;
+    it->channel = ch;
+    it->checkpoint_id = msg->checkpoint_id;
+    it->timestamp_ns = msg->timestamp_ns;
+    it->kind = msg->barrier_kind;
+    if (msg->type == RT_MSG_BUFFER) {
+        it->n = msg->n_records;
+        it->recs = g_new(RtRecord, it->n > 0 ? it->n : 1);
+        for (uint32_t i = 0; i < it->n; i++)
+            rt_msg_record_at(msg, i, &it->recs[i]);
+    }
+    g_queue_push_tail(&st->input, it);
+    schedule_step(st, 0);
+}
+
+void rt_subtask_on_output_control(RtSubtask *st, const RtMsg *msg) {
+    if (st->out == NULL || st->state == RT_SUBTASK_FAILED)
+        return;
+    bool was_available = rt_output_available(st->out);
+    if (msg->type == RT_MSG_CREDIT)
+        rt_output_on_credit(st->out, msg->channel, msg->count);
+    else
+        rt_output_on_resume(st->out, msg->channel);
+    if (!was_available && rt_output_available(st->out) &&
+        (st->spec->kind == RT_OP_SOURCE || !g_queue_is_empty(&st->input)))
+        schedule_step(st, 0);
+}
+
+void rt_subtask_on_trigger(RtSubtask *st, uint64_t id, uint64_t timestamp_ns) {
+    if (st->spec->kind != RT_OP_SOURCE)
+        return;
+    if (st->state != RT_SUBTASK_RUNNING) {
+        send_control(st, RT_MSG_DECLINE, id, RT_DECLINE_NOT_READY, "task not running");
+        return;
+    }
+    checkpoint(st, id, timestamp_ns, st->tm->cfg.barrier_kind);
+}
+
+void rt_subtask_on_notify_complete(RtSubtask *st, uint64_t id) {
+    if (st->state != RT_SUBTASK_RUNNING)
+        return;
+    if (st->op->ops->notify_complete != NULL)
+        st->op->ops->notify_complete(st->op, id);
+    check_done(st);
+}
+
+void rt_subtask_on_notify_abort(RtSubtask *st, uint64_t id) {
+    st->aborted[st->n_aborted++ % RT_TM_ABORTED_IDS] = id;
+    if (st->handler != NULL && st->state == RT_SUBTASK_RUNNING)
+        rt_barrier_handler_on_abort_notification(st->handler, id, rt_env_now_ns(st->env));
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
+static void op_progress(void *ud, const GError *error) {
+    RtSubtask *st = ud;
+    if (error != NULL)
+        fail(st, error->message);
+    else
+        check_done(st);
+}
+
+static void build_inputs(RtSubtask *st) {
+    const RtJobGraph *g = st->tm->spec->graph;
+    st->edge_base = g_new(uint32_t, g->edges->len > 0 ? g->edges->len : 1);
+    st->n_inputs = rt_tm_input_channels_of(g, st->id.op);
+    st->inputs = g_new0(RtInChannel, st->n_inputs > 0 ? st->n_inputs : 1);
+    uint32_t ch = 0;
+    for (guint e = 0; e < g->edges->len; e++) {
+        const RtEdgeSpec *es = &g_array_index(g->edges, RtEdgeSpec, e);
+        st->edge_base[e] = UINT32_MAX;
+        if (es->to != st->id.op)
+            continue;
+        st->edge_base[e] = ch;
+        const RtOperatorSpec *from = g->operators->pdata[es->from];
+        bool fwd = es->partitioning == RT_PART_FORWARD;
+        uint32_t base = rt_job_graph_subtask_base(g, es->from);
+        for (uint32_t i = 0; i < (fwd ? 1 : from->parallelism); i++, ch++) {
+            uint32_t f = fwd ? st->id.index : i;
+            st->inputs[ch].key = (RtChannelKey){.edge = (uint16_t)e, .from = (uint16_t)f,
+                                                .to = st->id.index};
+            st->inputs[ch].peer = st->tm->location[base + f];
+        }
+    }
+    assert(ch == st->n_inputs);
+}
+
+static void build_output(RtSubtask *st) {
+    const RtJobGraph *g = st->tm->spec->graph;
+    uint32_t n = 0;
+    for (guint e = 0; e < g->edges->len; e++)
+        n += g_array_index(g->edges, RtEdgeSpec, e).from == st->id.op;
+    if (st->spec->kind == RT_OP_SINK)
+        return;
+    RtOutEdgeSpec *specs = g_new0(RtOutEdgeSpec, n > 0 ? n : 1);
+    uint32_t k = 0;
+    for (guint e = 0; e < g->edges->len; e++) {
+        const RtEdgeSpec *es = &g_array_index(g->edges, RtEdgeSpec, e);
+        if (es->from != st->id.op)
+            continue;
+        const RtOperatorSpec *to = g->operators->pdata[es->to];
+        specs[k++] = (RtOutEdgeSpec){
+            .graph_edge = e, .partitioning = es->partitioning, .n_targets = to->parallelism,
+            .max_parallelism = rt_job_graph_max_parallelism(g, es->to),
+            .peers = st->tm->location + rt_job_graph_subtask_base(g, es->to),
+            .initial_credits = rt_tm_initial_credits(st->tm, es->to)};
+    }
+    st->out = rt_output_new(st->attempt, st->id.index, specs, n, st->tm->cfg.batch,
+                            st->tm->cfg.max_queued, rt_tm_send_data, st->tm);
+    g_free(specs);
+}
+
+RtSubtask *rt_subtask_new(RtTaskManager *tm, RtSubtaskId id, uint64_t restore_checkpoint_id,
+                          RtStateHandle *restore_handle) {
+    const RtJobGraph *g = tm->spec->graph;
+    assert(id.op < g->operators->len);
+    RtSubtask *st = g_new0(RtSubtask, 1);
+    st->tm = tm;
+    st->env = tm->env;
+    st->id = id;
+    st->attempt = tm->attempt;
+    st->spec = g->operators->pdata[id.op];
+    assert(id.index < st->spec->parallelism);
+    st->life = rt_lifeline_new();
+    st->state = RT_SUBTASK_RESTORING;
+    g_queue_init(&st->input);
+    st->snapshots = g_ptr_array_new_with_free_func(snap_free);
+    st->restore_checkpoint_id = restore_checkpoint_id;
+    st->restore_handle = restore_handle;
+    if (rt_operator_kind_is_keyed(st->spec->kind)) {
+        uint32_t maxp = rt_job_graph_max_parallelism(g, id.op);
+        st->keyed = rt_keyed_state_store_new(
+            maxp, rt_key_group_range_for_operator(maxp, st->spec->parallelism, id.index));
+    }
+    build_inputs(st);
+    build_output(st);
+    if (st->n_inputs > 0)
+        st->handler = rt_barrier_handler_new(
+            tm->cfg.mode, st->n_inputs, &barrier_cbs, st,
+            rt_bug_on(tm->env, RT_BUG_SNAPSHOT_ON_FIRST_BARRIER));
+    RtOperatorContext ctx = {.env = tm->env, .job = tm->spec, .spec = st->spec, .id = id,
+                             .attempt = st->attempt, .keyed = st->keyed,
+                             .emit = st->out ? emit_cb : NULL, .emit_ud = st,
+                             .progress = op_progress, .progress_ud = st};
+    st->op = rt_operator_new(&ctx);
+    return st;
+}
+
+static void become_running(RtSubtask *st) {
+    st->state = RT_SUBTASK_RUNNING;
+    observe(st, RT_EV_RESTORE, st->restore_checkpoint_id, st->attempt, NULL);
+    rt_tm_subtask_running(st->tm, st);
+    schedule_step(st, 0);
+}
+
+static void opened(void *ud, const GError *error) {
+    RtSubtask *st = ud;
+    if (error != NULL)
+        fail(st, error->message);
+    else
+        become_running(st);
+}
+
+static void open_operator(RtSubtask *st, const RtSnapshot *snap) {
+    bool async = false;
+    GError *err = NULL;
+    if (st->op->ops->open != NULL &&
+        !st->op->ops->open(st->op, snap, &async, opened, st, &err)) {
+        fail(st, err->message);
+        g_error_free(err);
+        return;
+    }
+    if (!async)
+        become_running(st);
+}
+
+static void restored(void *ud, RtSnapshot *snap, const GError *error) {
+    RtSubtask *st = ud;
+    if (error != NULL) {
+        fail(st, error->message);
+        return;
+    }
+    GError *err = NULL;
+    if (st->keyed != NULL && !rt_keyed_state_store_restore(st->keyed, snap, &err)) {
+        fail(st, err->message);
+        g_error_free(err);
+    } else {
+        open_operator(st, snap);
+    }
+    rt_snapshot_free(snap);
+}
+
+void rt_subtask_start(RtSubtask *st) {
+    assert(st->state == RT_SUBTASK_RESTORING);
+    if (st->restore_handle == NULL) {
+        open_operator(st, NULL);
+        return;
+    }
+    GError *err = NULL;
+    if (!rt_state_backend_restore(st->tm->backend, st->restore_handle, restored, st, &err)) {
+        fail(st, err->message);
+        g_error_free(err);
+    }
+}
+
+void rt_subtask_free(RtSubtask *st) {
+    if (st == NULL)
+        return;
+    rt_env_timer_cancel(st->env, st->step_timer);
+    rt_env_timer_cancel(st->env, st->flush_timer);
+    rt_lifeline_kill(st->life);
+    rt_operator_free(st->op);
+    rt_barrier_handler_free(st->handler);
+    rt_output_free(st->out);
+    if (st->keyed != NULL)
+        rt_keyed_state_store_free(st->keyed);
+    RtInItem *it;
+    while ((it = g_queue_pop_head(&st->input)) != NULL)
+        item_free(it);
+    g_ptr_array_unref(st->snapshots);
+    rt_state_handle_free(st->restore_handle);
+    g_free(st->inputs);
+    g_free(st->edge_base);
+    g_free(st);
+}
