@@ -462,6 +462,10 @@ static void sim_conn_maybe_free(SimConn *c) {
     for (int i = 0; i < 2; i++)
         if (c->ends[i].state != SIM_END_NONE && c->ends[i].state != SIM_END_RELEASED)
             return;
+    /* A connect still in flight: the acceptor will get it, the data and the close. */
+    if (c->ends[1].state == SIM_END_NONE && c->dirs[0].head != NULL &&
+        c->dirs[0].head->kind == SIM_MSG_CONNECT)
+        return;
     SimNet *net = c->net;
     for (uint32_t i = 0; i < 2; i++) {
         sim_dir_purge(c, i);
@@ -716,7 +720,7 @@ static void sim_net_channel_free(RtChannel *ch) {
     }
     e->state = SIM_END_RELEASED;
     /* Graceful close of an open channel: the peer hears after what was sent before. */
-    if (was == SIM_END_OPEN && peer->state == SIM_END_OPEN)
+    if (was == SIM_END_OPEN && (peer->state == SIM_END_OPEN || peer->state == SIM_END_NONE))
         sim_dir_push(c, e->side, sim_msg_new(c->net, SIM_MSG_FIN, NULL, 0));
     sim_conn_maybe_free(c);
 }
