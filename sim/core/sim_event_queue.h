@@ -86,6 +86,13 @@ static inline SimEventKey sim_event_queue_pop(SimEventQueue *q) {
         size_t c = 4 * i + 1;
         if (__builtin_expect(c + 3 < n, 1)) {
             SimEventKey k0 = a[c], k1 = a[c + 1], k2 = a[c + 2], k3 = a[c + 3];
+            if (4 * c + 13 < n) {
+                /* The next level is one of these four lines: fetch them while comparing. */
+                __builtin_prefetch(&a[4 * c + 1]);
+                __builtin_prefetch(&a[4 * c + 5]);
+                __builtin_prefetch(&a[4 * c + 9]);
+                __builtin_prefetch(&a[4 * c + 13]);
+            }
             size_t b01 = k1 < k0 ? c + 1 : c;
             SimEventKey m01 = k1 < k0 ? k1 : k0;
             size_t b23 = k3 < k2 ? c + 3 : c + 2;
