@@ -18,6 +18,16 @@ static const SimCommand commands[] = {
      "ckptsim selftest --seed 1 --json"},
     {"bench", sim_cmd_bench, "benchmarks: 'kernel' (event loop), 'e2e' (a whole job)",
      "ckptsim bench kernel --json"},
+    {"run", sim_cmd_run, "run one scenario once and check it (exit 1 on a violation)",
+     "ckptsim run scenarios/linear.ini --seed 7"},
+    {"sweep", sim_cmd_sweep, "run scenarios for a range of seeds, in parallel processes",
+     "ckptsim sweep scenarios/*.ini --seeds 1..100 --jobs 2"},
+    {"replay", sim_cmd_replay, "re-run the violation recorded in a capsule",
+     "ckptsim replay /tmp/ckptsim-capsules/linear-seed7.capsule"},
+    {"bugs", sim_cmd_bugs, "list the planted bugs and the invariant that catches each",
+     "ckptsim bugs"},
+    {"shrink", sim_cmd_shrink, "cut a capsule's fault plan down to a minimal failing one",
+     "ckptsim shrink /tmp/ckptsim-capsules/random-faults-seed3.capsule"},
 };
 
 static void usage(FILE *out) {
