@@ -6,6 +6,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "runtime/env/rt_bugs.h"
 #include "sim/harness/sim_run.h"
@@ -62,6 +63,109 @@ static void check_held(const char *text, const char *const *sets, uint64_t seed)
     sim_run_result_clear(&r);
 }
 
+/* Worker crashes: at a time, and mid-alignment (when count[1] starts aligning
+ * checkpoint 2), each followed by a restart. */
+static const char *const crash_faults[] = {
+    "[faults]\ncrash-at = at 700 ms : crash worker-2 restart after 300 ms\n",
+    "[faults]\nmid-align = when align_start of checkpoint 2 on count[1] : crash this restart "
+    "after 200 ms\n",
+    "[faults]\nafter-ack = when 2nd ckpt_ack of checkpoint 3 : crash worker-1 restart after "
+    "100 ms\n",
+};
+
+static char *with_faults(const char *base, const char *faults) {
+    return g_strconcat(base,
+                       "restart-strategy.type = fixed-delay\n"
+                       "restart-strategy.fixed-delay.attempts = 20\n"
+                       "restart-strategy.fixed-delay.delay = 100 ms\n",
+                       faults, "[expect]\nmin-failovers = 1\n", NULL);
+}
+
+START_TEST(test_linear_crashes) {
+    const char *backends[] = {"state.backend.type=hashmap", "state.backend.type=filesystem"};
+    for (size_t f = 0; f < G_N_ELEMENTS(crash_faults); f++) {
+        char *text = with_faults(linear_text, crash_faults[f]);
+        for (size_t b = 0; b < G_N_ELEMENTS(backends); b++) {
+            const char *sets[] = {backends[b], NULL};
+            for (uint64_t seed = 1; seed <= 3; seed++)
+                check_held(text, sets, seed);
+        }
+        g_free(text);
+    }
+}
+END_TEST
+
+/* A diamond with every partitioning and the listmap operator: src -rebalance-> m1,
+ * src -broadcast-> m2, both -keyBy-> lm (listmap) -forward-> count -> sink. */
+static const char *diamond_text =
+    "[scenario]\nname = tm-diamond\ntime-limit = 60 s\n"
+    "[cluster]\nworkers = 3\nslots = 16\n"
+    "[operator src]\nkind = source\nparallelism = 2\nrecords = 1500\nkeys = 50\n"
+    "distribution = zipf\nrate = 1500\n"
+    "[operator m1]\nkind = map\nparallelism = 3\n"
+    "[operator m2]\nkind = map\nparallelism = 2\n"
+    "[operator lm]\nkind = listmap\nparallelism = 3\n"
+    "[operator count]\nkind = counter\nparallelism = 3\n"
+    "[operator out]\nkind = sink\nparallelism = 2\n"
+    "[edges]\nsrc -> m1 = rebalance\nsrc -> m2 = broadcast\nm1 -> lm = keyBy\n"
+    "m2 -> lm = keyBy\nlm -> count = keyBy\ncount -> out = rebalance\n"
+    "[config]\nexecution.checkpointing.interval = 250 ms\n";
+
+START_TEST(test_diamond) {
+    for (uint64_t seed = 1; seed <= 2; seed++)
+        check_held(diamond_text, NULL, seed);
+    char *text = with_faults(diamond_text, crash_faults[0]);
+    const char *sets[] = {"state.backend.type=filesystem", NULL};
+    for (uint64_t seed = 1; seed <= 2; seed++)
+        check_held(text, sets, seed);
+    g_free(text);
+}
+END_TEST
+
+/* A planted bug must make some seed fail (within max_seeds), naming invariant. */
+static void check_caught(const char *text, uint64_t bug, const char *invariant,
+                         uint64_t max_seeds) {
+    for (uint64_t seed = 1; seed <= max_seeds; seed++) {
+        SimRunResult r;
+        run_text(text, NULL, seed, bug, &r);
+        bool named = false;
+        for (guint i = 0; r.violations != NULL && i < r.violations->len; i++)
+            named |= strcmp(((SimViolation *)r.violations->pdata[i])->invariant, invariant) == 0;
+        bool held = r.held;
+        sim_run_result_clear(&r);
+        if (!held) {
+            ck_assert_msg(named, "bug caught at seed %llu but not as %s",
+                          (unsigned long long)seed, invariant);
+            return;
+        }
+    }
+    ck_abort_msg("planted bug not caught in %llu seeds", (unsigned long long)max_seeds);
+}
+
+START_TEST(test_bug_snapshot_on_first_barrier) {
+    check_caught(linear_text, RT_BUG_SNAPSHOT_ON_FIRST_BARRIER, "consistent-cut", 5);
+}
+END_TEST
+
+START_TEST(test_bug_skip_source_rewind) {
+    char *text = with_faults(linear_text, crash_faults[0]);
+    check_caught(text, RT_BUG_SKIP_SOURCE_REWIND, "exactly-once", 5);
+    g_free(text);
+}
+END_TEST
+
+START_TEST(test_bug_sink_commit_on_precommit) {
+    /* A worker dies after one sink subtask pre-committed checkpoint 3 but before the
+     * checkpoint completed: a transaction committed early is replayed. */
+    char *text = with_faults(linear_text, "[faults]\nearly = when txn_precommit of checkpoint "
+                                          "3 on out[0] : crash worker-2 restart after 100 ms\n"
+                                          "early2 = when txn_precommit of checkpoint 3 on "
+                                          "out[1] : crash worker-1 restart after 100 ms\n");
+    check_caught(text, RT_BUG_SINK_COMMIT_ON_PRECOMMIT, "exactly-once", 5);
+    g_free(text);
+}
+END_TEST
+
 START_TEST(test_linear_hashmap) {
     for (uint64_t seed = 1; seed <= 3; seed++)
         check_held(linear_text, NULL, seed);
@@ -88,6 +192,11 @@ static Suite *dataflow_e2e_suite(void) {
     tcase_add_test(tc, test_linear_hashmap);
     tcase_add_test(tc, test_linear_filesystem);
     tcase_add_test(tc, test_linear_at_least_once_no_faults);
+    tcase_add_test(tc, test_linear_crashes);
+    tcase_add_test(tc, test_diamond);
+    tcase_add_test(tc, test_bug_snapshot_on_first_barrier);
+    tcase_add_test(tc, test_bug_skip_source_rewind);
+    tcase_add_test(tc, test_bug_sink_commit_on_precommit);
     suite_add_tcase(s, tc);
     return s;
 }
