@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "runtime/env/rt_bugs.h"
 #include "sim/world/sim_world.h"
@@ -513,6 +514,72 @@ START_TEST(test_determinism) {
 }
 END_TEST
 
+/* ------------------------------------------------------------ ckptsim selftest */
+
+/* Runs "$CKPTSIM_BIN selftest ARGS..."; returns the exit status, *out its stdout. */
+static int run_selftest(const char *const *args, char **out) {
+    const char *bin = g_getenv("CKPTSIM_BIN");
+    ck_assert_msg(bin != NULL, "CKPTSIM_BIN is not set (run through meson test)");
+    GPtrArray *argv = g_ptr_array_new();
+    g_ptr_array_add(argv, (gpointer)bin);
+    g_ptr_array_add(argv, (gpointer) "selftest");
+    for (size_t i = 0; args[i] != NULL; i++)
+        g_ptr_array_add(argv, (gpointer)args[i]);
+    g_ptr_array_add(argv, NULL);
+    int status = 0;
+    GError *err = NULL;
+    bool ok = g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                           NULL, out, NULL, &status, &err);
+    ck_assert_msg(ok, "%s", err != NULL ? err->message : "spawn failed");
+    g_ptr_array_free(argv, TRUE);
+    ck_assert(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* The "trace_hash" value of a selftest JSON line (new string). */
+static char *hash_of(const char *json) {
+    const char *p = strstr(json, "\"trace_hash\":\"");
+    ck_assert_ptr_nonnull(p);
+    p += strlen("\"trace_hash\":\"");
+    ck_assert_uint_eq(strspn(p, "0123456789abcdef"), 16);
+    return g_strndup(p, 16);
+}
+
+START_TEST(test_selftest_cli) {
+    const char *a1[] = {"--seed", "5", "--events", "50000", "--json", NULL};
+    const char *a2[] = {"--seed", "6", "--events", "50000", "--json", NULL};
+    char *o1 = NULL, *o1b = NULL, *o2 = NULL;
+    ck_assert_int_eq(run_selftest(a1, &o1), 0);
+    ck_assert_int_eq(run_selftest(a1, &o1b), 0);
+    ck_assert_int_eq(run_selftest(a2, &o2), 0);
+    ck_assert(g_str_has_prefix(o1, "{\"seed\":5,"));
+    int lines = 0;
+    for (const char *c = o1; *c != '\0'; c++)
+        lines += *c == '\n';
+    ck_assert_int_eq(lines, 1); /* one JSON line */
+    char *h1 = hash_of(o1), *h1b = hash_of(o1b), *h2 = hash_of(o2);
+    ck_assert_str_eq(h1, h1b); /* same seed, same hash */
+    ck_assert_str_ne(h1, h2);  /* another seed, another hash */
+    g_free(h1);
+    g_free(h1b);
+    g_free(h2);
+    g_free(o1);
+    g_free(o1b);
+    g_free(o2);
+    char *o = NULL;
+    const char *bug[] = {"--seed", "5", "--events", "50000", "--bug", "nonfifo-network", NULL};
+    ck_assert_int_eq(run_selftest(bug, &o), 1); /* the planted bug is caught */
+    g_free(o);
+    const char *bad[][3] = {{"--frobnicate", NULL, NULL}, {"--seed", "x", NULL},
+                            {"--seed", NULL, NULL},      {"--nodes", "1", NULL},
+                            {"--bug", "no-such-bug", NULL}};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        ck_assert_int_eq(run_selftest(bad[i], &o), 2);
+        g_free(o);
+    }
+}
+END_TEST
+
 static Suite *sim_world_suite(void) {
     Suite *s = suite_create("sim_world");
     TCase *net = tcase_create("net");
@@ -535,6 +602,10 @@ static Suite *sim_world_suite(void) {
     tcase_add_test(proc, test_coord_hooks);
     tcase_add_test(proc, test_determinism);
     suite_add_tcase(s, proc);
+    TCase *cli = tcase_create("cli");
+    tcase_set_timeout(cli, 60);
+    tcase_add_test(cli, test_selftest_cli);
+    suite_add_tcase(s, cli);
     return s;
 }
 
