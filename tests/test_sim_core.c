@@ -20,9 +20,9 @@ typedef struct Rec {
     uint64_t payload[REC_MAX];
     uint64_t time_ns[REC_MAX];
     size_t n;
-    SimEventId self_id;   /* for the self-cancel test */
-    bool self_cancel_ok;  /* result of cancelling the running event */
-    uint64_t stop_at;     /* payload that calls sim_kernel_stop */
+    SimEventId self_id;  /* for the self-cancel test */
+    bool self_cancel_ok; /* result of cancelling the running event */
+    uint64_t stop_at;    /* payload that calls sim_kernel_stop */
 } Rec;
 
 static void rec_event(SimKernel *k, void *ctx, uint64_t payload) {
@@ -174,8 +174,8 @@ START_TEST(test_run_budget_until_stop) {
     ck_assert_uint_eq(sim_kernel_run(k, UINT64_MAX, 3), 3); /* budget */
     ck_assert_uint_eq(sim_kernel_now_ns(k), 300);
     ck_assert_uint_eq(sim_kernel_run(k, 550, 100), 2); /* until: 400, 500 */
-    ck_assert_uint_eq(sim_kernel_now_ns(k), 500);       /* not advanced to 550 */
-    ck_assert_uint_eq(sim_kernel_run(k, 600, 100), 1);  /* until is inclusive */
+    ck_assert_uint_eq(sim_kernel_now_ns(k), 500);      /* not advanced to 550 */
+    ck_assert_uint_eq(sim_kernel_run(k, 600, 100), 1); /* until is inclusive */
     ck_assert_uint_eq(sim_kernel_run(k, 600, 100), 0);
     ck_assert_uint_eq(sim_kernel_run(k, UINT64_MAX, 0), 0);
     r->stop_at = 8;
@@ -236,8 +236,8 @@ static uint64_t trace_of(const uint64_t *times, size_t n, uint64_t mix_tag) {
 
 START_TEST(test_trace_hash) {
     const uint64_t a[] = {5, 1, 9, 9, 3};
-    const uint64_t b[] = {5, 1, 9, 9, 4};  /* one time differs */
-    const uint64_t c[] = {1, 5, 9, 9, 3};  /* same times, another scheduling order */
+    const uint64_t b[] = {5, 1, 9, 9, 4}; /* one time differs */
+    const uint64_t c[] = {1, 5, 9, 9, 3}; /* same times, another scheduling order */
     uint64_t ha = trace_of(a, 5, 0);
     ck_assert_uint_eq(ha, trace_of(a, 5, 0));
     ck_assert_uint_ne(ha, trace_of(b, 5, 0));

@@ -30,24 +30,24 @@ enum {
 #define SIM_BENCH_MAX_EVENTS UINT64_C(10000000000)
 
 typedef struct SimBenchActor {
-    uint64_t peer;          /* index of the actor this one replies to */
-    uint64_t received;      /* messages delivered to this actor */
-    uint64_t chan_last_ns;  /* channel self -> peer: time of its last delivery */
+    uint64_t peer;         /* index of the actor this one replies to */
+    uint64_t received;     /* messages delivered to this actor */
+    uint64_t chan_last_ns; /* channel self -> peer: time of its last delivery */
 } SimBenchActor;
 
 typedef struct SimBenchPingPong {
     SimKernel *kernel;
-    RtRng rng;              /* the message delays */
-    SimBenchActor *actors;  /* n_actors entries */
+    RtRng rng;             /* the message delays */
+    SimBenchActor *actors; /* n_actors entries */
     uint64_t n_actors;
-    uint64_t checksum;      /* FNV-style hash of the (time, actor, hops) deliveries */
+    uint64_t checksum; /* FNV-style hash of the (time, actor, hops) deliveries */
 } SimBenchPingPong;
 
 typedef struct SimBenchResult {
-    uint64_t events;        /* events dispatched */
-    double seconds;         /* wall-clock time of the dispatch loop */
-    uint64_t checksum;      /* comparable with des_bench's checksum */
-    uint64_t trace_hash;    /* the kernel's trace hash */
+    uint64_t events;     /* events dispatched */
+    double seconds;      /* wall-clock time of the dispatch loop */
+    uint64_t checksum;   /* comparable with des_bench's checksum */
+    uint64_t trace_hash; /* the kernel's trace hash */
 } SimBenchResult;
 
 static void sim_bench_on_message(SimKernel *k, void *ctx, uint64_t payload);
@@ -68,9 +68,9 @@ static void sim_bench_on_message(SimKernel *k, void *ctx, uint64_t payload) {
     uint64_t a = payload & ((UINT64_C(1) << SIM_BENCH_ACTOR_BITS) - 1);
     uint64_t hops = (payload >> SIM_BENCH_ACTOR_BITS) + 1;
     pp->actors[a].received++;
-    pp->checksum = (pp->checksum ^ (sim_kernel_now_ns(k) +
-                                    UINT64_C(0x9e3779b97f4a7c15) * (a + 1) + hops)) *
-                   UINT64_C(0x100000001b3);
+    pp->checksum =
+        (pp->checksum ^ (sim_kernel_now_ns(k) + UINT64_C(0x9e3779b97f4a7c15) * (a + 1) + hops)) *
+        UINT64_C(0x100000001b3);
     sim_bench_send(pp, a, hops); /* pong */
 }
 
@@ -90,8 +90,7 @@ static SimBenchResult sim_bench_ping_pong(uint64_t inflight, uint64_t events) {
     pp.n_actors = inflight * 2;
     pp.actors = calloc(pp.n_actors, sizeof *pp.actors);
     if (pp.actors == NULL) {
-        fprintf(stderr, "ckptsim: out of memory (%llu actors)\n",
-                (unsigned long long)pp.n_actors);
+        fprintf(stderr, "ckptsim: out of memory (%llu actors)\n", (unsigned long long)pp.n_actors);
         abort();
     }
     pp.checksum = UINT64_C(0xcbf29ce484222325);

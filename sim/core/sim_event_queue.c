@@ -9,7 +9,7 @@
 
 enum {
     SIM_EVENT_QUEUE_LINE_BYTES = 64,
-    SIM_EVENT_QUEUE_OFFSET_KEYS = 3, /* keys[1] starts a cache line */
+    SIM_EVENT_QUEUE_OFFSET_KEYS = 3,   /* keys[1] starts a cache line */
     SIM_EVENT_QUEUE_INITIAL_CAP = 253, /* 256 keys in the allocation */
 };
 

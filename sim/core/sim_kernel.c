@@ -36,8 +36,8 @@ enum { SIM_KERNEL_SLOT_BITS = 24, SIM_KERNEL_SEQ_BITS = 64 - SIM_KERNEL_SLOT_BIT
 #define SIM_KERNEL_COMPACT_MIN_STALE 1024
 
 typedef struct SimKernelSlot {
-    SimEventFunc fn; /* callback; NULL while the slot is free */
-    void *ctx;       /* borrowed from the scheduler */
+    SimEventFunc fn;  /* callback; NULL while the slot is free */
+    void *ctx;        /* borrowed from the scheduler */
     uint64_t payload; /* the event's payload; while free: index of the next free slot */
     uint64_t id;      /* id of the pending event that owns the slot; 0 when free */
 } SimKernelSlot;
@@ -205,13 +205,11 @@ static inline void sim_kernel_dispatch_top(SimKernel *k) {
     sim_kernel_slot_release(k, s);
     k->now_ns = sim_event_key_time_ns(key);
     k->dispatched++;
-    k->trace_hash =
-        sim_kernel_trace_step(k->trace_hash, k->now_ns, id >> SIM_KERNEL_SLOT_BITS);
+    k->trace_hash = sim_kernel_trace_step(k->trace_hash, k->now_ns, id >> SIM_KERNEL_SLOT_BITS);
     if (__builtin_expect(k->stale > 0, 0))
         sim_kernel_purge_top(k);
     if (k->queue.len > 0) /* the next event's slot is most likely needed next */
-        __builtin_prefetch(
-            &k->slots[sim_event_key_low(k->queue.keys[0]) & SIM_KERNEL_SLOT_MASK]);
+        __builtin_prefetch(&k->slots[sim_event_key_low(k->queue.keys[0]) & SIM_KERNEL_SLOT_MASK]);
     fn(k, ctx, payload);
 }
 
@@ -261,8 +259,7 @@ uint64_t sim_kernel_dispatched(const SimKernel *k) {
 }
 
 void sim_kernel_trace_mix(SimKernel *k, uint64_t tag, uint64_t value) {
-    k->trace_hash = sim_kernel_trace_step(k->trace_hash, tag ^ UINT64_C(0xd6e8feb86659fd93),
-                                          value);
+    k->trace_hash = sim_kernel_trace_step(k->trace_hash, tag ^ UINT64_C(0xd6e8feb86659fd93), value);
 }
 
 uint64_t sim_kernel_trace_hash(const SimKernel *k) {
