@@ -15,6 +15,7 @@ struct SimZkNode {
     uint8_t *data;       /* owned, len bytes (NULL when empty) */
     size_t len;          /* bytes */
     RtCoordStat stat;    /* data_length and num_children kept current */
+    int32_t creates;     /* children ever created: the next sequential suffix */
 };
 
 struct SimZkTree {
@@ -30,6 +31,7 @@ typedef struct Undo {
     SimZkNode *node;
     SimZkNode *parent;
     RtCoordStat parent_stat; /* create/delete: the parent's stat before */
+    int32_t parent_creates;  /* create: the parent's create count before */
     RtCoordStat node_stat;   /* set: the node's stat before */
     uint8_t *old_data;       /* set: the data before (owned) */
     size_t old_len;
@@ -221,7 +223,7 @@ int sim_zk_txn_create(SimZkTxn *x, const char *path, const void *data, size_t le
         rc = RT_COORD_ERROR_NO_CHILDREN_FOR_EPHEMERALS;
     if (rc == 0) {
         full = (flags & RT_COORD_SEQUENTIAL)
-                   ? g_strdup_printf("%s%010d", path, (int)parent->stat.cversion)
+                   ? g_strdup_printf("%s%010d", path, (int)parent->creates)
                    : g_strdup(path);
         const char *fname = strrchr(full, '/') + 1;
         if (g_tree_lookup(parent->children, fname) != NULL)
@@ -236,9 +238,11 @@ int sim_zk_txn_create(SimZkTxn *x, const char *path, const void *data, size_t le
     n->parent = parent;
     n->stat.czxid = n->stat.mzxid = n->stat.pzxid = x->zxid;
     n->stat.ephemeral_owner = (flags & RT_COORD_EPHEMERAL) ? session_id : 0;
-    Undo u = {.kind = UNDO_CREATE, .node = n, .parent = parent, .parent_stat = parent->stat};
+    Undo u = {.kind = UNDO_CREATE, .node = n, .parent = parent, .parent_stat = parent->stat,
+              .parent_creates = parent->creates};
     g_array_append_val(x->undo, u);
     g_tree_insert(parent->children, n->name, n);
+    parent->creates++;
     parent->stat.cversion++;
     parent->stat.pzxid = x->zxid;
     parent->stat.num_children++;
@@ -342,6 +346,7 @@ void sim_zk_txn_abort(SimZkTxn *x) {
         case UNDO_CREATE:
             g_tree_remove(u->parent->children, u->node->name);
             u->parent->stat = u->parent_stat;
+            u->parent->creates = u->parent_creates;
             x->tree->count--;
             node_free(u->node);
             break;
