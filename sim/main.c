@@ -28,6 +28,8 @@ static const SimCommand commands[] = {
      "ckptsim bugs"},
     {"shrink", sim_cmd_shrink, "cut a capsule's fault plan down to a minimal failing one",
      "ckptsim shrink /tmp/ckptsim-capsules/random-faults-seed3.capsule"},
+    {"report", sim_cmd_report, "plot runs written with --out DIR (gnuplot) and list verdicts",
+     "ckptsim report /tmp/run --out /tmp/run/report.html"},
 };
 
 static void usage(FILE *out) {

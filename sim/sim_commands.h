@@ -20,5 +20,6 @@ int sim_cmd_sweep(int argc, char **argv);  /* sim/harness/sim_sweep.c */
 int sim_cmd_replay(int argc, char **argv); /* sim/harness/sim_cli_run.c */
 int sim_cmd_bugs(int argc, char **argv);   /* sim/harness/sim_cli_run.c */
 int sim_cmd_shrink(int argc, char **argv); /* sim/harness/sim_shrink.c */
+int sim_cmd_report(int argc, char **argv); /* sim/report/sim_report.c */
 
 #endif /* SIM_COMMANDS_H */

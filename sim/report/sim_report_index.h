@@ -1,0 +1,43 @@
+/* sim_report_index.h - the report's internal types, shared by sim_report.c (runs and
+ * gnuplot) and sim_report_index.c (the HTML / Markdown index). Not for use elsewhere.
+ */
+#ifndef SIM_REPORT_INDEX_H
+#define SIM_REPORT_INDEX_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+typedef struct SimReportPlot {
+    char *file;    /* owned: file name next to the index; NULL when there was no data */
+    char *caption; /* owned */
+} SimReportPlot;
+
+typedef struct SimReportRun {
+    char *dir;                /* owned: the run directory */
+    char *rel;                /* owned: its path relative to the report's DIR ("" = DIR) */
+    char *prefix;             /* owned: rel with '/' -> '_', prefixes its plot files */
+    GHashTable *summary;      /* summary.csv key -> value (lookup only) */
+    char *first_violation;    /* owned: first line of violations.txt, or NULL */
+    GPtrArray *plots;         /* SimReportPlot*, in plot order */
+} SimReportRun;
+
+typedef struct SimReportCtx {
+    const char *format;       /* "svg" or "png" */
+    const char *gnuplot;      /* path of the gnuplot executable */
+    char *gnuplot_owned;
+    const char *plots_dir;    /* the scripts */
+    char *out_dir;            /* owned: where the index and plots go */
+    GPtrArray *comparisons;   /* SimReportPlot*: aligned vs unaligned plots */
+} SimReportCtx;
+
+/* Runs gnuplot on plots_dir/script with plotsdir and fmt set, plus vars (gnuplot
+ * statements "name='value'; ..."). false + SIM_REPORT_ERROR_GNUPLOT with its stderr. */
+bool sim_report_gnuplot(const SimReportCtx *ctx, const char *script, const char *vars,
+                        GError **error);
+/* strcmp over two char** (for sorting arrays of strings). */
+int sim_report_cmp_strptr(const void *a, const void *b);
+/* Writes the index (HTML, or Markdown when path ends in ".md"). */
+bool sim_report_write_index(const SimReportCtx *ctx, const GPtrArray *runs, const char *path,
+                            GError **error);
+
+#endif /* SIM_REPORT_INDEX_H */
