@@ -19,6 +19,12 @@
 
 #include "runtime/env/rt_bugs.h"
 
+/* Bit-exact arithmetic: never fuse a * b + c into an FMA. clang's default allows it;
+ * gcc in ISO C mode (-std=c11) already does not contract, and warns on the pragma. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 #define SIM_NET_SMALL_MSG 256u       /* payload capacity of freelist messages */
 #define SIM_NET_FREELIST_MAX 4096u   /* freelist bound */
 #define SIM_NET_NOT_STALLED UINT64_MAX
@@ -118,10 +124,11 @@ struct SimNet {
     GTree *conns;               /* id (uint64 *) -> SimConn*, creation order */
     uint64_t next_conn_id;
     GTree *links;               /* key (uint64 *) -> SimLink* */
-    GArray *partitions;         /* SimPartition */
+    GArray *partitions;         /* SimPartition, not yet over (pruned) */
     uint64_t partitions_end_ns; /* max t1 over partitions: fast path */
-    GArray *spikes;             /* SimSpike */
+    GArray *spikes;             /* SimSpike, not yet over (pruned) */
     uint64_t spikes_end_ns;
+    uint64_t prune_at_ns;       /* min t1 over both: the next prune is due then */
     SimMsg *free_msgs;
     uint32_t free_count;
 };
@@ -148,6 +155,32 @@ SimLatency sim_latency_lognormal(uint64_t median_ns, double sigma, uint64_t min_
                         .min_ns = min_ns, .max_ns = max_ns};
 }
 
+/* ln(x), x > 0 finite, from + - * / only (no libm): glibc picks FMA or non-FMA code for
+ * log/exp by CPU, and their last bits may differ; the trace hash may not. frexp is
+ * exact; the atanh series for m in [0.5, 1) converges fast (|z| <= 1/3). */
+static double sim_det_log(double x) {
+    int e = 0;
+    double m = frexp(x, &e); /* x = m * 2^e, m in [0.5, 1) */
+    double z = (m - 1.0) / (m + 1.0), z2 = z * z, term = z, sum = 0.0;
+    for (int k = 1; k < 80; k += 2) { /* z^80 < 1e-38: far below one ulp */
+        sum += term / k;
+        term *= z2;
+    }
+    return 2.0 * sum + e * 0.69314718055994530942;
+}
+
+/* e^x for |x| < 700, from + - * / and ldexp (exact). */
+static double sim_det_exp(double x) {
+    double kf = floor(x / 0.69314718055994530942 + 0.5);
+    double r = x - kf * 0.69314718055994530942; /* |r| <= ln2 / 2 (+ rounding) */
+    double term = 1.0, sum = 1.0;
+    for (int n = 1; n < 30; n++) { /* (ln2/2)^30 / 30! < 1e-40 */
+        term *= r / n;
+        sum += term;
+    }
+    return ldexp(sum, (int)kf);
+}
+
 /* A standard normal deviate by Marsaglia's polar method (log and sqrt only). */
 static double sim_normal(RtRng *rng) {
     for (int i = 0; i < 64; i++) {
@@ -155,7 +188,7 @@ static double sim_normal(RtRng *rng) {
         double v = 2.0 * rt_rng_double(rng) - 1.0;
         double s = u * u + v * v;
         if (s > 0.0 && s < 1.0)
-            return u * sqrt(-2.0 * log(s) / s);
+            return u * sqrt(-2.0 * sim_det_log(s) / s);
     }
     return 0.0; /* probability 2^-140: a bound, not a path */
 }
@@ -166,7 +199,12 @@ uint64_t sim_latency_sample(const SimLatency *lat, RtRng *rng) {
     case SIM_LATENCY_CONSTANT: return lat->a_ns;
     case SIM_LATENCY_UNIFORM: return rt_rng_range(rng, lat->a_ns, lat->b_ns);
     case SIM_LATENCY_LOGNORMAL: {
-        double x = (double)lat->a_ns * exp(lat->sigma * sim_normal(rng));
+        double z = lat->sigma * sim_normal(rng);
+        if (z > 700.0)
+            return lat->max_ns;
+        if (z < -700.0)
+            return lat->min_ns;
+        double x = (double)lat->a_ns * sim_det_exp(z);
         if (!(x >= (double)lat->min_ns))
             return lat->min_ns;
         if (x >= (double)lat->max_ns)
@@ -367,6 +405,28 @@ static uint64_t sim_net_spike_ns(const SimNet *net, RtProcessId from, RtProcessI
     return extra;
 }
 
+/* Drops partitions and spikes that are over (time only moves forward). */
+static void sim_net_prune(SimNet *net, uint64_t now) {
+    if (now < net->prune_at_ns)
+        return;
+    uint64_t next = UINT64_MAX;
+    for (guint i = net->partitions->len; i-- > 0;) {
+        uint64_t t1 = g_array_index(net->partitions, SimPartition, i).t1_ns;
+        if (t1 <= now)
+            g_array_remove_index(net->partitions, i); /* keeps order */
+        else if (t1 < next)
+            next = t1;
+    }
+    for (guint i = net->spikes->len; i-- > 0;) {
+        uint64_t t1 = g_array_index(net->spikes, SimSpike, i).t1_ns;
+        if (t1 <= now)
+            g_array_remove_index(net->spikes, i);
+        else if (t1 < next)
+            next = t1;
+    }
+    net->prune_at_ns = next;
+}
+
 /* ------------------------------------------------------------- directions */
 
 static void sim_dir_fire(SimKernel *k, void *ctx, uint64_t side);
@@ -425,6 +485,7 @@ static void sim_dir_push(SimConn *c, uint32_t side, SimMsg *m) {
     SimDir *d = &c->dirs[side];
     SimLink *l = c->links[side];
     uint64_t now = sim_kernel_now_ns(net->k);
+    sim_net_prune(net, now);
     const SimLatency *lat = l->has_override ? &l->latency : &net->cfg.latency;
     uint64_t due = sim_add_sat(now, sim_latency_sample(lat, &l->rng));
     due = sim_add_sat(due, sim_net_spike_ns(net, c->ends[side].pid, c->ends[1 - side].pid, now));
@@ -586,6 +647,7 @@ static void sim_dir_fire(SimKernel *k, void *ctx, uint64_t side64) {
     SimMsg *m = d->head;
     assert(m != NULL && side < 2);
     uint64_t now = sim_kernel_now_ns(k);
+    sim_net_prune(net, now);
     RtProcessId from = c->ends[side].pid, to = c->ends[1 - side].pid;
     if (sim_net_partitioned(net, from, to, now)) {
         if (d->stall_since_ns == SIM_NET_NOT_STALLED)
@@ -759,6 +821,7 @@ SimNet *sim_net_new(SimKernel *k, uint64_t seed, uint64_t bugs, const SimNetConf
     net->links = g_tree_new_full(sim_cmp_u64, NULL, NULL, g_free);
     net->partitions = g_array_new(FALSE, TRUE, sizeof(SimPartition));
     net->spikes = g_array_new(FALSE, TRUE, sizeof(SimSpike));
+    net->prune_at_ns = UINT64_MAX;
     return net;
 }
 
@@ -872,18 +935,26 @@ void sim_net_set_link_latency(SimNet *net, RtProcessId from, RtProcessId to,
 
 void sim_net_add_spike(SimNet *net, RtProcessId from, RtProcessId to, uint64_t t0_ns,
                        uint64_t t1_ns, uint64_t extra_ns) {
-    assert(t0_ns <= t1_ns && net->spikes->len < SIM_NET_MAX_SPIKES);
-    SimSpike s = {.from = from, .to = to, .t0_ns = t0_ns, .t1_ns = t1_ns, .extra_ns = extra_ns};
-    g_array_append_val(net->spikes, s);
+    assert(t0_ns <= t1_ns);
+    sim_net_prune(net, sim_kernel_now_ns(net->k));
+    if (t1_ns <= sim_kernel_now_ns(net->k))
+        return; /* already over */
+    if (net->spikes->len >= SIM_NET_MAX_SPIKES) {
+        sim_net_fault(net, from, "net: too many delay spikes at once, spike ignored");
+        return;
+    }
+    SimSpike sp = {.from = from, .to = to, .t0_ns = t0_ns, .t1_ns = t1_ns, .extra_ns = extra_ns};
+    g_array_append_val(net->spikes, sp);
     if (t1_ns > net->spikes_end_ns)
         net->spikes_end_ns = t1_ns;
+    if (t1_ns < net->prune_at_ns)
+        net->prune_at_ns = t1_ns;
 }
 
 /* A partition longer than the break timeout breaks every channel crossing it. */
-static void sim_net_partition_break_fire(SimKernel *k, void *ctx, uint64_t index) {
+static void sim_net_partition_break_fire(SimKernel *k, void *ctx, uint64_t sides) {
     SimNet *net = ctx;
-    assert(index < net->partitions->len);
-    SimPartition p = g_array_index(net->partitions, SimPartition, index);
+    SimPartition p = {.a = (RtProcessId)(sides >> 32), .b = (RtProcessId)sides};
     uint64_t now = sim_kernel_now_ns(k);
     GPtrArray *all = sim_net_conns_sorted(net);
     uint32_t broken = 0;
@@ -909,15 +980,24 @@ static void sim_net_partition_break_fire(SimKernel *k, void *ctx, uint64_t index
 
 void sim_net_partition(SimNet *net, RtProcessId a, RtProcessId b, uint64_t t0_ns,
                        uint64_t t1_ns) {
-    assert(t0_ns <= t1_ns && net->partitions->len < SIM_NET_MAX_PARTITIONS);
+    assert(t0_ns <= t1_ns && a != SIM_NET_ANY);
     assert(t0_ns >= sim_kernel_now_ns(net->k));
+    sim_net_prune(net, sim_kernel_now_ns(net->k));
+    if (t0_ns == t1_ns)
+        return;
+    if (net->partitions->len >= SIM_NET_MAX_PARTITIONS) {
+        sim_net_fault(net, a, "net: too many partitions at once, partition ignored");
+        return;
+    }
     SimPartition p = {.a = a, .b = b, .t0_ns = t0_ns, .t1_ns = t1_ns};
     g_array_append_val(net->partitions, p);
     if (t1_ns > net->partitions_end_ns)
         net->partitions_end_ns = t1_ns;
+    if (t1_ns < net->prune_at_ns)
+        net->prune_at_ns = t1_ns;
     if (t1_ns - t0_ns > net->cfg.break_timeout_ns)
         sim_kernel_schedule_at(net->k, t0_ns + net->cfg.break_timeout_ns,
-                               sim_net_partition_break_fire, net, net->partitions->len - 1);
+                               sim_net_partition_break_fire, net, (uint64_t)a << 32 | b);
 }
 
 void sim_net_link_stats(const SimNet *net, RtProcessId from, RtProcessId to,

@@ -38,7 +38,12 @@
  * bytes. Sending beyond either breaks the channel (both ends get on_broken after the
  * detection delay) and reports an RT_EV_WORLD_FAULT: the runtime's credit-based flow
  * control must keep queues far below it, so reaching it is a finding, never silent
- * loss. At most SIM_NET_MAX_PARTITIONS partitions and SIM_NET_MAX_SPIKES spikes.
+ * loss. At most SIM_NET_MAX_PARTITIONS partitions and SIM_NET_MAX_SPIKES spikes are in
+ * force (not yet over) at once; one more is ignored and reported as RT_EV_WORLD_FAULT.
+ * Those that are over are pruned as time passes.
+ *
+ * Lognormal latencies use their own log/exp built from + - * / (libm's may differ in the
+ * last bit between CPUs), so a seed gives the same latencies everywhere.
  *
  * Determinism. Channels are kept in a tree by creation id; every walk over them is in
  * that order. Deliveries, accepts, breaks and drops fold (process ids, port, channel

@@ -421,10 +421,7 @@ static void st_chaos_fire(SimKernel *k, void *ctx, uint64_t payload) {
                               r == 8 ? RT_STORAGE_ERROR_IO : RT_STORAGE_ERROR_NO_SPACE, 1);
         st->stats.injected++;
     }
-    if (st->stats.partitions < SIM_NET_MAX_PARTITIONS - 1 &&
-        st->stats.spikes < SIM_NET_MAX_SPIKES - 1)
-        sim_kernel_schedule_in(k, rt_rng_range(&st->rng, 2000000, 30000000), st_chaos_fire, st,
-                               0);
+    sim_kernel_schedule_in(k, rt_rng_range(&st->rng, 2000000, 30000000), st_chaos_fire, st, 0);
 }
 
 static void st_usage(FILE *out) {
