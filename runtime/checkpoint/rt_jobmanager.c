@@ -441,6 +441,14 @@ RtJobManager *rt_jobmanager_new(RtEnv *env, const RtJobSpec *spec, GError **erro
     jm->life = rt_lifeline_new();
     jm->workers = g_ptr_array_new_with_free_func(worker_free);
     jm->job = g_strdup(spec->graph->name != NULL ? spec->graph->name : "job");
+    if (spec->cluster->n_jobmanagers > 1 && env->process_id != spec->cluster->jobmanagers[0]) {
+        if (!read_config(jm, error)) {
+            rt_jobmanager_free(jm);
+            return NULL;
+        }
+        jm->state = JM_STANDBY;
+        return jm;
+    }
     if (!read_config(jm, error) || !init_subtasks(jm, error) ||
         (jm->backend = rt_state_backend_new(NULL, env, spec->config, error)) == NULL ||
         !rt_env_listen(env, RT_PORT_JOBMANAGER, on_accept, jm, error)) {

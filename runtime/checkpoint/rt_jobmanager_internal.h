@@ -6,7 +6,9 @@
  * storage) -> WAITING (for idle coordinator, registrations and enough slots) ->
  * DEPLOYING (attempt persisted, DEPLOY sent, waiting for every DEPLOYED) -> RUNNING
  * (coordinator started) -> RESTARTING (fixed delay after a failure) -> WAITING ...;
- * FINISHED and FAILED are terminal.
+ * FINISHED and FAILED are terminal. Without high availability only the cluster's first
+ * job manager leads (rt_cluster.h); any other one is a passive STANDBY that neither
+ * listens nor touches storage (leader election with ZooKeeper is not implemented yet).
  */
 #ifndef RT_JOBMANAGER_INTERNAL_H
 #define RT_JOBMANAGER_INTERNAL_H
@@ -34,6 +36,7 @@ typedef enum {
     JM_RESTARTING,
     JM_FINISHED,
     JM_FAILED,
+    JM_STANDBY, /* not the cluster's first job manager, and no HA: stays passive */
 } JmState;
 
 typedef struct JmWorker {
