@@ -42,9 +42,20 @@ static void send_control(RtSubtask *st, RtMsgType type, uint64_t ckpt, RtDecline
     rt_tm_send_control(st->tm, &m);
 }
 
+/* Schedules the next step delay_ns from now, but not before the virtual CPU is free. */
 static void schedule_step(RtSubtask *st, uint64_t delay_ns) {
-    if (st->step_timer == 0 && st->state == RT_SUBTASK_RUNNING)
-        st->step_timer = rt_env_timer_start(st->env, delay_ns, step_cb, st);
+    if (st->step_timer != 0 || st->state != RT_SUBTASK_RUNNING)
+        return;
+    uint64_t now = rt_env_now_ns(st->env);
+    if (st->busy_until_ns > now + delay_ns)
+        delay_ns = st->busy_until_ns - now;
+    st->step_timer = rt_env_timer_start(st->env, delay_ns, step_cb, st);
+}
+
+/* Charges n records of virtual CPU time. */
+static void charge(RtSubtask *st, uint64_t n) {
+    uint64_t now = rt_env_now_ns(st->env);
+    st->busy_until_ns = MAX(st->busy_until_ns, now) + n * st->tm->cfg.record_cost_ns;
 }
 
 static void flush_cb(void *ud) {
@@ -311,6 +322,7 @@ static void input_step(RtSubtask *st) {
                 st->op->ops->process(st->op, &it->recs[i]);
             records += it->n;
             st->records_in += it->n;
+            charge(st, it->n);
             send_to_producer(st, it->channel, RT_MSG_CREDIT, 1);
         } else {
             handle_event(st, it);
@@ -329,6 +341,7 @@ static void source_step(RtSubtask *st) {
     while (budget > 0 && rt_output_available(st->out)) {
         uint32_t n = st->op->ops->produce(st->op, MIN(budget, st->tm->cfg.batch), &next_due);
         budget -= n;
+        charge(st, n);
         if (n == 0)
             break;
     }

@@ -473,6 +473,7 @@ static bool read_config(const RtConfig *cfg, RtTmConfig *out, GError **error) {
     out->batch = (uint32_t)CLAMP(batch, 1u, RT_OUTPUT_MAX_BATCH);
     out->max_queued = 2;
     out->reconnect_ns = 200000000u;
+    out->record_cost_ns = RT_TM_RECORD_COST_NS;
     return true;
 }
 

@@ -22,6 +22,10 @@
 #define RT_TM_STEP_MAX_ITEMS 64u       /* input items (buffers, events) in one step */
 #define RT_TM_MAX_STASH 65536u         /* messages of a future attempt kept */
 #define RT_TM_LOCAL_BATCH 256u         /* local messages delivered per timer */
+/* Virtual CPU cost of one record in one subtask (1 us: a subtask handles at most 1 M
+ * records per simulated second), so simulated time advances with the work done and
+ * checkpoints interleave with processing as in a real job. */
+#define RT_TM_RECORD_COST_NS 1000u
 
 typedef struct RtTaskManager RtTaskManager;
 typedef struct RtSubtask RtSubtask;
@@ -42,6 +46,7 @@ typedef struct RtTmConfig {
     uint32_t batch;                /* records per buffer, from taskmanager.memory.segment-size */
     uint32_t max_queued;           /* finished buffers per output channel before backpressure */
     uint64_t reconnect_ns;         /* delay before re-registering with a lost JM */
+    uint64_t record_cost_ns;       /* virtual CPU time one record costs a subtask */
 } RtTmConfig;
 
 /* One input channel of a subtask. */
@@ -83,6 +88,7 @@ struct RtSubtask {
     uint32_t n_aborted;
     RtTimerId step_timer;
     RtTimerId flush_timer;
+    uint64_t busy_until_ns;      /* virtual CPU: no step starts before this time */
     bool eop_sent;               /* END_OF_PARTITION sent downstream */
     bool done_sent;              /* TASK_DONE sent */
     /* restore */

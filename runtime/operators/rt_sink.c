@@ -269,6 +269,10 @@ static void precommit_durable(RtSink *s, SinkIo *io, const GError *error) {
         return;
     }
     t->stage = TXN_DURABLE;
+    /* The records are durable in the pending file: the commit reads them back for its
+     * events, so memory holds only the open transaction. */
+    g_array_unref(t->records);
+    t->records = NULL;
     observe(s, RT_EV_TXN_PRECOMMIT, t->txn, t->checkpoint_id);
     if (!io->reported)
         io->done(io->done_ud, NULL);
