@@ -973,8 +973,8 @@ static void sim_net_partition_break_fire(SimKernel *k, void *ctx, uint64_t sides
     }
     g_ptr_array_free(all, TRUE);
     char detail[96];
-    g_snprintf(detail, sizeof detail, "net: partition outlived the break timeout, %u channels broken",
-               broken);
+    g_snprintf(detail, sizeof detail,
+               "net: partition outlived the break timeout, %u channels broken", broken);
     sim_net_fault(net, p.a, detail);
 }
 
