@@ -194,6 +194,7 @@ typedef struct SimBenchCommand {
  * sim/sim_commands.h). */
 static const SimBenchCommand sim_bench_commands[] = {
     {"kernel", sim_bench_kernel, "event-loop throughput of the simulation kernel"},
+    {"e2e", sim_bench_e2e, "a whole job: 4 sources -keyBy-> 4 counters -> sinks, 1 M records"},
 };
 
 static void sim_bench_usage(FILE *out) {
