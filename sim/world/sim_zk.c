@@ -152,10 +152,13 @@ static const RtCoordOps sim_coord_ops;
 
 void sim_zk_config_init(SimZkConfig *cfg) {
     memset(cfg, 0, sizeof *cfg);
-    /* From `ckptsim zk probe` on loopback against the Debian 3.8.0 server with
-     * forceSync=no (the CI setup; 500 calls each): create median 105 us / p99 ~330 us,
-     * set 100 / ~300 us, delete 100 / ~300 us, get 85 / ~250 us; connect ~1.5 ms. So
-     * one way ~35 us, a read's service ~15 us, a write's ~30 us, a ~2% tail up to 4x. */
+    /* Calibration (`ckptsim zk probe`, Debian ZooKeeper 3.8.0 on loopback, forceSync=no,
+     * 1000 calls each, 100-byte data). Idle machine (perf-anchors.md §3): writes 100-120 us
+     * median and 250-430 us p99, reads ~90 us, connect ~1.5 ms. Loaded machine (load
+     * average 8, three runs): create 214-244 us, get 175-197, set 158-215, delete
+     * 174-214 median, p99 ~400-500 us; pipelined sets 10-14 k/s at window 256. The model
+     * takes the idle figures: one way ~35 us, a read's service ~15 us (get ~85 us), a
+     * write's ~30 us (~100 us), with +-20% jitter and a 2% tail up to 4x for the p99. */
     cfg->net_one_way_ns = 35000;
     cfg->read_service_ns = 15000;
     cfg->write_service_ns = 30000;
