@@ -30,6 +30,8 @@ static const SimCommand commands[] = {
      "ckptsim shrink /tmp/ckptsim-capsules/random-faults-seed3.capsule"},
     {"report", sim_cmd_report, "plot runs written with --out DIR (gnuplot) and list verdicts",
      "ckptsim report /tmp/run --out /tmp/run/report.html"},
+    {"zk", sim_cmd_zk, "ZooKeeper tools: 'probe' measures a real server",
+     "ckptsim zk probe --zk 127.0.0.1:2181 --json"},
 };
 
 static void usage(FILE *out) {
