@@ -162,10 +162,16 @@ static RtCompletedCheckpoint *load_checkpoint(SimOracle *o, uint64_t id, const c
 
 void sim_oracle_verify_restorable(SimOracle *o, uint64_t checkpoint_id, const char *path,
                                   uint64_t time_ns, const char *why) {
+    if (checkpoint_id == o->unrestorable_id)
+        return; /* reported once: every retry of the restore would repeat it */
     GPtrArray *snaps = NULL;
+    uint64_t before = o->n_violations;
     RtCompletedCheckpoint *cp = load_checkpoint(o, checkpoint_id, path, time_ns, why, &snaps);
-    if (cp == NULL)
+    if (cp == NULL) {
+        if (o->n_violations > before)
+            o->unrestorable_id = checkpoint_id;
         return;
+    }
     g_ptr_array_unref(snaps);
     rt_completed_checkpoint_free(cp);
 }
@@ -325,8 +331,10 @@ bool sim_oracle_check_checkpoint(SimOracle *o, uint64_t checkpoint_id, const cha
     GPtrArray *snaps = NULL;
     RtCompletedCheckpoint *cp =
         load_checkpoint(o, checkpoint_id, path, time_ns, "completed", &snaps);
-    if (cp == NULL)
+    if (cp == NULL) {
+        o->unrestorable_id = checkpoint_id;
         return false;
+    }
     bool ok = check_complete(o, cp, time_ns) && apply_source_offsets(o, cp, snaps, time_ns);
     if (ok && !has_channel_state(snaps)) {
         for (uint32_t op = 0; op < o->n_ops && ok; op++) {

@@ -92,6 +92,7 @@ struct SimOracle {
     uint32_t restore_attempt;
     uint64_t restore_checkpoint_id;
     uint64_t restores;
+    uint64_t unrestorable_id; /* last checkpoint reported as not restorable (once each) */
 
     /* Liveness. */
     bool finished;

@@ -426,7 +426,7 @@ static bool write_metrics(SimRun *run, SimRunResult *out, GError **error) {
         .trace_hash = out->trace_hash,
         .end_time_ns = out->sim_time_ns,
         .violations = out->violations,
-        .mode = NULL,
+        .mode = sim_metrics_checkpoint_mode(run->s->config),
     };
     GError *e = NULL;
     if (sim_metrics_write(run->metrics, run->opt->out_dir, &info, &e))

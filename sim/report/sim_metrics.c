@@ -458,3 +458,19 @@ void sim_metrics_get_summary(const SimMetrics *m, SimMetricsSummary *out) {
     out->faults = m->faults;
     out->bin_ns = m->bin_ns;
 }
+
+const char *sim_metrics_checkpoint_mode(const RtConfig *cfg) {
+    static const char *const modes[] = {"EXACTLY_ONCE", "AT_LEAST_ONCE", NULL};
+    unsigned mode = 0;
+    bool unaligned = false, enabled = false;
+    if (!rt_config_get_choice(cfg, "execution.checkpointing.mode", modes, 0, &mode, NULL))
+        mode = 0;
+    if (mode == 1)
+        return "at-least-once";
+    if (!rt_config_get_bool(cfg, "execution.checkpointing.unaligned", false, &unaligned, NULL))
+        unaligned = false;
+    if (!rt_config_get_bool(cfg, "execution.checkpointing.unaligned.enabled", false, &enabled,
+                            NULL))
+        enabled = false;
+    return unaligned || enabled ? "unaligned" : "aligned";
+}

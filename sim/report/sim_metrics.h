@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "runtime/dataflow/rt_job_graph.h"
+#include "runtime/env/rt_config.h"
 #include "runtime/env/rt_observe.h"
 #include "sim/harness/sim_oracle.h"
 
@@ -94,6 +95,12 @@ typedef struct SimMetricsSummary {
 } SimMetricsSummary;
 
 void sim_metrics_get_summary(const SimMetrics *m, SimMetricsSummary *out);
+
+/* The checkpointing mode a configuration selects, for SimMetricsRunInfo.mode:
+ * "at-least-once" (execution.checkpointing.mode = AT_LEAST_ONCE), "unaligned"
+ * (execution.checkpointing.unaligned or .unaligned.enabled true), else "aligned".
+ * A malformed value counts as the default. Static string. */
+const char *sim_metrics_checkpoint_mode(const RtConfig *cfg);
 
 /* Writes the files listed above into dir (created if missing). info may be NULL.
  * false + error (SIM_METRICS_ERROR_IO, naming the file) on an I/O failure. */
