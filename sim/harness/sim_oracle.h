@@ -87,8 +87,9 @@ char *sim_violation_to_string(const SimViolation *v);
  * survive if every process crashed now. Decoupled from the world's storage model: the
  * harness adapts sim/world's storage to these two callbacks. */
 typedef struct SimOracleFiles {
-    /* The durable content of path as a new GBytes, or NULL when it does not exist
-     * durably. */
+    /* The durable content of path as a new GBytes reference, or NULL when it does not
+     * exist durably. It may borrow the storage's memory: callers release it before
+     * returning to the simulation (storage must not change while they hold it). */
     GBytes *(*read)(void *ctx, const char *path);
     /* Sorted names (not paths) of the files durably present directly in dir, as a new
      * NULL-terminated array (g_strfreev), possibly empty; NULL is taken as empty. */

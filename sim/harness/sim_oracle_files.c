@@ -11,7 +11,9 @@
 static GBytes *storage_read(void *ctx, const char *path) {
     size_t len = 0;
     const void *data = sim_storage_read_durable(ctx, path, &len);
-    return data == NULL ? NULL : g_bytes_new(data, len);
+    /* Borrowed, not copied: the oracle and the metrics drop the GBytes before they
+     * return, and storage does not change while they run (SimOracleFiles.read). */
+    return data == NULL ? NULL : g_bytes_new_static(data, len);
 }
 
 /* Names directly in dir: the durable paths under "dir/" without a further '/'. */
