@@ -38,6 +38,9 @@ typedef struct Fx {
 
 /* ------------------------------------------------------------------ fixture */
 
+/* execution.checkpointing.mode for the next fx_init (NULL = default, exactly-once). */
+static const char *fx_mode;
+
 static GBytes *files_read(void *ctx, const char *path) {
     GBytes *b = g_hash_table_lookup(ctx, path);
     return b != NULL ? g_bytes_ref(b) : NULL;
@@ -112,6 +115,8 @@ static void fx_init(Fx *fx, bool diamond, const SimOracleParams *params) {
     add_edge(fx, fx->op_count, fx->op_sink, RT_PART_REBALANCE);
     fx->cfg = rt_config_new();
     rt_config_set(fx->cfg, "execution.checkpointing.interval", "1 s");
+    if (fx_mode != NULL)
+        rt_config_set(fx->cfg, "execution.checkpointing.mode", fx_mode);
     fx->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                       (GDestroyNotify)g_bytes_unref);
     SimOracleFiles files = {files_read, files_list, fx->files};
@@ -699,6 +704,39 @@ START_TEST(test_job_failed_and_stopped_early) {
 }
 END_TEST
 
+START_TEST(test_at_least_once_allows_more_never_less) {
+    fx_mode = "AT_LEAST_ONCE";
+    Fx fx;
+    fx_init(&fx, false, NULL);
+    uint64_t counts[KEYS] = {0};
+    emit(&fx, 0, 0, RECORDS);
+    emit(&fx, 1, 0, RECORDS);
+    int64_t extra[KEYS] = {1, 0, 2, 0, 0}; /* replayed records counted again: allowed */
+    checkpoint(&fx, 1, (uint64_t[]){RECORDS, RECORDS}, extra);
+    ck_assert(!sim_oracle_failed(fx.o));
+    commit_txn(&fx, 1, 0, RECORDS, counts, -1, 0, 1);
+    commit_txn(&fx, 2, 3, 5, counts, -1, 0, 1); /* duplicates: allowed */
+    send(&fx, RT_EV_JOB_FINISHED, 0, 0, NULL);
+    g_ptr_array_unref(finish(&fx, true));
+    fx_deinit(&fx);
+    /* Fewer is still a violation: a lost record and a cut that misses records. */
+    fx_init(&fx, false, NULL);
+    memset(counts, 0, sizeof counts);
+    emit(&fx, 0, 0, RECORDS);
+    emit(&fx, 1, 0, RECORDS);
+    int64_t fewer[KEYS] = {0, -1, 0, 0, 0};
+    checkpoint(&fx, 1, (uint64_t[]){RECORDS, RECORDS}, fewer);
+    commit_txn(&fx, 1, 0, RECORDS, counts, 0, 7, 1);
+    send(&fx, RT_EV_JOB_FINISHED, 0, 0, NULL);
+    GPtrArray *v = finish(&fx, false);
+    ck_assert(has_violation(v, SIM_INV_CONSISTENT_CUT, "key 1 counted"));
+    ck_assert(has_violation(v, SIM_INV_EXACTLY_ONCE, "1 records lost"));
+    g_ptr_array_unref(v);
+    fx_deinit(&fx);
+    fx_mode = NULL;
+}
+END_TEST
+
 START_TEST(test_violation_to_string) {
     SimViolation *v = sim_violation_new(SIM_INV_LIVENESS, "stuck", 1500000000u, 3, "t=1s crash");
     char *s = sim_violation_to_string(v);
@@ -731,6 +769,7 @@ static Suite *oracle_suite(void) {
     tcase_add_test(tc, test_ids_and_leaders);
     tcase_add_test(tc, test_replay_with_other_key);
     tcase_add_test(tc, test_job_failed_and_stopped_early);
+    tcase_add_test(tc, test_at_least_once_allows_more_never_less);
     tcase_add_test(tc, test_violation_to_string);
     suite_add_tcase(s, tc);
     return s;

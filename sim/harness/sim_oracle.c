@@ -270,6 +270,13 @@ SimOracle *sim_oracle_new(const RtJobGraph *g, const RtConfig *cfg, const SimOra
         g_clear_error(&err);
         o->interval_ns = 0;
     }
+    static const char *const modes[] = {"EXACTLY_ONCE", "AT_LEAST_ONCE", NULL};
+    unsigned mode = 0;
+    if (!rt_config_get_choice(cfg, "execution.checkpointing.mode", modes, 0, &mode, &err)) {
+        g_clear_error(&err);
+        mode = 0;
+    }
+    o->at_least_once = mode == 1;
     if (o->params.checkpoint_bound_ns == 0) {
         uint64_t b = o->interval_ns * 10u;
         o->params.checkpoint_bound_ns = b < UINT64_C(10000000000) ? UINT64_C(10000000000) : b;

@@ -32,6 +32,9 @@
  *                   (never an older one; a newer one only if its metadata is durable),
  *                   and every subtask of one attempt restores the same checkpoint.
  *
+ * With execution.checkpointing.mode = AT_LEAST_ONCE, "more" is allowed everywhere
+ * (duplicated records, counts above the cut), "fewer" still is a violation.
+ *
  * Source identity: a record's src is its source subtask index. With several source
  * operators, src is global: the parallelisms of the earlier source operators (in
  * declaration order) plus the subtask index.

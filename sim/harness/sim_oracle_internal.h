@@ -53,6 +53,7 @@ struct SimOracle {
     SimOracleParams params;
     SimOracleFiles files;
     uint64_t interval_ns; /* execution.checkpointing.interval, 0 = disabled */
+    bool at_least_once;   /* execution.checkpointing.mode = AT_LEAST_ONCE: copies may exceed */
 
     /* Topology. */
     uint32_t n_ops;
