@@ -455,6 +455,14 @@ START_TEST(test_inconsistent_cut) {
     const GPtrArray *v = sim_oracle_violations_peek(fx.o);
     ck_assert(has_violation(v, SIM_INV_CONSISTENT_CUT, "key 2 counted"));
     ck_assert_uint_eq(((SimViolation *)g_ptr_array_index(v, 0))->checkpoint_id, 1);
+    /* The same discrepancy carried into the next checkpoint is not reported again; a
+     * changed one is. */
+    checkpoint(&fx, 2, (uint64_t[]){10, 10}, extra);
+    ck_assert_uint_eq(v->len, 1);
+    int64_t other[KEYS] = {0, 0, 1, -1, 0};
+    checkpoint(&fx, 3, (uint64_t[]){10, 10}, other);
+    ck_assert_uint_eq(v->len, 2);
+    ck_assert(has_violation(v, SIM_INV_CONSISTENT_CUT, "checkpoint 3 is not a consistent cut"));
     fx_deinit(&fx);
 }
 END_TEST

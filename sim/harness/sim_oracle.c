@@ -232,6 +232,9 @@ static void setup_topology(SimOracle *o) {
     o->base = g_new0(GArray *, o->n_src_ops + 1);
     for (uint32_t i = 0; i < o->n_src_ops; i++)
         o->base[i] = g_array_new(FALSE, TRUE, sizeof(uint64_t));
+    o->cut_delta = g_new0(GArray *, o->n_ops);
+    for (uint32_t op = 0; op < o->n_ops; op++)
+        o->cut_delta[op] = g_array_new(FALSE, TRUE, sizeof(int64_t));
 }
 
 /* ------------------------------------------------------------------ lifecycle */
@@ -305,6 +308,9 @@ void sim_oracle_free(SimOracle *o) {
     for (uint32_t i = 0; i < o->n_src_ops; i++)
         g_array_unref(o->base[i]);
     g_free(o->base);
+    for (uint32_t op = 0; op < o->n_ops; op++)
+        g_array_unref(o->cut_delta[op]);
+    g_free(o->cut_delta);
     g_free(o->key_idx);
     g_free(o->epoch);
     g_free(o->cursor);

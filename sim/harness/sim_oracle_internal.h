@@ -81,6 +81,8 @@ struct SimOracle {
      * src_op_list[s_op_pos] with offset < cursor[src] and that key. */
     uint64_t *cursor;        /* per global src */
     GArray **base;           /* per source operator position: uint64_t by key index */
+    GArray **cut_delta;      /* per operator: int64_t by key index, counted - expected at
+                                the last checked checkpoint (counters only) */
 
     /* HA and recovery. */
     uint64_t last_completed_id;
