@@ -5,7 +5,8 @@
  *  - complete events ("X"): checkpoints (trigger -> complete/abort, on the
  *    coordinator), alignments and snapshots (per subtask), recoveries (failover ->
  *    running);
- *  - instant events ("i"): faults, restarts (global scope), checkpoint completions.
+ *  - instant events ("i", global scope): faults (labelled), process restarts,
+ *    failovers (with their cause) and the job's end.
  * Timestamps are microseconds with 3 decimals (ns precision), printed with integer
  * arithmetic: identical runs give identical files.
  */
@@ -155,9 +156,12 @@ bool sim_metrics_write_trace(const SimMetrics *m, const char *dir, GError **erro
     write_spans(&t, m);
     for (guint i = 0; i < m->markers->len; i++) {
         const SimMarker *mk = &g_array_index(m->markers, SimMarker, i);
-        if (mk->kind == SIM_MARK_FAULT || mk->kind == SIM_MARK_FINISHED)
-            instant_event(&t, mk->label, mk->kind == SIM_MARK_FAULT ? "fault" : "job",
-                          mk->time_ns, 0, 0, true);
+        const char *cat = mk->kind == SIM_MARK_FAULT      ? "fault"
+                          : mk->kind == SIM_MARK_FAILOVER ? "recovery"
+                          : mk->kind == SIM_MARK_FINISHED ? "job"
+                                                          : NULL;
+        if (cat != NULL)
+            instant_event(&t, mk->label, cat, mk->time_ns, 0, 0, true);
     }
     fprintf(f, "\n],\"otherData\":{\"spans_dropped\":%" PRIu64 "}}\n", m->spans_dropped);
     return sim_report_close(f, dir, "trace.json", error);
