@@ -21,11 +21,17 @@
  *                   for every counter and key, the snapshotted counts equal the records
  *                   with that key that the sources emitted before their snapshotted
  *                   offsets (times the path multiplicity). Every referenced file must be
- *                   durable and intact.
+ *                   durable and intact (re-checked for the checkpoint a recovery
+ *                   restores and for the latest one at the end: a crash must not have
+ *                   taken it away). Snapshots holding channel state (unaligned) are
+ *                   checked for integrity only. A discrepancy is reported when it
+ *                   appears or changes, not again at every later checkpoint.
  *  "liveness"       faults stop at params.faults_end_ns; after that a checkpoint must
  *                   complete within params.checkpoint_bound_ns (unless the job finished
  *                   first), and the job must finish (RT_EV_JOB_FINISHED) before the run
- *                   ends. A run that ends unfinished names what was seen last.
+ *                   ends. A run that ends unfinished names what was seen last;
+ *                   RT_EV_JOB_FAILED is a liveness violation. Records not committed by
+ *                   an unfinished job are not reported as lost (liveness covers it).
  *  "ha-safety"      completed and published checkpoint ids strictly increase across
  *                   leaders; no id is issued twice; only the current leader publishes;
  *                   a restore uses the latest completed checkpoint known at that moment
