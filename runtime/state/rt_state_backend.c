@@ -7,6 +7,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "runtime/state/rt_backend_zk.h"
+
 G_DEFINE_QUARK(rt-state-backend-error-quark, rt_state_backend_error)
 
 #define HANDLE_MAGIC "CKHANDv1"
@@ -21,6 +23,7 @@ static const struct {
 } backend_types[] = {
     {"hashmap", rt_backend_hashmap_new},
     {"filesystem", rt_backend_fs_new},
+    {"zookeeper", rt_backend_zk_new}, /* rt_backend_zk.h */
 };
 
 /* ------------------------------------------------------------------ factory */
