@@ -210,6 +210,33 @@ START_TEST(test_bugs_and_help) {
 }
 END_TEST
 
+/* shrink cuts a random fault plan down to a smaller one that still fails, and its
+ * capsule replays. */
+START_TEST(test_shrink) {
+    char *dir = tmp_dir();
+    Out o = ckptsim("run", "scenarios/random-faults.ini", "--seed", "3", "--bug",
+                    "skip-source-rewind", "--out", dir, NULL);
+    ck_assert_int_eq(o.status, 1);
+    out_free(&o);
+    char *capsule = g_build_filename(dir, "random-faults-seed3-skip-source-rewind.capsule",
+                                     NULL);
+    o = ckptsim("shrink", capsule, NULL);
+    ck_assert_int_eq(o.status, 1);
+    unsigned from = 0, to = 0;
+    const char *line = strstr(o.out, "shrunk ");
+    ck_assert_ptr_nonnull(line);
+    ck_assert_int_eq(sscanf(line, "shrunk %u faults to %u", &from, &to), 2);
+    ck_assert_uint_lt(to, from);
+    ck_assert_ptr_nonnull(strstr(o.out, "--faults "));
+    out_free(&o);
+    char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    g_free(cmd);
+    g_free(capsule);
+    g_free(dir);
+}
+END_TEST
+
 static Suite *cli_suite(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("cli");
@@ -220,6 +247,7 @@ static Suite *cli_suite(void) {
     tcase_add_test(tc, test_sweep_jobs_identical);
     tcase_add_test(tc, test_sweep_stop_at_first_and_junit);
     tcase_add_test(tc, test_bugs_and_help);
+    tcase_add_test(tc, test_shrink);
     suite_add_tcase(s, tc);
     return s;
 }
