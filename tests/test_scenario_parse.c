@@ -56,7 +56,7 @@ static const char *good =
     "[faults]\n"
     "kill = at 2 s: crash worker-2 restart after 500 ms\n"
     "mid-align = when align_start of checkpoint 3 on count[1]: crash this\n"
-    "after-ack = when 2nd ckpt_ack of checkpoint 4 + 1 ms: crash jobmanager-1\n"
+    "after-ack = when 2nd ckpt_ack of checkpoint 4 after 2 s + 1 ms: crash jobmanager-1\n"
     "cut = at 3s: partition worker-1 | worker-2 worker-3 for 1 s\n"
     "slow = at 4 s: spike worker-1 -> * + 50 ms for 2 s\n"
     "disk = when snapshot_persisted of checkpoint 2: storage-error eio on chk count 2\n"
@@ -132,6 +132,7 @@ START_TEST(test_good_file) {
     const SimFault *ack = g_ptr_array_index(s->faults, 2);
     ck_assert_uint_eq(ack->trigger.nth, 2);
     ck_assert_uint_eq(ack->trigger.delay_ns, 1000000ull);
+    ck_assert_uint_eq(ack->trigger.after_ns, 2000000000ull);
     const SimFault *cut = g_ptr_array_index(s->faults, 3);
     ck_assert_uint_eq(cut->action.side_a, 1ull << 8);
     ck_assert_uint_eq(cut->action.side_b, (1ull << 9) | (1ull << 10));

@@ -2,7 +2,8 @@
  * (sim_fault_plan.h). The grammar (scenarios/README.md):
  *
  *   at DURATION : ACTION
- *   when [NTH] EVENT [of checkpoint N] [on OP[I]] [in PROC] [+ DURATION] : ACTION
+ *   when [NTH] EVENT [of checkpoint N] [on OP[I]] [in PROC] [after TIME] [+ DURATION]
+ *        : ACTION
  *
  *   ACTION := crash PROC [restart after DURATION]
  *           | restart PROC
@@ -277,7 +278,7 @@ static bool parse_when(Parser *p, SimFaultTrigger *tr) {
         return fail(p, "'%s' is not an event: use e.g. align_start, ckpt_ack, ckpt_complete, "
                        "snapshot_persisted, failover, restore (see README)",
                     t ? t : "");
-    for (uint32_t guard = 0; guard < 8 && peek(p) != NULL && strcmp(peek(p), ":") != 0;
+    for (uint32_t guard = 0; guard < 16 && peek(p) != NULL && strcmp(peek(p), ":") != 0;
          guard++) {
         if (accept(p, "of") || accept(p, "checkpoint")) {
             if (strcmp(p->tok[p->pos - 1], "of") == 0 && !expect_word(p, "checkpoint"))
@@ -293,12 +294,15 @@ static bool parse_when(Parser *p, SimFaultTrigger *tr) {
             tr->has_process = true;
             if (!parse_proc(p, false, false, &tr->process))
                 return false;
+        } else if (accept(p, "after")) {
+            if (!parse_duration(p, &tr->after_ns))
+                return false;
         } else if (accept(p, "+")) {
             if (!parse_duration(p, &tr->delay_ns))
                 return false;
         } else {
             return fail(p, "unexpected '%s': expected 'of checkpoint N', 'on OP[I]', "
-                           "'in PROCESS', '+ DELAY' or ':'",
+                           "'in PROCESS', 'after TIME', '+ DELAY' or ':'",
                         peek(p));
         }
     }

@@ -2,6 +2,7 @@
  *
  * A fault is a trigger plus an action. Triggers: a simulated time ("at 2 s") or a
  * protocol event observed from the runtime ("when 2nd ckpt_ack of checkpoint 4",
+ * "when restore after 1 s",
  * "when align_start of checkpoint 3 on count[1]"). Actions: crash (and optionally
  * restart) a process, restart it, isolate it or partition two sets of processes for a
  * while, add a latency spike on links, or make storage fail (EIO / ENOSPC) under a path
@@ -58,6 +59,7 @@ typedef struct SimFaultTrigger {
     bool has_process;       /* EVENT: filter on the emitting process */
     SimProcRef process;
     uint32_t nth;           /* EVENT: fire on the nth match, >= 1 */
+    uint64_t after_ns;      /* EVENT: only events at or after this time count, ns */
     uint64_t delay_ns;      /* EVENT: fire this long after the event, ns */
 } SimFaultTrigger;
 

@@ -181,7 +181,7 @@ static void fire_fault(SimKernel *k, void *ctx, uint64_t payload) {
 }
 
 static bool event_matches(const SimFaultTrigger *t, const RtEvent *ev, const SimRun *run) {
-    if (ev->kind != t->event)
+    if (ev->kind != t->event || ev->time_ns < t->after_ns)
         return false;
     if (t->checkpoint_id != 0 && ev->checkpoint_id != t->checkpoint_id)
         return false;
