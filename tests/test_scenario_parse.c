@@ -60,6 +60,7 @@ static const char *good =
     "cut = at 3s: partition worker-1 | worker-2 worker-3 for 1 s\n"
     "slow = at 4 s: spike worker-1 -> * + 50 ms for 2 s\n"
     "disk = when snapshot_persisted of checkpoint 2: storage-error eio on chk count 2\n"
+    "zk = at 5 s: zk-disconnect jobmanager-1 for 1 s\n"
     "\n"
     "[random-faults]\n"
     "crash-rate = 0.1\n"
@@ -115,7 +116,7 @@ START_TEST(test_good_file) {
     ck_assert_int_eq(e0.partitioning, RT_PART_KEYBY);
     ck_assert_str_eq(rt_config_get(s->config, "state.backend.type"), "hashmap");
     ck_assert_uint_eq(s->links->len, 1);
-    ck_assert_uint_eq(s->faults->len, 6);
+    ck_assert_uint_eq(s->faults->len, 7);
     const SimFault *kill = g_ptr_array_index(s->faults, 0);
     ck_assert_str_eq(kill->name, "kill");
     ck_assert_int_eq(kill->trigger.kind, SIM_TRIGGER_AT);
@@ -139,6 +140,9 @@ START_TEST(test_good_file) {
     const SimFault *disk = g_ptr_array_index(s->faults, 5);
     ck_assert_str_eq(disk->action.prefix, "chk");
     ck_assert_uint_eq(disk->action.count, 2);
+    const SimFault *zk = g_ptr_array_index(s->faults, 6);
+    ck_assert_int_eq(zk->action.kind, SIM_FAULT_ZK_DISCONNECT);
+    ck_assert_uint_eq(zk->action.duration_ns, 1000000000ull);
     ck_assert(s->expect.exactly_once);
     ck_assert_uint_eq(s->expect.min_completed_checkpoints, 2);
     sim_scenario_free(s);

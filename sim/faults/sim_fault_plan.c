@@ -11,6 +11,9 @@
  *           | partition PROC... | PROC... for DURATION
  *           | spike PROC -> PROC + DURATION for DURATION      (PROC may be '*')
  *           | storage-error eio|enospc [on PREFIX] [count N]
+ *           | zk-expire PROC
+ *           | zk-disconnect PROC for DURATION
+ *           | zk-partition PROC for DURATION
  */
 #include "sim/faults/sim_fault_plan.h"
 
@@ -405,8 +408,18 @@ static bool parse_action(Parser *p, bool event_trigger, SimFaultAction *a) {
     }
     if (strcmp(verb, "storage-error") == 0)
         return parse_storage(p, a);
-    return fail(p, "unknown action '%s': use crash, restart, isolate, partition, spike or "
-                   "storage-error",
+    if (strcmp(verb, "zk-expire") == 0) {
+        a->kind = SIM_FAULT_ZK_EXPIRE;
+        return parse_proc(p, event_trigger, false, &a->target);
+    }
+    if (strcmp(verb, "zk-disconnect") == 0 || strcmp(verb, "zk-partition") == 0) {
+        a->kind = strcmp(verb, "zk-disconnect") == 0 ? SIM_FAULT_ZK_DISCONNECT
+                                                     : SIM_FAULT_ZK_PARTITION;
+        return parse_proc(p, event_trigger, false, &a->target) && expect_word(p, "for") &&
+               parse_duration(p, &a->duration_ns);
+    }
+    return fail(p, "unknown action '%s': use crash, restart, isolate, partition, spike, "
+                   "storage-error, zk-expire, zk-disconnect or zk-partition",
                 verb);
 }
 

@@ -5,7 +5,8 @@
  * "when restore after 1 s",
  * "when align_start of checkpoint 3 on count[1]"). Actions: crash (and optionally
  * restart) a process, restart it, isolate it or partition two sets of processes for a
- * while, add a latency spike on links, or make storage fail (EIO / ENOSPC) under a path
+ * while, add a latency spike on links, expire / disconnect / partition a process's
+ * ZooKeeper sessions, or make storage fail (EIO / ENOSPC) under a path
  * prefix for a while. The text syntax is documented in scenarios/README.md; this module
  * parses it into plain values and materializes random faults (at rates) into the same
  * explicit form, so a plan can be listed, masked and shrunk fault by fault.
@@ -69,6 +70,10 @@ typedef enum SimFaultKind {
     SIM_FAULT_PARTITION,     /* links between side_a and side_b cut for duration_ns */
     SIM_FAULT_SPIKE,         /* links target -> peer get latency_ns more for duration_ns */
     SIM_FAULT_STORAGE_ERROR, /* the next count storage ops under prefix fail */
+    SIM_FAULT_ZK_EXPIRE,     /* every ZooKeeper session of target expires now */
+    SIM_FAULT_ZK_DISCONNECT, /* target's ZooKeeper connections drop; no reconnect for
+                                duration_ns */
+    SIM_FAULT_ZK_PARTITION,  /* target is cut from the ZooKeeper ensemble for duration_ns */
 } SimFaultKind;
 
 typedef enum SimStorageErrorKind {
@@ -78,10 +83,10 @@ typedef enum SimStorageErrorKind {
 
 typedef struct SimFaultAction {
     SimFaultKind kind;
-    SimProcRef target;          /* CRASH, RESTART, SPIKE (from) */
+    SimProcRef target;          /* CRASH, RESTART, ZK_*, SPIKE (from) */
     SimProcRef peer;            /* SPIKE (to) */
     uint64_t restart_after_ns;  /* CRASH: 0 = stays down */
-    uint64_t duration_ns;       /* PARTITION, SPIKE */
+    uint64_t duration_ns;       /* PARTITION, SPIKE, ZK_DISCONNECT, ZK_PARTITION */
     uint32_t count;             /* STORAGE_ERROR: operations that fail, >= 1 */
     uint64_t latency_ns;        /* SPIKE: added one-way latency */
     SimProcMask side_a, side_b; /* PARTITION; side_b 0 = every other process */

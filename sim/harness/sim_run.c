@@ -9,6 +9,7 @@
 #include "runtime/dataflow/rt_cluster.h"
 #include "sim/report/sim_metrics.h"
 #include "sim/world/sim_world.h"
+#include "sim/world/sim_zk.h"
 
 G_DEFINE_QUARK(sim-run-error-quark, sim_run_error)
 
@@ -37,6 +38,8 @@ struct SimRun {
     const SimRunOptions *opt;
     SimWorld *world;
     SimKernel *kernel;
+    SimZk *zk;           /* the ZooKeeper ensemble model (idle unless a process opens a
+                            session: HA or the zookeeper state backend) */
     RtClusterSpec cluster;
     RtJobSpec spec;
     ProcArg *jm_args, *tm_args;
@@ -138,7 +141,9 @@ static void apply_fault(SimRun *run, FaultState *fs) {
     uint64_t now = sim_world_now_ns(run->world);
     RtProcessId target = resolve(run, a->target, fs->this_pid);
     char *detail = g_strdup_printf("fault %s: %s", fs->fault->name, fs->fault->text);
-    bool targets_process = a->kind == SIM_FAULT_CRASH || a->kind == SIM_FAULT_RESTART;
+    bool targets_process = a->kind == SIM_FAULT_CRASH || a->kind == SIM_FAULT_RESTART ||
+                           a->kind == SIM_FAULT_ZK_EXPIRE || a->kind == SIM_FAULT_ZK_DISCONNECT ||
+                           a->kind == SIM_FAULT_ZK_PARTITION;
     if (targets_process && target >= sim_world_process_count(run->world)) {
         g_free(detail);
         return; /* "this" of an event without a process: nothing to do */
@@ -162,6 +167,15 @@ static void apply_fault(SimRun *run, FaultState *fs) {
         sim_net_add_spike(sim_world_net(run->world), target,
                           resolve(run, a->peer, fs->this_pid), now, now + a->duration_ns,
                           a->latency_ns);
+        break;
+    case SIM_FAULT_ZK_EXPIRE:
+        sim_zk_expire_process(run->zk, target);
+        break;
+    case SIM_FAULT_ZK_DISCONNECT:
+        sim_zk_drop_connection(run->zk, target, a->duration_ns);
+        break;
+    case SIM_FAULT_ZK_PARTITION:
+        sim_zk_partition(run->zk, target, a->duration_ns);
         break;
     case SIM_FAULT_STORAGE_ERROR:
         sim_storage_fail_next(sim_world_storage(run->world), a->prefix,
@@ -332,6 +346,10 @@ static void setup(SimRun *run) {
     const SimScenario *s = run->s;
     run->world = make_world(s, run->opt);
     run->kernel = sim_world_kernel(run->world);
+    SimZkConfig zcfg;
+    sim_zk_config_init(&zcfg);
+    run->zk = sim_zk_new(run->kernel, run->opt->seed, &zcfg, NULL);
+    sim_zk_attach_world(run->zk, run->world);
     SimOracleFiles files;
     sim_oracle_files_for_storage(sim_world_storage(run->world), &files);
     SimOracleParams params;
@@ -438,6 +456,7 @@ static bool write_metrics(SimRun *run, SimRunResult *out, GError **error) {
 
 static void teardown(SimRun *run) {
     sim_world_free(run->world);
+    sim_zk_free(run->zk);
     sim_oracle_free(run->oracle);
     sim_metrics_free(run->metrics);
     if (run->plan != NULL)
