@@ -176,6 +176,11 @@ static GBytes *znode(const char *path) {
     return g_bytes_new(d, n);
 }
 
+static GBytes *tree_read(void *ctx, const char *path) {
+    (void)ctx;
+    return znode(path);
+}
+
 static bool znode_exists(const char *path) {
     return sim_zk_tree_stat(sim_zk_tree(zk), path, NULL);
 }
@@ -671,6 +676,12 @@ START_TEST(test_chunking) {
         g_free(p);
     }
     ck_assert_uint_eq(total, h->size_bytes);
+    GBytes *enc = rt_snapshot_encode(snap);
+    GBytes *seen = rt_backend_zk_assemble(h->location, tree_read, NULL, NULL);
+    ck_assert_ptr_nonnull(seen); /* the harness's god's-eye view agrees */
+    ck_assert(g_bytes_equal(enc, seen));
+    g_bytes_unref(seen);
+    g_bytes_unref(enc);
     RtStateBackend *b2 = make(1); /* default chunk size: the manifest says how to read */
     RtSnapshot *back = restore(b2, h, NULL);
     ck_assert_ptr_nonnull(back);
@@ -724,6 +735,9 @@ START_TEST(test_torn_snapshot_fails) {
     char *victim = child(h, _i == 0 ? "manifest" : "chunk-0000000001");
     raw_delete(victim);
     GError *err = NULL;
+    ck_assert_ptr_null(rt_backend_zk_assemble(h->location, tree_read, NULL, &err));
+    ck_assert(g_error_matches(err, RT_STATE_BACKEND_ERROR, RT_STATE_BACKEND_ERROR_CORRUPT));
+    g_clear_error(&err);
     ck_assert_ptr_null(restore(b, h, &err));
     ck_assert_ptr_nonnull(err);
     if (_i == 0) {

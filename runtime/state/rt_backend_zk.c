@@ -1055,3 +1055,57 @@ RtStateBackend *rt_backend_zk_new(RtEnv *env) {
     b->known_dirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return &b->base;
 }
+
+/* ---------------------------------------------------------- god's-eye read */
+
+static GBytes *assemble_chunks(const char *dir, const RtBackendZkManifest *m,
+                               RtBackendZkReadFunc read, void *ctx, GError **error) {
+    GByteArray *all = g_byte_array_sized_new((guint)m->size_bytes);
+    for (uint32_t i = 0; i < m->chunk_count; i++) { /* bounded by the manifest's check */
+        char *path = g_strdup_printf("%s/chunk-%010" PRIu32, dir, i);
+        GBytes *c = read(ctx, path);
+        g_free(path);
+        uint64_t want = MIN((uint64_t)m->chunk_bytes, m->size_bytes - all->len);
+        if (c == NULL || g_bytes_get_size(c) != want) {
+            g_set_error(error, RT_STATE_BACKEND_ERROR, RT_STATE_BACKEND_ERROR_CORRUPT,
+                        "zookeeper snapshot %s: chunk %" PRIu32 " of %" PRIu32 " is %s", dir,
+                        i, m->chunk_count, c == NULL ? "missing" : "of the wrong length");
+            if (c != NULL)
+                g_bytes_unref(c);
+            g_byte_array_unref(all);
+            return NULL;
+        }
+        g_byte_array_append(all, g_bytes_get_data(c, NULL), (guint)want);
+        g_bytes_unref(c);
+    }
+    if (rt_crc32c(0, all->data, all->len) != m->crc32c) {
+        g_set_error(error, RT_STATE_BACKEND_ERROR, RT_STATE_BACKEND_ERROR_CORRUPT,
+                    "zookeeper snapshot %s: CRC-32C differs from its manifest", dir);
+        g_byte_array_unref(all);
+        return NULL;
+    }
+    return g_byte_array_free_to_bytes(all);
+}
+
+GBytes *rt_backend_zk_assemble(const char *dir, RtBackendZkReadFunc read, void *ctx,
+                               GError **error) {
+    assert(dir != NULL && read != NULL);
+    char *mpath = g_strconcat(dir, "/" ZK_MANIFEST_NAME, NULL);
+    GBytes *man = read(ctx, mpath);
+    g_free(mpath);
+    if (man == NULL) {
+        g_set_error(error, RT_STATE_BACKEND_ERROR, RT_STATE_BACKEND_ERROR_CORRUPT,
+                    "zookeeper snapshot %s: no manifest (torn or discarded)", dir);
+        return NULL;
+    }
+    RtBackendZkManifest m;
+    gsize n = 0;
+    const void *d = g_bytes_get_data(man, &n);
+    bool ok = rt_backend_zk_manifest_decode(d, n, &m, error);
+    g_bytes_unref(man);
+    if (!ok) {
+        g_prefix_error(error, "zookeeper snapshot %s: ", dir);
+        return NULL;
+    }
+    return assemble_chunks(dir, &m, read, ctx, error);
+}

@@ -83,4 +83,14 @@ GBytes *rt_backend_zk_manifest_encode(const RtBackendZkManifest *m);
 bool rt_backend_zk_manifest_decode(const void *data, size_t len, RtBackendZkManifest *out,
                                    GError **error);
 
+/* Reads one znode synchronously: its data as a new GBytes reference, NULL when absent. */
+typedef GBytes *(*RtBackendZkReadFunc)(void *ctx, const char *path);
+/* Reads the snapshot under dir through read (a god's-eye view, for the harness's checks;
+ * restore does the same asynchronously): the manifest, then every chunk, checked as
+ * restore checks them (manifest valid, every chunk present with its exact length, the
+ * whole matching the manifest's CRC-32C). Returns the encoded snapshot (caller unrefs),
+ * or NULL + RT_STATE_BACKEND_ERROR_CORRUPT naming what is missing or wrong. */
+GBytes *rt_backend_zk_assemble(const char *dir, RtBackendZkReadFunc read, void *ctx,
+                               GError **error);
+
 #endif /* RT_BACKEND_ZK_H */
