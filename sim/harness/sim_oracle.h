@@ -110,6 +110,16 @@ typedef struct SimOracleFiles {
  * it must outlive the oracle). Implemented in sim_oracle_files.c. */
 typedef struct SimStorage SimStorage;
 void sim_oracle_files_for_storage(SimStorage *storage, SimOracleFiles *out);
+/* The same view plus the ZooKeeper model's tree: a path starting with '/' names a
+ * snapshot of the zookeeper state backend, read god's-eye as its manifest and chunks
+ * (rt_backend_zk_assemble: NULL when torn or missing); other paths are storage files.
+ * ctx is filled by the caller and borrowed (it must outlive the oracle). */
+typedef struct SimZk SimZk;
+typedef struct SimOracleWorldFiles {
+    SimStorage *storage;
+    const SimZk *zk;
+} SimOracleWorldFiles;
+void sim_oracle_files_for_world(SimOracleWorldFiles *ctx, SimOracleFiles *out);
 
 typedef struct SimOracleParams {
     /* Faults stop at this time; UINT64_MAX when they never stop (liveness then only

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "sim/harness/sim_oracle.h"
+#include "runtime/state/rt_backend_zk.h"
 #include "sim/world/sim_storage.h"
+#include "sim/world/sim_zk.h"
 
 static GBytes *storage_read(void *ctx, const char *path) {
     size_t len = 0;
@@ -39,4 +41,34 @@ void sim_oracle_files_for_storage(SimStorage *storage, SimOracleFiles *out) {
     out->read = storage_read;
     out->list = storage_list;
     out->ctx = storage;
+}
+
+/* ------------------------------------------------- storage + ZooKeeper tree */
+
+static GBytes *znode_read(void *ctx, const char *path) {
+    const void *data = NULL;
+    size_t len = 0;
+    if (!sim_zk_tree_data(sim_zk_tree(ctx), path, &data, &len))
+        return NULL;
+    return g_bytes_new_static(data, len); /* copied by rt_backend_zk_assemble */
+}
+
+static GBytes *world_read(void *ctx, const char *path) {
+    SimOracleWorldFiles *w = ctx;
+    if (path[0] != '/')
+        return storage_read(w->storage, path);
+    GBytes *b = rt_backend_zk_assemble(path, znode_read, (void *)w->zk, NULL);
+    return b; /* committed znodes are durable: the ensemble does not lose them */
+}
+
+static char **world_list(void *ctx, const char *dir) {
+    return storage_list(((SimOracleWorldFiles *)ctx)->storage, dir);
+}
+
+void sim_oracle_files_for_world(SimOracleWorldFiles *ctx, SimOracleFiles *out) {
+    assert(ctx != NULL && ctx->storage != NULL && ctx->zk != NULL && out != NULL);
+    memset(out, 0, sizeof *out);
+    out->read = world_read;
+    out->list = world_list;
+    out->ctx = ctx;
 }

@@ -40,6 +40,7 @@ struct SimRun {
     SimKernel *kernel;
     SimZk *zk;           /* the ZooKeeper ensemble model (idle unless a process opens a
                             session: HA or the zookeeper state backend) */
+    SimOracleWorldFiles files_ctx; /* the oracle's view: storage + the ZooKeeper tree */
     RtClusterSpec cluster;
     RtJobSpec spec;
     ProcArg *jm_args, *tm_args;
@@ -351,7 +352,9 @@ static void setup(SimRun *run) {
     run->zk = sim_zk_new(run->kernel, run->opt->seed, &zcfg, NULL);
     sim_zk_attach_world(run->zk, run->world);
     SimOracleFiles files;
-    sim_oracle_files_for_storage(sim_world_storage(run->world), &files);
+    run->files_ctx.storage = sim_world_storage(run->world);
+    run->files_ctx.zk = run->zk;
+    sim_oracle_files_for_world(&run->files_ctx, &files);
     SimOracleParams params;
     sim_oracle_params_init(&params);
     params.faults_end_ns = s->faults_stop_ns;
