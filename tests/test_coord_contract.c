@@ -598,6 +598,26 @@ START_TEST(test_session_expiry) {
 }
 END_TEST
 
+START_TEST(test_unreachable_closes) {
+    Sess s = {0};
+    RtCoord *c = coord_harness_open_unreachable(SEC, on_session, &s);
+    ck_assert(rt_coord_state(c) == RT_COORD_CONNECTING);
+    Res r = {0};
+    GError *e = NULL;
+    in_call = true;
+    ck_assert(rt_coord_exists(c, "/", NULL, on_stat, &r, &e));
+    in_call = false;
+    wait_state(&s, RT_COORD_CLOSED, 10 * SEC);
+    ck_assert_int_eq(s.n, 1); /* never connected */
+    ck_assert(coord_harness_wait(res_done, &r, WAIT_NS));
+    ck_assert(r.code == RT_COORD_ERROR_CLOSED || r.code == RT_COORD_ERROR_CONNECTION_LOSS);
+    ck_assert(!rt_coord_exists(c, "/", NULL, on_stat, &r, &e));
+    ck_assert_int_eq(e->code, RT_COORD_ERROR_CLOSED);
+    g_error_free(e);
+    rt_coord_free(c);
+}
+END_TEST
+
 typedef struct FreeInside {
     RtCoord *c;
     int calls;
@@ -647,6 +667,7 @@ static Suite *coord_contract_suite(void) {
     tcase_add_test(tc, test_connection_loss);
     tcase_add_test(tc, test_session_expiry);
     tcase_add_test(tc, test_free_inside_callback);
+    tcase_add_test(tc, test_unreachable_closes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -60,6 +60,19 @@ RtCoord *coord_harness_open(const char *chroot, uint64_t session_timeout_ns,
     return c;
 }
 
+RtCoord *coord_harness_open_unreachable(uint64_t connect_timeout_ns,
+                                        RtCoordSessionFunc on_session, void *ud) {
+    RtCoordConfig cfg;
+    rt_coord_config_init(&cfg);
+    cfg.connect_string = "127.0.0.1:1";
+    cfg.connect_timeout_ns = connect_timeout_ns;
+    cfg.on_session = on_session;
+    cfg.session_user_data = ud;
+    RtCoord *c = rt_coord_zk_open(g_main_context_default(), &cfg, NULL);
+    ck_assert(c != NULL);
+    return c;
+}
+
 static gboolean tick(gpointer ud) {
     (void)ud;
     return G_SOURCE_CONTINUE;

@@ -52,6 +52,22 @@ RtCoord *coord_harness_open(const char *chroot, uint64_t session_timeout_ns,
     return c;
 }
 
+RtCoord *coord_harness_open_unreachable(uint64_t connect_timeout_ns,
+                                        RtCoordSessionFunc on_session, void *ud) {
+    ck_assert_uint_lt(n_handles, MAX_HANDLES);
+    RtCoordConfig cfg;
+    rt_coord_config_init(&cfg);
+    cfg.connect_string = "127.0.0.1:1";
+    cfg.connect_timeout_ns = connect_timeout_ns;
+    cfg.on_session = on_session;
+    cfg.session_user_data = ud;
+    RtCoord *c = sim_zk_open(zk, n_handles, &cfg, NULL);
+    ck_assert(c != NULL);
+    sim_zk_partition(zk, n_handles, 3600ull * 1000000000ull);
+    handles[n_handles++] = c;
+    return c;
+}
+
 bool coord_harness_wait(bool (*cond)(void *ud), void *ud, uint64_t max_ns) {
     uint64_t deadline = sim_kernel_now_ns(kernel) + max_ns;
     for (unsigned i = 0; i < 10000000; i++) {
