@@ -12,8 +12,8 @@
 
 static void print_op(const char *name, const RtCoordZkOpFigures *f, bool json, bool last) {
     if (json)
-        printf("\"%s\":{\"n\":%u,\"median_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f}%s", name,
-               f->n, f->median_us, f->p99_us, f->max_us, last ? "" : ",");
+        printf("\"%s\":{\"n\":%u,\"median_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f}%s", name, f->n,
+               f->median_us, f->p99_us, f->max_us, last ? "" : ",");
     else
         printf("  %-7s n=%-6u median %8.1f us   p99 %8.1f us   max %8.1f us\n", name, f->n,
                f->median_us, f->p99_us, f->max_us);
@@ -38,8 +38,8 @@ static void print_result(const char *zk, const RtCoordZkProbeConfig *cfg,
         printf("},\"pipelined_set_ops_per_s\":%.0f,\"window\":%u,\"pipelined_sets\":%u}\n",
                r->pipelined_set_ops_per_s, r->window, cfg->pipelined_sets);
     else
-        printf("  pipelined sets: %.0f ops/s (%u sets, window %u)\n",
-               r->pipelined_set_ops_per_s, cfg->pipelined_sets, r->window);
+        printf("  pipelined sets: %.0f ops/s (%u sets, window %u)\n", r->pipelined_set_ops_per_s,
+               cfg->pipelined_sets, r->window);
 }
 
 static int cmd_probe(int argc, char **argv) {
@@ -51,11 +51,9 @@ static int cmd_probe(int argc, char **argv) {
          "HOST:PORT[,...]"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &json, "one JSON object on stdout", NULL},
         {"calls", 0, 0, G_OPTION_ARG_INT, &calls, "calls per op kind (500)", "N"},
-        {"pipelined", 0, 0, G_OPTION_ARG_INT, &sets, "sets in the throughput run (20000)",
-         "N"},
+        {"pipelined", 0, 0, G_OPTION_ARG_INT, &sets, "sets in the throughput run (20000)", "N"},
         {"window", 0, 0, G_OPTION_ARG_INT, &window, "sets in flight at most (256)", "N"},
-        {"data-bytes", 0, 0, G_OPTION_ARG_INT, &data, "payload of creates and sets (100)",
-         "N"},
+        {"data-bytes", 0, 0, G_OPTION_ARG_INT, &data, "payload of creates and sets (100)", "N"},
         {"connect-timeout", 0, 0, G_OPTION_ARG_STRING, &timeout,
          "give up connecting after this (15 s)", "DURATION"},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
@@ -86,8 +84,8 @@ static int cmd_probe(int argc, char **argv) {
             print_result(zk, &cfg, &r, json);
         } else {
             fprintf(stderr, "ckptsim zk probe: %s\n", err->message);
-            bool bad = err->code == RT_COORD_ERROR_CONFIG ||
-                       err->code == RT_COORD_ERROR_UNREACHABLE;
+            bool bad =
+                err->code == RT_COORD_ERROR_CONFIG || err->code == RT_COORD_ERROR_UNREACHABLE;
             rc = bad ? SIM_EXIT_BAD_INPUT : SIM_EXIT_VIOLATION;
         }
     }

@@ -14,20 +14,20 @@
 #define WAIT_NS (20 * SEC)
 #define TIMEOUT_NS (4 * SEC) /* the smallest the server grants with tickTime=2000 */
 
-static char root[128];   /* this test's root znode, the chroot of its handles */
-static bool in_call;     /* true while an rt_coord_* call runs: callbacks must not */
+static char root[128]; /* this test's root znode, the chroot of its handles */
+static bool in_call;   /* true while an rt_coord_* call runs: callbacks must not */
 
 /* ------------------------------------------------------------ recorders */
 
 typedef struct Res {
     bool done;
-    int code;                /* 0 or RtCoordError */
-    char *path;              /* create */
-    GByteArray *data;        /* get */
+    int code;         /* 0 or RtCoordError */
+    char *path;       /* create */
+    GByteArray *data; /* get */
     bool has_stat;
     RtCoordStat stat;
-    GPtrArray *names;        /* children */
-    GPtrArray *created;      /* multi: created paths ("" for other ops) */
+    GPtrArray *names;   /* children */
+    GPtrArray *created; /* multi: created paths ("" for other ops) */
 } Res;
 
 static void res_clear(Res *r) {
@@ -63,8 +63,8 @@ static void on_create(RtCoord *c, const char *path, GError *err, void *ud) {
     res_finish(r, NULL, err);
 }
 
-static void on_data(RtCoord *c, const void *data, size_t len, const RtCoordStat *st,
-                    GError *err, void *ud) {
+static void on_data(RtCoord *c, const void *data, size_t len, const RtCoordStat *st, GError *err,
+                    void *ud) {
     (void)c;
     Res *r = ud;
     if (err == NULL) {
@@ -103,8 +103,7 @@ static void on_multi(RtCoord *c, const RtCoordOpResult *res, size_t n, GError *e
     if (err == NULL) {
         r->created = g_ptr_array_new_with_free_func(g_free);
         for (size_t i = 0; i < n; i++)
-            g_ptr_array_add(r->created, g_strdup(res[i].path_created ? res[i].path_created
-                                                                     : ""));
+            g_ptr_array_add(r->created, g_strdup(res[i].path_created ? res[i].path_created : ""));
     }
     res_finish(r, NULL, err);
 }
@@ -183,8 +182,7 @@ static void wait_state(Sess *s, RtCoordState st, uint64_t max_ns) {
 
 /* ------------------------------------------------------- synchronous helpers */
 
-static int zcreate(RtCoord *c, const char *path, const char *data, unsigned flags,
-                   char **created) {
+static int zcreate(RtCoord *c, const char *path, const char *data, unsigned flags, char **created) {
     Res r = {0};
     GError *e = NULL;
     in_call = true;
@@ -228,8 +226,7 @@ static int zexists(RtCoord *c, const char *path, Watch *w, RtCoordStat *st) {
     return out;
 }
 
-static int zset(RtCoord *c, const char *path, const char *data, int32_t version,
-                RtCoordStat *st) {
+static int zset(RtCoord *c, const char *path, const char *data, int32_t version, RtCoordStat *st) {
     Res r = {0};
     GError *e = NULL;
     in_call = true;
@@ -305,8 +302,8 @@ static RtCoord *open_conn(Sess *s) {
 static void setup(void) {
     coord_harness_setup();
     static unsigned counter;
-    snprintf(root, sizeof root, "/ckptsim-test-%s-%ld-%u", coord_harness_name(),
-             (long)getpid(), ++counter);
+    snprintf(root, sizeof root, "/ckptsim-test-%s-%ld-%u", coord_harness_name(), (long)getpid(),
+             ++counter);
     RtCoord *c = coord_harness_open(NULL, TIMEOUT_NS, NULL, NULL);
     ck_assert_int_eq(zcreate(c, root, "", 0, NULL), 0);
     rt_coord_free(c);
@@ -395,8 +392,7 @@ START_TEST(test_sequential_names) {
     ck_assert_int_eq(st.cversion, 3);
     ck_assert_int_eq(zcreate(c, "/q/n-", "", RT_COORD_SEQUENTIAL, &p2), 0);
     ck_assert_str_eq(p2, "/q/n-0000000002");
-    ck_assert_int_eq(zcreate(c, "/q/e-", "", RT_COORD_SEQUENTIAL | RT_COORD_EPHEMERAL, &p3),
-                     0);
+    ck_assert_int_eq(zcreate(c, "/q/e-", "", RT_COORD_SEQUENTIAL | RT_COORD_EPHEMERAL, &p3), 0);
     ck_assert_str_eq(p3, "/q/e-0000000003");
     ck_assert_int_eq(zexists(c, "/q", NULL, &st), 1);
     ck_assert_int_eq(st.cversion, 5);
@@ -490,8 +486,7 @@ START_TEST(test_multi_all_or_nothing) {
     ck_assert_str_eq(data, "c");
     /* A failing op undoes the ops before it. */
     RtCoordOp bad_ops[] = {
-        rt_coord_op_create("/m2", "x", 1, 0),
-        rt_coord_op_delete("/m1/s-0000000000", 0),
+        rt_coord_op_create("/m2", "x", 1, 0), rt_coord_op_delete("/m1/s-0000000000", 0),
         rt_coord_op_set("/m1", "d", 1, 0), /* version is 1 now */
     };
     ck_assert_int_eq(zmulti(c, bad_ops, 3, NULL), RT_COORD_ERROR_BAD_VERSION);

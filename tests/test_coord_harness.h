@@ -26,8 +26,8 @@ RtCoord *coord_harness_open(const char *chroot, uint64_t session_timeout_ns,
                             RtCoordSessionFunc on_session, void *ud);
 /* Opens a handle whose server never answers (sim: a partitioned process; real: a port
  * nobody listens on), with the given connect timeout. */
-RtCoord *coord_harness_open_unreachable(uint64_t connect_timeout_ns,
-                                        RtCoordSessionFunc on_session, void *ud);
+RtCoord *coord_harness_open_unreachable(uint64_t connect_timeout_ns, RtCoordSessionFunc on_session,
+                                        void *ud);
 /* Runs the world until cond(ud) holds (checked between events) or max_ns passed.
  * Returns cond(ud). */
 bool coord_harness_wait(bool (*cond)(void *ud), void *ud, uint64_t max_ns);

@@ -60,8 +60,8 @@ RtCoord *coord_harness_open(const char *chroot, uint64_t session_timeout_ns,
     return c;
 }
 
-RtCoord *coord_harness_open_unreachable(uint64_t connect_timeout_ns,
-                                        RtCoordSessionFunc on_session, void *ud) {
+RtCoord *coord_harness_open_unreachable(uint64_t connect_timeout_ns, RtCoordSessionFunc on_session,
+                                        void *ud) {
     RtCoordConfig cfg;
     rt_coord_config_init(&cfg);
     cfg.connect_string = "127.0.0.1:1";

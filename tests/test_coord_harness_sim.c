@@ -52,8 +52,8 @@ RtCoord *coord_harness_open(const char *chroot, uint64_t session_timeout_ns,
     return c;
 }
 
-RtCoord *coord_harness_open_unreachable(uint64_t connect_timeout_ns,
-                                        RtCoordSessionFunc on_session, void *ud) {
+RtCoord *coord_harness_open_unreachable(uint64_t connect_timeout_ns, RtCoordSessionFunc on_session,
+                                        void *ud) {
     ck_assert_uint_lt(n_handles, MAX_HANDLES);
     RtCoordConfig cfg;
     rt_coord_config_init(&cfg);

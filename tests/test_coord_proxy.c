@@ -18,14 +18,14 @@
 
 struct CoordProxy {
     int listen_fd;
-    int wake[2];               /* pipe: cut or stop */
+    int wake[2]; /* pipe: cut or stop */
     struct sockaddr_in upstream;
     GThread *thread;
-    GMutex lock;               /* guards the three fields below */
+    GMutex lock; /* guards the three fields below */
     bool stop;
     bool cut;
-    gint64 refuse_until_us;    /* monotonic */
-    int pairs[MAX_PAIRS][2];   /* client fd, server fd; -1 when free (proxy thread only) */
+    gint64 refuse_until_us;  /* monotonic */
+    int pairs[MAX_PAIRS][2]; /* client fd, server fd; -1 when free (proxy thread only) */
 };
 
 static void pair_close(CoordProxy *p, int i) {
@@ -117,8 +117,7 @@ static gpointer proxy_main(gpointer ud) {
         if (fds[1].revents & POLLIN)
             accept_one(p);
         for (nfds_t k = 2; k < n; k++)
-            if ((fds[k].revents & (POLLIN | POLLHUP | POLLERR)) &&
-                p->pairs[idx[k - 2] / 2][0] >= 0)
+            if ((fds[k].revents & (POLLIN | POLLHUP | POLLERR)) && p->pairs[idx[k - 2] / 2][0] >= 0)
                 forward(p, idx[k - 2] / 2, idx[k - 2] % 2);
     }
     return NULL;

@@ -323,8 +323,7 @@ static void proc_created(RtCoord *c, const char *path, GError *err, void *ud) {
 
 static void proc_session(RtCoord *c, RtCoordState st, void *ud) {
     if (st == RT_COORD_CONNECTED)
-        ck_assert(rt_coord_create(c, "/alive", "", 0, RT_COORD_EPHEMERAL, proc_created, ud,
-                                  NULL));
+        ck_assert(rt_coord_create(c, "/alive", "", 0, RT_COORD_EPHEMERAL, proc_created, ud, NULL));
 }
 
 static void *proc_start(RtEnv *env, void *arg) {

@@ -7,7 +7,7 @@
 #include <assert.h>
 #include <string.h>
 
-G_DEFINE_QUARK(rt-coord-error-quark, rt_coord_error)
+G_DEFINE_QUARK(rt - coord - error - quark, rt_coord_error)
 
 static const char *const error_names[] = {
     [RT_COORD_ERROR_NO_NODE] = "no_node",
@@ -116,12 +116,11 @@ bool rt_coord_config_from_flink(RtCoordConfig *cfg, const RtConfig *conf, GError
     cfg->chroot = root != NULL ? root : "/flink";
     GError *err = NULL;
     if (!rt_config_get_duration_ns(conf, "high-availability.zookeeper.client.session-timeout",
-                                   RT_COORD_DEFAULT_SESSION_TIMEOUT_NS,
-                                   &cfg->session_timeout_ns, &err) ||
-        !rt_config_get_duration_ns(conf,
-                                   "high-availability.zookeeper.client.connection-timeout",
-                                   RT_COORD_DEFAULT_CONNECT_TIMEOUT_NS,
-                                   &cfg->connect_timeout_ns, &err)) {
+                                   RT_COORD_DEFAULT_SESSION_TIMEOUT_NS, &cfg->session_timeout_ns,
+                                   &err) ||
+        !rt_config_get_duration_ns(conf, "high-availability.zookeeper.client.connection-timeout",
+                                   RT_COORD_DEFAULT_CONNECT_TIMEOUT_NS, &cfg->connect_timeout_ns,
+                                   &err)) {
         g_set_error(error, RT_COORD_ERROR, RT_COORD_ERROR_CONFIG, "%s", err->message);
         g_error_free(err);
         return false;
@@ -158,8 +157,7 @@ static bool server_valid(const char *s, size_t n, GError **error) {
         port = port * 10 + (unsigned)(colon[1 + i] - '0');
     if (!ok || port == 0 || port > 65535) {
         g_set_error(error, RT_COORD_ERROR, RT_COORD_ERROR_CONFIG,
-                    "malformed ZooKeeper server '%.*s' (want host:port, port 1..65535)",
-                    (int)n, s);
+                    "malformed ZooKeeper server '%.*s' (want host:port, port 1..65535)", (int)n, s);
         return false;
     }
     return true;
@@ -176,8 +174,7 @@ static bool chroot_valid(const char *chroot, const char *what, GError **error) {
 
 static bool connect_string_split(const char *cs, char **hosts, char **chroot, GError **error) {
     if (cs == NULL || cs[0] == '\0') {
-        g_set_error(error, RT_COORD_ERROR, RT_COORD_ERROR_CONFIG,
-                    "empty ZooKeeper connect string");
+        g_set_error(error, RT_COORD_ERROR, RT_COORD_ERROR_CONFIG, "empty ZooKeeper connect string");
         return false;
     }
     const char *slash = strchr(cs, '/');
@@ -281,8 +278,8 @@ static bool check_not_root(const char *path, GError **error) {
     return false;
 }
 
-bool rt_coord_create(RtCoord *c, const char *path, const void *data, size_t len,
-                     unsigned flags, RtCoordCreateFunc done, void *user_data, GError **error) {
+bool rt_coord_create(RtCoord *c, const char *path, const void *data, size_t len, unsigned flags,
+                     RtCoordCreateFunc done, void *user_data, GError **error) {
     assert(done != NULL && (data != NULL || len == 0));
     assert((flags & ~(unsigned)(RT_COORD_EPHEMERAL | RT_COORD_SEQUENTIAL)) == 0);
     if (!check_call(c, path, error) || !check_not_root(path, error) ||
@@ -291,24 +288,24 @@ bool rt_coord_create(RtCoord *c, const char *path, const void *data, size_t len,
     return c->ops->create(c, path, data, len, flags, done, user_data, error);
 }
 
-bool rt_coord_get(RtCoord *c, const char *path, const RtCoordWatch *watch,
-                  RtCoordDataFunc done, void *user_data, GError **error) {
+bool rt_coord_get(RtCoord *c, const char *path, const RtCoordWatch *watch, RtCoordDataFunc done,
+                  void *user_data, GError **error) {
     assert(done != NULL && (watch == NULL || watch->func != NULL));
     if (!check_call(c, path, error))
         return false;
     return c->ops->get(c, path, watch, done, user_data, error);
 }
 
-bool rt_coord_exists(RtCoord *c, const char *path, const RtCoordWatch *watch,
-                     RtCoordStatFunc done, void *user_data, GError **error) {
+bool rt_coord_exists(RtCoord *c, const char *path, const RtCoordWatch *watch, RtCoordStatFunc done,
+                     void *user_data, GError **error) {
     assert(done != NULL && (watch == NULL || watch->func != NULL));
     if (!check_call(c, path, error))
         return false;
     return c->ops->exists(c, path, watch, done, user_data, error);
 }
 
-bool rt_coord_set(RtCoord *c, const char *path, const void *data, size_t len,
-                  int32_t version, RtCoordStatFunc done, void *user_data, GError **error) {
+bool rt_coord_set(RtCoord *c, const char *path, const void *data, size_t len, int32_t version,
+                  RtCoordStatFunc done, void *user_data, GError **error) {
     assert(done != NULL && (data != NULL || len == 0) && version >= RT_COORD_ANY_VERSION);
     if (!check_call(c, path, error) || !check_size(len + strlen(path), error))
         return false;
@@ -320,7 +317,7 @@ bool rt_coord_delete(RtCoord *c, const char *path, int32_t version, RtCoordDoneF
     assert(done != NULL && version >= RT_COORD_ANY_VERSION);
     if (!check_call(c, path, error) || !check_not_root(path, error))
         return false;
-    return c->ops->delete(c, path, version, done, user_data, error);
+    return c->ops->delete (c, path, version, done, user_data, error);
 }
 
 bool rt_coord_children(RtCoord *c, const char *path, const RtCoordWatch *watch,

@@ -52,10 +52,10 @@
  * refuse, at once, a call whose data plus paths exceed this budget (perf-anchors.md §3). */
 #define RT_COORD_PACKET_MAX_BYTES 1048575u
 #define RT_COORD_DATA_MAX_BYTES (RT_COORD_PACKET_MAX_BYTES - 1024u)
-#define RT_COORD_PATH_MAX_BYTES 512u   /* a path, chroot excluded */
+#define RT_COORD_PATH_MAX_BYTES 512u /* a path, chroot excluded */
 #define RT_COORD_CHROOT_MAX_BYTES 256u
-#define RT_COORD_MULTI_MAX_OPS 256u    /* a bound on one transaction */
-#define RT_COORD_PENDING_MAX 100000u   /* calls in flight per handle; more fail at once */
+#define RT_COORD_MULTI_MAX_OPS 256u  /* a bound on one transaction */
+#define RT_COORD_PENDING_MAX 100000u /* calls in flight per handle; more fail at once */
 
 /* Flink's defaults (HighAvailabilityOptions). */
 #define RT_COORD_DEFAULT_SESSION_TIMEOUT_NS (60ull * 1000000000ull)
@@ -68,25 +68,25 @@ GQuark rt_coord_error_quark(void);
 /* ZooKeeper's error codes are translated to these in exactly one file per implementation
  * family (rt_coord_zk_error.c for the real client). */
 typedef enum RtCoordError {
-    RT_COORD_ERROR_NO_NODE = 1,            /* ZNONODE */
-    RT_COORD_ERROR_NODE_EXISTS,            /* ZNODEEXISTS */
-    RT_COORD_ERROR_BAD_VERSION,            /* ZBADVERSION */
-    RT_COORD_ERROR_NOT_EMPTY,              /* ZNOTEMPTY */
+    RT_COORD_ERROR_NO_NODE = 1,                /* ZNONODE */
+    RT_COORD_ERROR_NODE_EXISTS,                /* ZNODEEXISTS */
+    RT_COORD_ERROR_BAD_VERSION,                /* ZBADVERSION */
+    RT_COORD_ERROR_NOT_EMPTY,                  /* ZNOTEMPTY */
     RT_COORD_ERROR_NO_CHILDREN_FOR_EPHEMERALS, /* ZNOCHILDRENFOREPHEMERALS */
-    RT_COORD_ERROR_CONNECTION_LOSS,        /* ZCONNECTIONLOSS: outcome unknown */
-    RT_COORD_ERROR_OPERATION_TIMEOUT,      /* ZOPERATIONTIMEOUT: outcome unknown */
-    RT_COORD_ERROR_SESSION_EXPIRED,        /* ZSESSIONEXPIRED, or ZINVALIDSTATE after it */
-    RT_COORD_ERROR_MARSHALLING,            /* ZMARSHALLINGERROR */
-    RT_COORD_ERROR_BAD_ARGUMENTS,          /* ZBADARGUMENTS, or a malformed path */
-    RT_COORD_ERROR_NO_AUTH,                /* ZNOAUTH */
-    RT_COORD_ERROR_AUTH_FAILED,            /* ZAUTHFAILED */
-    RT_COORD_ERROR_INVALID_ACL,            /* ZINVALIDACL */
-    RT_COORD_ERROR_CLOSED,                 /* ZCLOSING, or the handle is CLOSED */
-    RT_COORD_ERROR_CONFIG,                 /* malformed connect string or settings */
-    RT_COORD_ERROR_UNREACHABLE,            /* no server answered within the connect timeout */
-    RT_COORD_ERROR_TOO_LARGE,              /* request over RT_COORD_PACKET_MAX_BYTES */
-    RT_COORD_ERROR_TOO_BUSY,               /* more than RT_COORD_PENDING_MAX calls pending */
-    RT_COORD_ERROR_SYSTEM,                 /* any other ZooKeeper error */
+    RT_COORD_ERROR_CONNECTION_LOSS,            /* ZCONNECTIONLOSS: outcome unknown */
+    RT_COORD_ERROR_OPERATION_TIMEOUT,          /* ZOPERATIONTIMEOUT: outcome unknown */
+    RT_COORD_ERROR_SESSION_EXPIRED,            /* ZSESSIONEXPIRED, or ZINVALIDSTATE after it */
+    RT_COORD_ERROR_MARSHALLING,                /* ZMARSHALLINGERROR */
+    RT_COORD_ERROR_BAD_ARGUMENTS,              /* ZBADARGUMENTS, or a malformed path */
+    RT_COORD_ERROR_NO_AUTH,                    /* ZNOAUTH */
+    RT_COORD_ERROR_AUTH_FAILED,                /* ZAUTHFAILED */
+    RT_COORD_ERROR_INVALID_ACL,                /* ZINVALIDACL */
+    RT_COORD_ERROR_CLOSED,                     /* ZCLOSING, or the handle is CLOSED */
+    RT_COORD_ERROR_CONFIG,                     /* malformed connect string or settings */
+    RT_COORD_ERROR_UNREACHABLE,                /* no server answered within the connect timeout */
+    RT_COORD_ERROR_TOO_LARGE,                  /* request over RT_COORD_PACKET_MAX_BYTES */
+    RT_COORD_ERROR_TOO_BUSY,                   /* more than RT_COORD_PENDING_MAX calls pending */
+    RT_COORD_ERROR_SYSTEM,                     /* any other ZooKeeper error */
 } RtCoordError;
 
 /* Stable name of a code ("no_node"), "unknown" otherwise. */
@@ -171,11 +171,11 @@ typedef enum RtCoordOpType {
 
 typedef struct RtCoordOp {
     RtCoordOpType type;
-    const char *path;  /* borrowed for the call (copied) */
-    const void *data;  /* create, set: borrowed for the call (copied) */
-    size_t len;        /* bytes */
-    unsigned flags;    /* create: RtCoordCreateFlags */
-    int32_t version;   /* check, set, delete: expected version or RT_COORD_ANY_VERSION */
+    const char *path; /* borrowed for the call (copied) */
+    const void *data; /* create, set: borrowed for the call (copied) */
+    size_t len;       /* bytes */
+    unsigned flags;   /* create: RtCoordCreateFlags */
+    int32_t version;  /* check, set, delete: expected version or RT_COORD_ANY_VERSION */
 } RtCoordOp;
 
 static inline RtCoordOp rt_coord_op_check(const char *path, int32_t version) {
@@ -212,12 +212,12 @@ typedef void (*RtCoordMultiFunc)(RtCoord *coord, const RtCoordOpResult *results,
 /* ------------------------------------------------------------------ config */
 
 struct RtCoordConfig {
-    const char *connect_string;  /* "host:port[,host:port...][/chroot]"; borrowed */
-    const char *chroot;          /* NULL, or "/flink": appended to the connect string's */
-    uint64_t session_timeout_ns; /* requested; the server clamps it (4..40 s by default) */
-    uint64_t connect_timeout_ns; /* no first connection by then => CLOSED */
-    const char *digest_auth;     /* NULL, or "user:password": nodes we create get the
-                                    creator-all ACL for that digest identity */
+    const char *connect_string;    /* "host:port[,host:port...][/chroot]"; borrowed */
+    const char *chroot;            /* NULL, or "/flink": appended to the connect string's */
+    uint64_t session_timeout_ns;   /* requested; the server clamps it (4..40 s by default) */
+    uint64_t connect_timeout_ns;   /* no first connection by then => CLOSED */
+    const char *digest_auth;       /* NULL, or "user:password": nodes we create get the
+                                      creator-all ACL for that digest identity */
     RtCoordSessionFunc on_session; /* may be NULL */
     void *session_user_data;
 };
@@ -244,14 +244,14 @@ bool rt_coord_path_valid(const char *path);
 
 typedef struct RtCoordOps {
     const char *name; /* "sim" or "zookeeper": stable, appears in logs */
-    bool (*create)(RtCoord *self, const char *path, const void *data, size_t len,
-                   unsigned flags, RtCoordCreateFunc done, void *user_data, GError **error);
-    bool (*get)(RtCoord *self, const char *path, const RtCoordWatch *watch,
-                RtCoordDataFunc done, void *user_data, GError **error);
-    bool (*exists)(RtCoord *self, const char *path, const RtCoordWatch *watch,
-                   RtCoordStatFunc done, void *user_data, GError **error);
-    bool (*set)(RtCoord *self, const char *path, const void *data, size_t len,
-                int32_t version, RtCoordStatFunc done, void *user_data, GError **error);
+    bool (*create)(RtCoord *self, const char *path, const void *data, size_t len, unsigned flags,
+                   RtCoordCreateFunc done, void *user_data, GError **error);
+    bool (*get)(RtCoord *self, const char *path, const RtCoordWatch *watch, RtCoordDataFunc done,
+                void *user_data, GError **error);
+    bool (*exists)(RtCoord *self, const char *path, const RtCoordWatch *watch, RtCoordStatFunc done,
+                   void *user_data, GError **error);
+    bool (*set)(RtCoord *self, const char *path, const void *data, size_t len, int32_t version,
+                RtCoordStatFunc done, void *user_data, GError **error);
     bool (*delete)(RtCoord *self, const char *path, int32_t version, RtCoordDoneFunc done,
                    void *user_data, GError **error);
     bool (*children)(RtCoord *self, const char *path, const RtCoordWatch *watch,
@@ -259,7 +259,7 @@ typedef struct RtCoordOps {
     bool (*multi)(RtCoord *self, const RtCoordOp *ops, size_t n, RtCoordMultiFunc done,
                   void *user_data, GError **error);
     RtCoordState (*state)(RtCoord *self);
-    int64_t (*session_id)(RtCoord *self);         /* 0 before the first connection */
+    int64_t (*session_id)(RtCoord *self);          /* 0 before the first connection */
     uint64_t (*session_timeout_ns)(RtCoord *self); /* negotiated; 0 before connected */
     void (*free)(RtCoord *self);
 } RtCoordOps;
@@ -276,17 +276,17 @@ struct RtCoord {
 
 /* Creates path with data (len bytes). Fails (later) with NO_NODE (no parent),
  * NODE_EXISTS, NO_CHILDREN_FOR_EPHEMERALS (parent is ephemeral). */
-bool rt_coord_create(RtCoord *c, const char *path, const void *data, size_t len,
-                     unsigned flags, RtCoordCreateFunc done, void *user_data, GError **error);
+bool rt_coord_create(RtCoord *c, const char *path, const void *data, size_t len, unsigned flags,
+                     RtCoordCreateFunc done, void *user_data, GError **error);
 /* Reads data and stat. NO_NODE if absent (and then no watch is set). */
-bool rt_coord_get(RtCoord *c, const char *path, const RtCoordWatch *watch,
-                  RtCoordDataFunc done, void *user_data, GError **error);
+bool rt_coord_get(RtCoord *c, const char *path, const RtCoordWatch *watch, RtCoordDataFunc done,
+                  void *user_data, GError **error);
 /* Stat, or NULL when absent; the watch is set either way (fires CREATED if absent). */
-bool rt_coord_exists(RtCoord *c, const char *path, const RtCoordWatch *watch,
-                     RtCoordStatFunc done, void *user_data, GError **error);
+bool rt_coord_exists(RtCoord *c, const char *path, const RtCoordWatch *watch, RtCoordStatFunc done,
+                     void *user_data, GError **error);
 /* Replaces data if the version matches: NO_NODE, BAD_VERSION. */
-bool rt_coord_set(RtCoord *c, const char *path, const void *data, size_t len,
-                  int32_t version, RtCoordStatFunc done, void *user_data, GError **error);
+bool rt_coord_set(RtCoord *c, const char *path, const void *data, size_t len, int32_t version,
+                  RtCoordStatFunc done, void *user_data, GError **error);
 /* Deletes a childless node if the version matches: NO_NODE, BAD_VERSION, NOT_EMPTY. */
 bool rt_coord_delete(RtCoord *c, const char *path, int32_t version, RtCoordDoneFunc done,
                      void *user_data, GError **error);

@@ -24,10 +24,16 @@
 #include "runtime/coord/rt_coord_zk_error.h"
 
 typedef enum {
-    CALL_CREATE = 1, CALL_GET, CALL_EXISTS, CALL_SET, CALL_DELETE, CALL_CHILDREN, CALL_MULTI
+    CALL_CREATE = 1,
+    CALL_GET,
+    CALL_EXISTS,
+    CALL_SET,
+    CALL_DELETE,
+    CALL_CHILDREN,
+    CALL_MULTI
 } CallKind;
-static const char *const call_names[] = {"", "create", "get", "exists", "set", "delete",
-                                         "children", "multi"};
+static const char *const call_names[] = {"",    "create", "get",      "exists",
+                                         "set", "delete", "children", "multi"};
 
 typedef struct ZkCoord ZkCoord;
 
@@ -49,57 +55,57 @@ typedef struct ZkCall {
         RtCoordMultiFunc multi;
     } cb;
     void *user_data;
-    ZkWatch *watch;           /* NULL: no watch */
-    char *path;               /* chroot-relative, for messages; NULL for multi */
-    bool queued;              /* its completion is in the inbox (under the inbox lock) */
+    ZkWatch *watch; /* NULL: no watch */
+    char *path;     /* chroot-relative, for messages; NULL for multi */
+    bool queued;    /* its completion is in the inbox (under the inbox lock) */
     /* multi: buffers the C client fills in at completion */
     size_t n_ops;
     zoo_op_t *ops;
     zoo_op_result_t *results;
-    char **op_paths;          /* owned copies */
-    char **bufs;              /* create: path buffers */
-    struct Stat *stats;       /* set: stats */
+    char **op_paths;    /* owned copies */
+    char **bufs;        /* create: path buffers */
+    struct Stat *stats; /* set: stats */
 } ZkCall;
 
 typedef enum { ITEM_COMPLETION = 1, ITEM_WATCH, ITEM_SESSION } ItemKind;
 typedef struct ZkItem {
     ItemKind kind;
-    ZkCall *call;             /* completion */
-    int rc;                   /* completion: ZooKeeper return code */
-    char *str;                /* create: created path; watch: path */
-    void *data;               /* get */
+    ZkCall *call; /* completion */
+    int rc;       /* completion: ZooKeeper return code */
+    char *str;    /* create: created path; watch: path */
+    void *data;   /* get */
     size_t len;
     bool has_stat;
     RtCoordStat stat;
-    char **names;             /* children: sorted strv */
+    char **names; /* children: sorted strv */
     size_t n_names;
-    ZkWatch *watch;           /* watch */
-    RtCoordEventType type;    /* watch */
-    int zstate;               /* session: ZooKeeper state */
-    bool synthetic_closed;    /* session: our connect timeout gave up */
-    int64_t session_id;       /* session: as of the event */
-    uint64_t timeout_ns;      /* session: negotiated */
+    ZkWatch *watch;        /* watch */
+    RtCoordEventType type; /* watch */
+    int zstate;            /* session: ZooKeeper state */
+    bool synthetic_closed; /* session: our connect timeout gave up */
+    int64_t session_id;    /* session: as of the event */
+    uint64_t timeout_ns;   /* session: negotiated */
 } ZkItem;
 
 struct ZkCoord {
-    RtCoord base;             /* first */
-    GMainContext *ctx;        /* referenced */
-    GSource *source;          /* the inbox's dispatcher */
-    GSource *connect_timer;   /* until the first CONNECTED */
-    zhandle_t *zh;            /* NULL once closed */
-    char *hosts;              /* "h:p,h:p" */
-    char *chroot;             /* NULL or "/x" */
-    bool digest;              /* nodes get the creator-all ACL */
+    RtCoord base;           /* first */
+    GMainContext *ctx;      /* referenced */
+    GSource *source;        /* the inbox's dispatcher */
+    GSource *connect_timer; /* until the first CONNECTED */
+    zhandle_t *zh;          /* NULL once closed */
+    char *hosts;            /* "h:p,h:p" */
+    char *chroot;           /* NULL or "/x" */
+    bool digest;            /* nodes get the creator-all ACL */
     RtCoordSessionFunc on_session;
     void *session_user_data;
-    RtCoordState state;       /* as delivered to the owner */
+    RtCoordState state; /* as delivered to the owner */
     int64_t session_id;
     uint64_t timeout_ns;
     bool ever_connected;
-    GMutex lock;              /* guards items and ZkCall.queued */
-    GQueue items;             /* ZkItem*, in the order ZooKeeper produced them */
-    GQueue calls;             /* ZkCall* not yet completed, in call order (loop thread) */
-    GQueue watches;           /* ZkWatch* not yet fired (loop thread) */
+    GMutex lock;    /* guards items and ZkCall.queued */
+    GQueue items;   /* ZkItem*, in the order ZooKeeper produced them */
+    GQueue calls;   /* ZkCall* not yet completed, in call order (loop thread) */
+    GQueue watches; /* ZkWatch* not yet fired (loop thread) */
     int dispatching;
     bool free_requested;
 };
@@ -160,8 +166,7 @@ static void on_string(int rc, const char *value, const void *data) {
     push(it->call->owner, it);
 }
 
-static void on_data(int rc, const char *value, int len, const struct Stat *st,
-                    const void *data) {
+static void on_data(int rc, const char *value, int len, const struct Stat *st, const void *data) {
     ZkItem *it = completion_item(rc, data);
     if (rc == ZOK && value != NULL && len > 0) {
         it->data = g_memdup2(value, (gsize)len);
@@ -234,8 +239,7 @@ static void on_watch(zhandle_t *zh, int type, int state, const char *path, void 
     push(w->owner, it);
 }
 
-static void on_session_event(zhandle_t *zh, int type, int state, const char *path,
-                             void *ctx) {
+static void on_session_event(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
     (void)path;
     if (type != ZOO_SESSION_EVENT)
         return;
@@ -340,8 +344,8 @@ static const char *created_rel(ZkCoord *z, const char *requested, const char *go
 static void invoke_multi(ZkCoord *z, ZkCall *call, int rc) {
     if (rc != ZOK) {
         size_t bad = 0;
-        while (bad < call->n_ops && (call->results[bad].err == ZOK ||
-                                     call->results[bad].err == ZRUNTIMEINCONSISTENCY))
+        while (bad < call->n_ops &&
+               (call->results[bad].err == ZOK || call->results[bad].err == ZRUNTIMEINCONSISTENCY))
             bad++;
         GError *err = rt_coord_zk_error_new(rc, "multi", NULL);
         if (bad < call->n_ops)
@@ -351,8 +355,8 @@ static void invoke_multi(ZkCoord *z, ZkCall *call, int rc) {
     }
     RtCoordOpResult *res = g_new0(RtCoordOpResult, call->n_ops);
     for (size_t i = 0; i < call->n_ops; i++) {
-        res[i].type = call->ops[i].type == ZOO_CHECK_OP    ? RT_COORD_OP_CHECK
-                      : call->ops[i].type == ZOO_CREATE_OP ? RT_COORD_OP_CREATE
+        res[i].type = call->ops[i].type == ZOO_CHECK_OP     ? RT_COORD_OP_CHECK
+                      : call->ops[i].type == ZOO_CREATE_OP  ? RT_COORD_OP_CREATE
                       : call->ops[i].type == ZOO_SETDATA_OP ? RT_COORD_OP_SET
                                                             : RT_COORD_OP_DELETE;
         if (res[i].type == RT_COORD_OP_CREATE)
@@ -372,26 +376,16 @@ static void invoke_call(ZkCoord *z, ZkCall *call, ZkItem *it) {
                       : rt_coord_zk_error_new(rc, call_names[call->kind], call->path);
     const RtCoordStat *st = it->has_stat ? &it->stat : NULL;
     switch (call->kind) {
-    case CALL_CREATE:
-        call->cb.create(&z->base, err ? NULL : it->str, err, call->user_data);
-        break;
-    case CALL_GET:
-        call->cb.data(&z->base, it->data, it->len, st, err, call->user_data);
-        break;
+    case CALL_CREATE: call->cb.create(&z->base, err ? NULL : it->str, err, call->user_data); break;
+    case CALL_GET: call->cb.data(&z->base, it->data, it->len, st, err, call->user_data); break;
     case CALL_EXISTS:
-    case CALL_SET:
-        call->cb.stat(&z->base, st, err, call->user_data);
-        break;
-    case CALL_DELETE:
-        call->cb.done(&z->base, err, call->user_data);
-        break;
+    case CALL_SET: call->cb.stat(&z->base, st, err, call->user_data); break;
+    case CALL_DELETE: call->cb.done(&z->base, err, call->user_data); break;
     case CALL_CHILDREN:
         call->cb.children(&z->base, (const char *const *)it->names, it->n_names, st, err,
                           call->user_data);
         break;
-    case CALL_MULTI:
-        invoke_multi(z, call, rc);
-        break;
+    case CALL_MULTI: invoke_multi(z, call, rc); break;
     }
 }
 
@@ -581,20 +575,20 @@ static int create_mode(unsigned flags) {
                : (seq ? ZOO_PERSISTENT_SEQUENTIAL : ZOO_PERSISTENT);
 }
 
-static bool zk_create(RtCoord *self, const char *path, const void *data, size_t len,
-                      unsigned flags, RtCoordCreateFunc done, void *ud, GError **error) {
+static bool zk_create(RtCoord *self, const char *path, const void *data, size_t len, unsigned flags,
+                      RtCoordCreateFunc done, void *ud, GError **error) {
     ZkCoord *z = as_zk(self);
     if (too_busy(z, error))
         return false;
     ZkCall *call = call_new(z, CALL_CREATE, path, NULL, ud);
     call->cb.create = done;
-    int zrc = zoo_acreate(z->zh, path, data, len ? (int)len : -1, acl_for(z),
-                          create_mode(flags), on_string, call);
+    int zrc = zoo_acreate(z->zh, path, data, len ? (int)len : -1, acl_for(z), create_mode(flags),
+                          on_string, call);
     return call_started(z, call, zrc, error);
 }
 
-static bool zk_get(RtCoord *self, const char *path, const RtCoordWatch *watch,
-                   RtCoordDataFunc done, void *ud, GError **error) {
+static bool zk_get(RtCoord *self, const char *path, const RtCoordWatch *watch, RtCoordDataFunc done,
+                   void *ud, GError **error) {
     ZkCoord *z = as_zk(self);
     if (too_busy(z, error))
         return false;
@@ -617,8 +611,8 @@ static bool zk_exists(RtCoord *self, const char *path, const RtCoordWatch *watch
     return call_started(z, call, zrc, error);
 }
 
-static bool zk_set(RtCoord *self, const char *path, const void *data, size_t len,
-                   int32_t version, RtCoordStatFunc done, void *ud, GError **error) {
+static bool zk_set(RtCoord *self, const char *path, const void *data, size_t len, int32_t version,
+                   RtCoordStatFunc done, void *ud, GError **error) {
     ZkCoord *z = as_zk(self);
     if (too_busy(z, error))
         return false;
@@ -651,8 +645,8 @@ static bool zk_children(RtCoord *self, const char *path, const RtCoordWatch *wat
     return call_started(z, call, zrc, error);
 }
 
-static bool zk_multi(RtCoord *self, const RtCoordOp *ops, size_t n, RtCoordMultiFunc done,
-                     void *ud, GError **error) {
+static bool zk_multi(RtCoord *self, const RtCoordOp *ops, size_t n, RtCoordMultiFunc done, void *ud,
+                     GError **error) {
     ZkCoord *z = as_zk(self);
     if (too_busy(z, error))
         return false;
@@ -756,8 +750,7 @@ RtCoord *rt_coord_zk_open(GMainContext *ctx, const RtCoordConfig *cfg, GError **
         return NULL;
     }
     if (cfg->digest_auth != NULL)
-        zoo_add_auth(z->zh, "digest", cfg->digest_auth, (int)strlen(cfg->digest_auth), NULL,
-                     NULL);
+        zoo_add_auth(z->zh, "digest", cfg->digest_auth, (int)strlen(cfg->digest_auth), NULL, NULL);
     uint64_t connect_ms = MAX(cfg->connect_timeout_ns / 1000000ull, 1ull);
     z->connect_timer = g_timeout_source_new((guint)MIN(connect_ms, (uint64_t)G_MAXUINT));
     g_source_set_callback(z->connect_timer, on_connect_timeout, z, NULL);
@@ -820,8 +813,7 @@ bool rt_coord_zk_force_expire(RtCoord *coord, uint64_t max_ns, unsigned *attempt
     clientid_t cid = *zoo_client_id(z->zh);
     int recv_ms = zoo_recv_timeout(z->zh);
     gint64 deadline = g_get_monotonic_time() + (gint64)(max_ns / 1000u);
-    for (unsigned attempt = 1; attempt <= 100 && g_get_monotonic_time() < deadline;
-         attempt++) {
+    for (unsigned attempt = 1; attempt <= 100 && g_get_monotonic_time() < deadline; attempt++) {
         if (!expire_attempt(z, &cid, recv_ms, error))
             return false;
         /* The first handle reconnects at once after the first kick and after
@@ -837,7 +829,6 @@ bool rt_coord_zk_force_expire(RtCoord *coord, uint64_t max_ns, unsigned *attempt
         }
     }
     g_set_error(error, RT_COORD_ERROR, RT_COORD_ERROR_SYSTEM,
-                "could not force the expiry of session 0x%llx",
-                (unsigned long long)cid.client_id);
+                "could not force the expiry of session 0x%llx", (unsigned long long)cid.client_id);
     return false;
 }

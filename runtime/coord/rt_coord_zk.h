@@ -48,14 +48,14 @@ typedef struct RtCoordZkProbeConfig {
 } RtCoordZkProbeConfig;
 
 typedef struct RtCoordZkOpFigures {
-    unsigned n;        /* calls measured */
-    double median_us;  /* microseconds */
+    unsigned n;       /* calls measured */
+    double median_us; /* microseconds */
     double p99_us;
     double max_us;
 } RtCoordZkOpFigures;
 
 typedef struct RtCoordZkProbeResult {
-    double connect_ms;        /* zookeeper_init until CONNECTED */
+    double connect_ms;           /* zookeeper_init until CONNECTED */
     uint64_t session_timeout_ms; /* as negotiated */
     RtCoordZkOpFigures create, get, set, delete;
     double pipelined_set_ops_per_s;
@@ -67,7 +67,6 @@ void rt_coord_zk_probe_config_init(RtCoordZkProbeConfig *cfg);
 /* Connects, measures, removes its nodes, disconnects. Blocks. False + RT_COORD_ERROR
  * (CONFIG: malformed connect string, at once; UNREACHABLE: nothing connected within the
  * timeout; other codes: a call failed). */
-bool rt_coord_zk_probe(const RtCoordZkProbeConfig *cfg, RtCoordZkProbeResult *out,
-                       GError **error);
+bool rt_coord_zk_probe(const RtCoordZkProbeConfig *cfg, RtCoordZkProbeResult *out, GError **error);
 
 #endif /* RT_COORD_ZK_H */

@@ -31,6 +31,6 @@ int rt_coord_zk_code(int zrc) {
 }
 
 GError *rt_coord_zk_error_new(int zrc, const char *what, const char *path) {
-    return g_error_new(RT_COORD_ERROR, rt_coord_zk_code(zrc), "ZooKeeper %s %s: %s (%d)",
-                       what, path ? path : "", zerror(zrc), zrc);
+    return g_error_new(RT_COORD_ERROR, rt_coord_zk_code(zrc), "ZooKeeper %s %s: %s (%d)", what,
+                       path ? path : "", zerror(zrc), zrc);
 }

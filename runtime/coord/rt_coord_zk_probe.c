@@ -27,9 +27,9 @@ void rt_coord_zk_probe_config_init(RtCoordZkProbeConfig *cfg) {
 typedef struct ProbeSync {
     GMutex lock;
     GCond cond;
-    int state;          /* last session state */
-    unsigned inflight;  /* pipelined sets not yet answered */
-    int first_error;    /* first failed pipelined set, ZOK if none */
+    int state;         /* last session state */
+    unsigned inflight; /* pipelined sets not yet answered */
+    int first_error;   /* first failed pipelined set, ZOK if none */
 } ProbeSync;
 
 static void probe_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
@@ -126,10 +126,8 @@ static int probe_call(zhandle_t *zh, int op, const char *path, const char *data,
         g_free(out);
         return rc;
     }
-    case OP_SET:
-        return zoo_set(zh, path, data, len, 0);
-    default:
-        return zoo_delete(zh, path, 1);
+    case OP_SET: return zoo_set(zh, path, data, len, 0);
+    default: return zoo_delete(zh, path, 1);
     }
 }
 
@@ -172,8 +170,7 @@ static void on_pipelined(int rc, const struct Stat *st, const void *data) {
 
 /* Sets on one node with at most cfg->window in flight; ops/s over the whole run. */
 static bool pipelined(zhandle_t *zh, const RtCoordZkProbeConfig *cfg, const char *path,
-                      const char *data, ProbeSync *s, RtCoordZkProbeResult *out,
-                      GError **error) {
+                      const char *data, ProbeSync *s, RtCoordZkProbeResult *out, GError **error) {
     int len = cfg->data_bytes ? (int)cfg->data_bytes : -1;
     double t0 = now_us();
     int rc = ZOK;
@@ -208,8 +205,7 @@ static bool pipelined(zhandle_t *zh, const RtCoordZkProbeConfig *cfg, const char
     return true;
 }
 
-bool rt_coord_zk_probe(const RtCoordZkProbeConfig *cfg, RtCoordZkProbeResult *out,
-                       GError **error) {
+bool rt_coord_zk_probe(const RtCoordZkProbeConfig *cfg, RtCoordZkProbeResult *out, GError **error) {
     assert(cfg != NULL && out != NULL);
     memset(out, 0, sizeof *out);
     if (!probe_check(cfg, error))

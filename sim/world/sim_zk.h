@@ -40,13 +40,13 @@
 typedef struct SimZk SimZk;
 
 typedef struct SimZkConfig {
-    uint64_t net_one_way_ns;    /* client <-> server, each way (median) */
-    uint64_t read_service_ns;   /* get, exists, children, check-only work */
-    uint64_t write_service_ns;  /* create, set, delete, multi, close */
-    uint64_t tick_ns;           /* tickTime: session timeouts clamp to 2..20 ticks */
-    double jitter;              /* each latency uniform in [1 - j, 1 + j] x median */
-    double tail_chance;         /* chance of a slow request ... */
-    double tail_factor;         /* ... that takes up to this many times longer */
+    uint64_t net_one_way_ns;   /* client <-> server, each way (median) */
+    uint64_t read_service_ns;  /* get, exists, children, check-only work */
+    uint64_t write_service_ns; /* create, set, delete, multi, close */
+    uint64_t tick_ns;          /* tickTime: session timeouts clamp to 2..20 ticks */
+    double jitter;             /* each latency uniform in [1 - j, 1 + j] x median */
+    double tail_chance;        /* chance of a slow request ... */
+    double tail_factor;        /* ... that takes up to this many times longer */
 } SimZkConfig;
 
 /* The defaults, from `ckptsim zk probe` against the Debian 3.8.0 server on loopback
@@ -86,8 +86,7 @@ unsigned sim_zk_expire_process(SimZk *zk, RtProcessId pid);
 /* Drops the connections of pid's handles now and refuses reconnects for duration_ns. */
 void sim_zk_drop_connection(SimZk *zk, RtProcessId pid, uint64_t duration_ns);
 /* Replies to pid's handles take extra_ns longer for duration_ns. */
-void sim_zk_delay_replies(SimZk *zk, RtProcessId pid, uint64_t extra_ns,
-                          uint64_t duration_ns);
+void sim_zk_delay_replies(SimZk *zk, RtProcessId pid, uint64_t extra_ns, uint64_t duration_ns);
 /* Partitions pid from the ensemble for duration_ns (packets stall; see above). */
 void sim_zk_partition(SimZk *zk, RtProcessId pid, uint64_t duration_ns);
 
@@ -99,10 +98,10 @@ const SimZkTree *sim_zk_tree(const SimZk *zk);
 unsigned sim_zk_live_sessions(const SimZk *zk);
 /* Counters for reports. */
 typedef struct SimZkStats {
-    uint64_t requests;   /* applied at the server */
-    uint64_t writes;     /* committed transactions */
-    uint64_t expiries;   /* sessions expired (timeout or forced) */
-    uint64_t disconnects;/* client connections lost */
+    uint64_t requests;    /* applied at the server */
+    uint64_t writes;      /* committed transactions */
+    uint64_t expiries;    /* sessions expired (timeout or forced) */
+    uint64_t disconnects; /* client connections lost */
 } SimZkStats;
 SimZkStats sim_zk_stats(const SimZk *zk);
 

@@ -9,20 +9,20 @@
 
 typedef struct SimZkNode SimZkNode;
 struct SimZkNode {
-    char *name;          /* last path component; "" for the root */
-    SimZkNode *parent;   /* NULL for the root and for detached (deleted) nodes */
-    GTree *children;     /* name (borrowed from the child) -> SimZkNode* */
-    uint8_t *data;       /* owned, len bytes (NULL when empty) */
-    size_t len;          /* bytes */
-    RtCoordStat stat;    /* data_length and num_children kept current */
-    int32_t creates;     /* children ever created: the next sequential suffix */
+    char *name;        /* last path component; "" for the root */
+    SimZkNode *parent; /* NULL for the root and for detached (deleted) nodes */
+    GTree *children;   /* name (borrowed from the child) -> SimZkNode* */
+    uint8_t *data;     /* owned, len bytes (NULL when empty) */
+    size_t len;        /* bytes */
+    RtCoordStat stat;  /* data_length and num_children kept current */
+    int32_t creates;   /* children ever created: the next sequential suffix */
 };
 
 struct SimZkTree {
     SimZkNode *root;
-    int64_t zxid;        /* last committed */
-    size_t count;        /* znodes, root included */
-    SimZkTxn *open_txn;  /* the transaction in progress, or NULL */
+    int64_t zxid;       /* last committed */
+    size_t count;       /* znodes, root included */
+    SimZkTxn *open_txn; /* the transaction in progress, or NULL */
 };
 
 typedef enum { UNDO_CREATE, UNDO_DELETE, UNDO_SET } UndoKind;
@@ -39,9 +39,9 @@ typedef struct Undo {
 
 struct SimZkTxn {
     SimZkTree *tree;
-    int64_t zxid;        /* the zxid this transaction commits under */
-    GArray *undo;        /* Undo, in apply order */
-    GArray *triggers;    /* SimZkTrigger, in apply order */
+    int64_t zxid;     /* the zxid this transaction commits under */
+    GArray *undo;     /* Undo, in apply order */
+    GArray *triggers; /* SimZkTrigger, in apply order */
 };
 
 static int name_cmp(gconstpointer a, gconstpointer b, gpointer ud) {
@@ -142,8 +142,7 @@ static gboolean collect_name(gpointer key, gpointer value, gpointer ud) {
     return FALSE;
 }
 
-bool sim_zk_tree_children(const SimZkTree *t, const char *path, const char ***names,
-                          size_t *n) {
+bool sim_zk_tree_children(const SimZkTree *t, const char *path, const char ***names, size_t *n) {
     SimZkNode *node = lookup(t, path);
     if (node == NULL)
         return false;
@@ -195,8 +194,7 @@ SimZkTxn *sim_zk_txn_begin(SimZkTree *t) {
     return x;
 }
 
-static void add_trigger(SimZkTxn *x, const char *path, bool child_table,
-                        RtCoordEventType type) {
+static void add_trigger(SimZkTxn *x, const char *path, bool child_table, RtCoordEventType type) {
     SimZkTrigger tr = {g_strdup(path), child_table, type};
     g_array_append_val(x->triggers, tr);
 }
@@ -209,8 +207,8 @@ static char *parent_path(const char *path, const char **name) {
     return slash == path ? g_strdup("/") : g_strndup(path, (size_t)(slash - path));
 }
 
-int sim_zk_txn_create(SimZkTxn *x, const char *path, const void *data, size_t len,
-                      unsigned flags, int64_t session_id, char **created) {
+int sim_zk_txn_create(SimZkTxn *x, const char *path, const void *data, size_t len, unsigned flags,
+                      int64_t session_id, char **created) {
     assert(strcmp(path, "/") != 0);
     const char *name;
     char *ppath = parent_path(path, &name);
@@ -238,7 +236,10 @@ int sim_zk_txn_create(SimZkTxn *x, const char *path, const void *data, size_t le
     n->parent = parent;
     n->stat.czxid = n->stat.mzxid = n->stat.pzxid = x->zxid;
     n->stat.ephemeral_owner = (flags & RT_COORD_EPHEMERAL) ? session_id : 0;
-    Undo u = {.kind = UNDO_CREATE, .node = n, .parent = parent, .parent_stat = parent->stat,
+    Undo u = {.kind = UNDO_CREATE,
+              .node = n,
+              .parent = parent,
+              .parent_stat = parent->stat,
               .parent_creates = parent->creates};
     g_array_append_val(x->undo, u);
     g_tree_insert(parent->children, n->name, n);
@@ -284,15 +285,15 @@ int sim_zk_txn_delete(SimZkTxn *x, const char *path, int32_t version) {
     return 0;
 }
 
-int sim_zk_txn_set(SimZkTxn *x, const char *path, const void *data, size_t len,
-                   int32_t version, RtCoordStat *stat) {
+int sim_zk_txn_set(SimZkTxn *x, const char *path, const void *data, size_t len, int32_t version,
+                   RtCoordStat *stat) {
     SimZkNode *n = lookup(x->tree, path);
     if (n == NULL)
         return RT_COORD_ERROR_NO_NODE;
     if (version != RT_COORD_ANY_VERSION && version != n->stat.version)
         return RT_COORD_ERROR_BAD_VERSION;
-    Undo u = {.kind = UNDO_SET, .node = n, .node_stat = n->stat, .old_data = n->data,
-              .old_len = n->len};
+    Undo u = {
+        .kind = UNDO_SET, .node = n, .node_stat = n->stat, .old_data = n->data, .old_len = n->len};
     g_array_append_val(x->undo, u);
     n->data = NULL;
     if (len > 0) {

@@ -2,8 +2,9 @@
  * (czxid, mzxid, pzxid, version, cversion, ephemeralOwner), sequential names ("%010d" of
  * the parent's cversion as the server's request preparation sees it: it counts child
  * creates only, while stat.cversion counts creates and deletes; measured on 3.8.0:
- * create, create, delete, create gives suffix 2 with cversion 3 before it), and transactions that are all or nothing (a multi applies its
- * ops one by one against the tree and rolls them back on the first failure).
+ * create, create, delete, create gives suffix 2 with cversion 3 before it), and transactions that
+ * are all or nothing (a multi applies its ops one by one against the tree and rolls them back on
+ * the first failure).
  *
  * Pure data: no time, no sessions, no watches. A committed transaction returns the
  * watch triggers it caused (which watch table, which path, which event) so the ensemble
@@ -26,8 +27,8 @@ typedef struct SimZkTxn SimZkTxn;
 /* A watch trigger: fire the watches registered on path in the data table (get/exists
  * watches) or in the child table (children watches) with event type. */
 typedef struct SimZkTrigger {
-    char *path;            /* owned */
-    bool child_table;      /* false: data/exists watches; true: children watches */
+    char *path;       /* owned */
+    bool child_table; /* false: data/exists watches; true: children watches */
     RtCoordEventType type;
 } SimZkTrigger;
 
@@ -44,8 +45,7 @@ size_t sim_zk_tree_count(const SimZkTree *t);
 bool sim_zk_tree_stat(const SimZkTree *t, const char *path, RtCoordStat *stat);
 bool sim_zk_tree_data(const SimZkTree *t, const char *path, const void **data, size_t *len);
 /* *names: a new NULL-terminated, sorted array of borrowed child names (g_free it). */
-bool sim_zk_tree_children(const SimZkTree *t, const char *path, const char ***names,
-                          size_t *n);
+bool sim_zk_tree_children(const SimZkTree *t, const char *path, const char ***names, size_t *n);
 /* New GPtrArray (owned strings, sorted) of the paths of the ephemeral nodes of session. */
 GPtrArray *sim_zk_tree_ephemerals(const SimZkTree *t, int64_t session_id);
 
@@ -53,12 +53,12 @@ GPtrArray *sim_zk_tree_ephemerals(const SimZkTree *t, int64_t session_id);
  * one new zxid, abort rolls every one back. One transaction at a time per tree. */
 SimZkTxn *sim_zk_txn_begin(SimZkTree *t);
 /* *created (may be NULL): newly allocated actual path. */
-int sim_zk_txn_create(SimZkTxn *x, const char *path, const void *data, size_t len,
-                      unsigned flags, int64_t session_id, char **created);
+int sim_zk_txn_create(SimZkTxn *x, const char *path, const void *data, size_t len, unsigned flags,
+                      int64_t session_id, char **created);
 int sim_zk_txn_delete(SimZkTxn *x, const char *path, int32_t version);
 /* stat (may be NULL): the node's stat after the set (its mzxid is the txn's zxid). */
-int sim_zk_txn_set(SimZkTxn *x, const char *path, const void *data, size_t len,
-                   int32_t version, RtCoordStat *stat);
+int sim_zk_txn_set(SimZkTxn *x, const char *path, const void *data, size_t len, int32_t version,
+                   RtCoordStat *stat);
 int sim_zk_txn_check(SimZkTxn *x, const char *path, int32_t version);
 /* Commits and frees x. Returns the triggers in order (a new array of SimZkTrigger
  * values; free with sim_zk_triggers_free). A transaction that changed nothing commits
