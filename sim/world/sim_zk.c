@@ -158,16 +158,16 @@ static const RtCoordOps sim_coord_ops;
 
 void sim_zk_config_init(SimZkConfig *cfg) {
     memset(cfg, 0, sizeof *cfg);
-    /* Calibration (`ckptsim zk probe`, Debian ZooKeeper 3.8.0 on loopback, forceSync=no,
-     * 1000 calls each, 100-byte data). Idle machine (perf-anchors.md §3): writes 100-120 us
-     * median and 250-430 us p99, reads ~90 us, connect ~1.5 ms. Loaded machine (load
-     * average 8, three runs): create 214-244 us, get 175-197, set 158-215, delete
-     * 174-214 median, p99 ~400-500 us; pipelined sets 10-14 k/s at window 256. The model
-     * takes the idle figures: one way ~35 us, a read's service ~15 us (get ~85 us), a
-     * write's ~30 us (~100 us), with +-20% jitter and a 2% tail up to 4x for the p99. */
+    /* Calibration (`ckptsim zk probe --calls 1000`, Debian ZooKeeper 3.8.0 on loopback,
+     * forceSync=no, 100-byte data). Idle machine, warm server: get 91 us median / 251 us
+     * p99, create 144 / ~2000, set 140 / 445, delete 138 / 391, connect 4 ms, pipelined
+     * sets 13.9 k/s at window 256; perf-anchors.md §3 (idle, forceSync=no): writes
+     * 100-120 us median, 250-430 p99, reads ~90. Loaded machine (load average 8): medians
+     * 160-245 us. The model: one way 35 us, a read's service 20 us (get ~90 us), a write's
+     * 55 us (~125 us), +-20% jitter and a 2% tail up to 4x for the p99. */
     cfg->net_one_way_ns = 35000;
-    cfg->read_service_ns = 15000;
-    cfg->write_service_ns = 30000;
+    cfg->read_service_ns = 20000;
+    cfg->write_service_ns = 55000;
     cfg->tick_ns = 2000000000ull; /* tickTime=2000 */
     cfg->jitter = 0.2;
     cfg->tail_chance = 0.02;
