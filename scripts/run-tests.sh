@@ -9,13 +9,15 @@ cd "$root" || exit 2
 scripts/setup.sh || exit 2
 scripts/build.sh build || exit 2
 
-zk_state=$(mktemp -d /tmp/ckptsim-zk.XXXXXX)
-cleanup() { scripts/zk-server.sh stop "$zk_state" >/dev/null 2>&1 || true; }
+# A private state dir, so a developer's own server (if any) is left alone.
+export CKPTSIM_ZK_DIR
+CKPTSIM_ZK_DIR=$(mktemp -d /tmp/ckptsim-zk-test.XXXXXX)
+cleanup() { scripts/zk-server.sh stop >/dev/null 2>&1 || true; }
 trap cleanup EXIT
-if zk_env=$(scripts/zk-server.sh start "$zk_state"); then
-  export "$zk_env"   # CKPTSIM_TEST_ZK=127.0.0.1:PORT
+if zk_env=$(scripts/zk-server.sh start); then
+  export "${zk_env?}"   # CKPTSIM_TEST_ZK=127.0.0.1:PORT
   echo "run-tests: ZooKeeper server at ${CKPTSIM_TEST_ZK}"
 else
-  echo "run-tests: could not start a ZooKeeper server (see $zk_state); the zk suite will fail" >&2
+  echo "run-tests: could not start a ZooKeeper server (log in $CKPTSIM_ZK_DIR); the zk suite will fail" >&2
 fi
 meson test -C build --print-errorlogs "$@"

@@ -654,7 +654,7 @@ static Suite *storage_contract_suite(void) {
 
 int main(void) {
     SRunner *sr = srunner_create(storage_contract_suite());
-    srunner_run_all(sr, CK_NORMAL);
+    srunner_run_all(sr, CK_ENV);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
