@@ -1,6 +1,7 @@
 /* rt_sink.c - the two-phase-commit sink, as Flink's TwoPhaseCommitSinkFunction writing
  * to a FileSink-like external system (flink-zk.md section 5):
- *  - records go into the current transaction (in memory);
+ *  - records go into the current transaction (in memory, in the file's compact encoding:
+ *    RtSinkEncoder, ~9 bytes a record);
  *  - snapshot(n) pre-commits it: its records are written to pending-<txn> and fsynced
  *    (the acknowledgement waits for that), the transaction is remembered as pending
  *    for checkpoint n, and a new transaction begins; the snapshot holds the pending
@@ -42,7 +43,8 @@ typedef struct SinkTxn {
     uint64_t txn;
     uint64_t checkpoint_id;
     TxnStage stage;
-    GArray *records; /* RtRecord; NULL for a restored transaction (read at commit) */
+    GBytes *file;    /* the pending file read back for the commit events (validated), or
+                        NULL: not read yet, or torn */
 } SinkTxn;
 
 typedef struct RtSink {
@@ -50,7 +52,7 @@ typedef struct RtSink {
     RtLifeline *life;
     uint64_t txn_seq;      /* next transaction sequence number */
     uint64_t current_txn;  /* the open transaction */
-    GArray *current;       /* RtRecord of the open transaction */
+    RtSinkEncoder current; /* records of the open transaction, encoded */
     GQueue pending;        /* SinkTxn*, checkpoint order */
     uint64_t notified;     /* highest completed checkpoint id notified */
     bool committing;       /* the commit chain runs */
@@ -99,8 +101,8 @@ static SinkTxn *find_txn(RtSink *s, uint64_t txn) {
 }
 
 static void txn_free(SinkTxn *t) {
-    if (t->records != NULL)
-        g_array_unref(t->records);
+    if (t->file != NULL)
+        g_bytes_unref(t->file);
     g_free(t);
 }
 
@@ -120,19 +122,32 @@ static char *sink_dir(RtSink *s) {
 
 /* ------------------------------------------------------------------ commit */
 
-static void emit_committed(RtSink *s, const GArray *recs) {
-    RtEnv *env = s->base.ctx.env;
-    uint64_t now = rt_env_now_ns(env);
-    RtEvent ev = {.kind = RT_EV_SINK_COMMIT_RECORD, .subtask = s->base.ctx.id,
-                  .attempt = s->base.ctx.attempt};
-    for (guint i = 0; i < recs->len; i++) {
-        const RtRecord *r = &g_array_index(recs, RtRecord, i);
-        ev.key = r->key;
-        ev.a = r->src;
-        ev.b = r->offset;
-        ev.c = now >= r->created_ns ? now - r->created_ns : 0;
-        rt_env_observe(env, &ev);
-    }
+typedef struct CommitEmit {
+    RtEnv *env;
+    RtEvent ev;
+    uint64_t now_ns;
+} CommitEmit;
+
+static void emit_committed_record(void *ud, uint32_t index, const RtRecord *r) {
+    (void)index;
+    CommitEmit *c = ud;
+    c->ev.key = r->key;
+    c->ev.a = r->src;
+    c->ev.b = r->offset;
+    c->ev.c = c->now_ns >= r->created_ns ? c->now_ns - r->created_ns : 0;
+    rt_env_observe(c->env, &c->ev);
+}
+
+/* One RT_EV_SINK_COMMIT_RECORD per record of the committed file (validated before). */
+static void emit_committed(RtSink *s, GBytes *file) {
+    CommitEmit c = {.env = s->base.ctx.env,
+                    .ev = {.kind = RT_EV_SINK_COMMIT_RECORD, .subtask = s->base.ctx.id,
+                           .attempt = s->base.ctx.attempt}};
+    c.now_ns = rt_env_now_ns(c.env);
+    size_t len = 0;
+    const void *data = g_bytes_get_data(file, &len);
+    bool ok = rt_sink_file_foreach(data, len, emit_committed_record, &c, NULL, NULL);
+    assert(ok);
 }
 
 /* The commit of the head transaction finished (committed: the rename is durable;
@@ -142,8 +157,8 @@ static void commit_finished(RtSink *s, uint64_t txn, bool committed) {
     assert(t != NULL && t == g_queue_peek_head(&s->pending));
     g_queue_pop_head(&s->pending);
     observe(s, RT_EV_TXN_COMMIT, txn, t->checkpoint_id);
-    if (committed && t->records != NULL)
-        emit_committed(s, t->records);
+    if (committed && t->file != NULL)
+        emit_committed(s, t->file);
     txn_free(t);
     s->committing = false;
     if (s->base.ctx.progress != NULL)
@@ -211,9 +226,8 @@ static void commit_read_done(void *ud, const void *data, size_t len, GError *err
     }
     RtSink *s = io->sink;
     SinkTxn *t = find_txn(s, io->txn);
-    GArray *recs = NULL;
-    if (error == NULL && rt_sink_file_decode(data, len, &recs, NULL))
-        t->records = recs;
+    if (error == NULL && rt_sink_file_foreach(data, len, NULL, NULL, NULL, NULL))
+        t->file = g_bytes_new(data, len); /* compact: kept until the commit is durable */
     bool gone = error != NULL && g_error_matches(error, RT_STORAGE_ERROR,
                                                  RT_STORAGE_ERROR_NOT_FOUND);
     g_clear_error(&error);
@@ -233,11 +247,12 @@ static void sink_commit_next(RtSink *s) {
         return;
     s->committing = true;
     t->stage = TXN_COMMITTING;
-    if (t->records != NULL) {
-        commit_rename(s, t);
+    if (t->file != NULL) {
+        commit_rename(s, t); /* read before: a commit retried after a rename error */
         return;
     }
-    /* Restored transaction: read its records for the commit events first. */
+    /* Read the pending file back for the commit events: memory holds only the open
+     * transaction (and a restored transaction's records are not in memory at all). */
     char *path = txn_path(s, t->txn, false);
     SinkIo *io = io_new(s, t->txn);
     if (!rt_storage_read(s->base.ctx.env->storage, path, commit_read_done, io, NULL)) {
@@ -271,8 +286,6 @@ static void precommit_durable(RtSink *s, SinkIo *io, const GError *error) {
     t->stage = TXN_DURABLE;
     /* The records are durable in the pending file: the commit reads them back for its
      * events, so memory holds only the open transaction. */
-    g_array_unref(t->records);
-    t->records = NULL;
     observe(s, RT_EV_TXN_PRECOMMIT, t->txn, t->checkpoint_id);
     if (!io->reported)
         io->done(io->done_ud, NULL);
@@ -343,7 +356,7 @@ static bool sink_snapshot(RtOperator *self, uint64_t id, RtSnapshot *snap, bool 
                           RtOperatorDoneFunc done, void *ud, GError **error) {
     RtSink *s = (RtSink *)self;
     *async = false;
-    if (s->current->len > 0) {
+    if (rt_sink_encoder_count(&s->current) > 0) {
         if (s->pending.length >= SINK_MAX_PENDING) {
             g_set_error(error, RT_OPERATOR_ERROR, RT_OPERATOR_ERROR_IO,
                         "sink: too many pending transactions");
@@ -353,15 +366,12 @@ static bool sink_snapshot(RtOperator *self, uint64_t id, RtSnapshot *snap, bool 
         t->txn = s->current_txn;
         t->checkpoint_id = id;
         t->stage = TXN_WRITING;
-        t->records = s->current;
         g_queue_push_tail(&s->pending, t);
         SinkIo *io = io_new(s, t->txn);
-        io->data = rt_sink_file_encode(self->ctx.id.op, self->ctx.id.index, t->txn,
-                                       (const RtRecord *)(void *)t->records->data,
-                                       t->records->len);
+        io->data =
+            rt_sink_encoder_finish(&s->current, self->ctx.id.op, self->ctx.id.index, t->txn);
         io->done = done;
         io->done_ud = ud;
-        s->current = g_array_new(FALSE, TRUE, sizeof(RtRecord));
         s->current_txn = next_txn(s);
         char *path = txn_path(s, t->txn, false);
         size_t len = 0;
@@ -458,8 +468,8 @@ static bool sink_open(RtOperator *self, const RtSnapshot *restored, bool *async,
 
 static void sink_process(RtOperator *self, const RtRecord *rec) {
     RtSink *s = (RtSink *)self;
-    assert(s->current->len < RT_SINK_MAX_RECORDS);
-    g_array_append_val(s->current, *rec);
+    assert(rt_sink_encoder_count(&s->current) < RT_SINK_MAX_RECORDS);
+    rt_sink_encoder_add(&s->current, rec);
 }
 
 static void sink_end_of_input(RtOperator *self) {
@@ -468,14 +478,14 @@ static void sink_end_of_input(RtOperator *self) {
 
 static bool sink_is_done(RtOperator *self) {
     RtSink *s = (RtSink *)self;
-    return s->end_of_input && s->current->len == 0 && g_queue_is_empty(&s->pending) &&
+    return s->end_of_input && rt_sink_encoder_count(&s->current) == 0 && g_queue_is_empty(&s->pending) &&
            !s->recovering;
 }
 
 static void sink_free(RtOperator *self) {
     RtSink *s = (RtSink *)self;
     rt_lifeline_kill(s->life);
-    g_array_unref(s->current);
+    rt_sink_encoder_deinit(&s->current);
     SinkTxn *t;
     while ((t = g_queue_pop_head(&s->pending)) != NULL)
         txn_free(t);
@@ -498,7 +508,7 @@ RtOperator *rt_sink_new(const RtOperatorContext *ctx) {
     s->base.ops = &sink_ops;
     s->base.ctx = *ctx;
     s->life = rt_lifeline_new();
-    s->current = g_array_new(FALSE, TRUE, sizeof(RtRecord));
+    rt_sink_encoder_init(&s->current);
     g_queue_init(&s->pending);
     s->current_txn = next_txn(s);
     s->bug_commit_early = rt_bug_on(ctx->env, RT_BUG_SINK_COMMIT_ON_PRECOMMIT);

@@ -1,5 +1,7 @@
 /* rt_sink_format.c - encoding and validated decoding of the 2PC sink's transaction
- * files (format in rt_sink_format.h). */
+ * files (format in rt_sink_format.h): a fixed header, varint/delta-coded records and a
+ * CRC-32C. Decoding never trusts a field before the checksum has been verified, and
+ * never allocates in proportion to a claimed count before the body has been walked. */
 #include "runtime/operators/rt_sink_format.h"
 
 #include <assert.h>
@@ -11,6 +13,9 @@
 G_DEFINE_QUARK(rt-sink-format-error-quark, rt_sink_format_error)
 
 #define HEADER_BYTES (8u + 4u + 8u + 4u + 4u + 8u + 4u)
+#define CRC_BYTES 4u
+#define VARINT_MAX_BYTES 10u
+#define RECORD_MAX_BYTES (5u + 4u * VARINT_MAX_BYTES) /* src is a u32 */
 
 char *rt_sink_dir(const char *op_name, uint32_t subtask) {
     assert(op_name != NULL);
@@ -42,35 +47,169 @@ static uint64_t get64(const uint8_t *p) {
     return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
 }
 
+/* Zigzag of the wrapped difference a - b: small magnitudes of either sign stay small. */
+static uint64_t zigzag(uint64_t a, uint64_t b) {
+    uint64_t d = a - b;
+    return (d << 1) ^ (0 - (d >> 63));
+}
+
+/* Inverse of zigzag: the a for which zigzag(a, b) == z. */
+static uint64_t unzigzag(uint64_t z, uint64_t b) {
+    uint64_t d = (z >> 1) ^ (0 - (z & 1u));
+    return b + d;
+}
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v) {
+    while (v >= 0x80u) {
+        *p++ = (uint8_t)(v | 0x80u);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* Reads a varint from [*p, end); false when truncated or longer than 64 bits. */
+static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out) {
+    uint64_t v = 0;
+    for (unsigned i = 0; i < VARINT_MAX_BYTES; i++) {
+        if (*p >= end)
+            return false;
+        uint8_t c = *(*p)++;
+        if (i == VARINT_MAX_BYTES - 1 && c > 1u)
+            return false; /* bits beyond 64 */
+        v |= (uint64_t)(c & 0x7fu) << (7 * i);
+        if ((c & 0x80u) == 0) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------------ encoding */
+
+void rt_sink_encoder_init(RtSinkEncoder *e) {
+    assert(e != NULL);
+    memset(e, 0, sizeof *e);
+    e->buf = g_byte_array_new();
+    g_byte_array_set_size(e->buf, HEADER_BYTES);
+    memset(e->buf->data, 0, HEADER_BYTES);
+}
+
+void rt_sink_encoder_deinit(RtSinkEncoder *e) {
+    if (e == NULL || e->buf == NULL)
+        return;
+    g_byte_array_unref(e->buf);
+    e->buf = NULL;
+}
+
+void rt_sink_encoder_add(RtSinkEncoder *e, const RtRecord *r) {
+    assert(e != NULL && e->buf != NULL && r != NULL && e->n < RT_SINK_MAX_RECORDS);
+    uint8_t tmp[RECORD_MAX_BYTES], *p = tmp;
+    unsigned slot = r->src % RT_SINK_DELTA_SLOTS;
+    p = put_varint(p, r->src);
+    p = put_varint(p, zigzag(r->offset, e->prev_offset[slot]));
+    p = put_varint(p, zigzag(r->created_ns, e->prev_created_ns[slot]));
+    p = put_varint(p, r->key);
+    p = put_varint(p, r->value);
+    assert(p <= tmp + sizeof tmp);
+    e->prev_offset[slot] = r->offset;
+    e->prev_created_ns[slot] = r->created_ns;
+    g_byte_array_append(e->buf, tmp, (guint)(p - tmp));
+    e->n++;
+}
+
+uint32_t rt_sink_encoder_count(const RtSinkEncoder *e) {
+    assert(e != NULL);
+    return e->n;
+}
+
+size_t rt_sink_encoder_size_bytes(const RtSinkEncoder *e) {
+    assert(e != NULL && e->buf != NULL);
+    return e->buf->len;
+}
+
+GBytes *rt_sink_encoder_finish(RtSinkEncoder *e, uint32_t op, uint32_t subtask, uint64_t txn) {
+    assert(e != NULL && e->buf != NULL);
+    GByteArray *b = e->buf;
+    uint64_t total = (uint64_t)b->len + CRC_BYTES;
+    uint8_t *h = b->data;
+    memcpy(h, RT_SINK_MAGIC, 8);
+    put32(h + 8, RT_SINK_FORMAT_VERSION);
+    put64(h + 12, total);
+    put32(h + 20, op);
+    put32(h + 24, subtask);
+    put64(h + 28, txn);
+    put32(h + 36, e->n);
+    uint8_t crc[CRC_BYTES];
+    put32(crc, rt_crc32c(0, b->data, b->len));
+    g_byte_array_append(b, crc, CRC_BYTES);
+    assert(b->len == total);
+    e->buf = NULL;
+    rt_sink_encoder_deinit(e);
+    rt_sink_encoder_init(e);
+    return g_byte_array_free_to_bytes(b);
+}
+
 GBytes *rt_sink_file_encode(uint32_t op, uint32_t subtask, uint64_t txn,
                             const RtRecord *records, size_t n) {
     assert(n <= RT_SINK_MAX_RECORDS && (records != NULL || n == 0));
-    size_t total = HEADER_BYTES + n * RT_PROTOCOL_RECORD_BYTES + 4;
-    uint8_t *buf = g_malloc(total), *p = buf;
-    memcpy(p, RT_SINK_MAGIC, 8);
-    put32(p + 8, RT_SINK_FORMAT_VERSION);
-    put64(p + 12, total);
-    put32(p + 20, op);
-    put32(p + 24, subtask);
-    put64(p + 28, txn);
-    put32(p + 36, (uint32_t)n);
-    p += HEADER_BYTES;
-    for (size_t i = 0; i < n; i++, p += RT_PROTOCOL_RECORD_BYTES)
-        rt_protocol_record_encode(p, &records[i]);
-    put32(p, rt_crc32c(0, buf, total - 4));
-    return g_bytes_new_take(buf, total);
+    RtSinkEncoder e;
+    rt_sink_encoder_init(&e);
+    for (size_t i = 0; i < n; i++)
+        rt_sink_encoder_add(&e, &records[i]);
+    GBytes *b = rt_sink_encoder_finish(&e, op, subtask, txn);
+    rt_sink_encoder_deinit(&e);
+    return b;
 }
+
+/* ------------------------------------------------------------------ decoding */
 
 static bool fail(GError **error, RtSinkFormatError code, const char *msg, uint64_t v) {
     g_set_error(error, RT_SINK_FORMAT_ERROR, code, "sink file: %s (%" PRIu64 ")", msg, v);
     return false;
 }
 
-bool rt_sink_file_decode_info(const void *data, size_t len, GArray **records_out,
-                              RtSinkFileInfo *info, GError **error) {
-    assert(records_out != NULL && (data != NULL || len == 0));
-    const uint8_t *b = data;
-    if (len < HEADER_BYTES + 4)
+/* Decodes the record at *p (advancing it) with the delta state of its slot. */
+static bool decode_record(const uint8_t **p, const uint8_t *end, uint64_t *prev_off,
+                          uint64_t *prev_created, RtRecord *r) {
+    uint64_t src = 0, doff = 0, dcreated = 0;
+    memset(r, 0, sizeof *r);
+    if (!get_varint(p, end, &src) || src > UINT32_MAX || !get_varint(p, end, &doff) ||
+        !get_varint(p, end, &dcreated) || !get_varint(p, end, &r->key) ||
+        !get_varint(p, end, &r->value))
+        return false;
+    unsigned slot = (unsigned)(src % RT_SINK_DELTA_SLOTS);
+    r->src = (uint32_t)src;
+    r->offset = unzigzag(doff, prev_off[slot]);
+    r->created_ns = unzigzag(dcreated, prev_created[slot]);
+    prev_off[slot] = r->offset;
+    prev_created[slot] = r->created_ns;
+    return true;
+}
+
+/* Walks the body of a checked file: n records exactly filling it. fn may be NULL. */
+static bool walk_body(const uint8_t *b, size_t len, uint32_t n, RtSinkRecordFunc fn, void *ud,
+                      GError **error) {
+    uint64_t prev_off[RT_SINK_DELTA_SLOTS] = {0}, prev_created[RT_SINK_DELTA_SLOTS] = {0};
+    const uint8_t *p = b + HEADER_BYTES, *end = b + len - CRC_BYTES;
+    for (uint32_t i = 0; i < n; i++) {
+        RtRecord r;
+        if (!decode_record(&p, end, prev_off, prev_created, &r))
+            return fail(error, RT_SINK_FORMAT_ERROR_CORRUPT, "record does not decode, index",
+                        i);
+        if (fn != NULL)
+            fn(ud, i, &r);
+    }
+    if (p != end)
+        return fail(error, RT_SINK_FORMAT_ERROR_CORRUPT, "bytes after the last record",
+                    (uint64_t)(end - p));
+    return true;
+}
+
+/* Checks the header and checksum; stores the record count. */
+static bool check_frame(const uint8_t *b, size_t len, uint32_t *n, GError **error) {
+    if (len < HEADER_BYTES + CRC_BYTES)
         return fail(error, RT_SINK_FORMAT_ERROR_TRUNCATED, "shorter than a header", len);
     if (memcmp(b, RT_SINK_MAGIC, 8) != 0)
         return fail(error, RT_SINK_FORMAT_ERROR_BAD_MAGIC, "bad magic, length", len);
@@ -79,28 +218,46 @@ bool rt_sink_file_decode_info(const void *data, size_t len, GArray **records_out
     if (get64(b + 12) != len)
         return fail(error, RT_SINK_FORMAT_ERROR_TRUNCATED, "length differs from header, have",
                     len);
-    if (rt_crc32c(0, b, len - 4) != get32(b + len - 4))
+    if (rt_crc32c(0, b, len - CRC_BYTES) != get32(b + len - CRC_BYTES))
         return fail(error, RT_SINK_FORMAT_ERROR_CHECKSUM, "checksum mismatch, length", len);
-    uint32_t n = get32(b + 36);
-    if (n > RT_SINK_MAX_RECORDS ||
-        (uint64_t)HEADER_BYTES + (uint64_t)n * RT_PROTOCOL_RECORD_BYTES + 4 != len)
-        return fail(error, RT_SINK_FORMAT_ERROR_CORRUPT, "record count does not fit", n);
-    GArray *recs = g_array_sized_new(FALSE, TRUE, sizeof(RtRecord), n);
-    const uint8_t *p = b + HEADER_BYTES;
-    for (uint32_t i = 0; i < n; i++, p += RT_PROTOCOL_RECORD_BYTES) {
-        RtRecord r;
-        memset(&r, 0, sizeof r);
-        r.src = get32(p);
-        r.offset = get64(p + 4);
-        r.key = get64(p + 12);
-        r.value = get64(p + 20);
-        r.created_ns = get64(p + 28);
-        g_array_append_val(recs, r);
-    }
+    *n = get32(b + 36);
+    /* Each record takes at least 5 bytes (five varints). */
+    if (*n > RT_SINK_MAX_RECORDS || (uint64_t)*n * 5u > len - HEADER_BYTES - CRC_BYTES)
+        return fail(error, RT_SINK_FORMAT_ERROR_CORRUPT, "record count does not fit", *n);
+    return true;
+}
+
+bool rt_sink_file_foreach(const void *data, size_t len, RtSinkRecordFunc fn, void *user_data,
+                          RtSinkFileInfo *info, GError **error) {
+    assert(data != NULL || len == 0);
+    const uint8_t *b = data;
+    uint32_t n = 0;
+    if (!check_frame(b, len, &n, error) || !walk_body(b, len, n, NULL, NULL, error))
+        return false;
+    if (fn != NULL && !walk_body(b, len, n, fn, user_data, error))
+        assert(!"a validated body failed to decode");
     if (info != NULL) {
         info->op = get32(b + 20);
         info->subtask = get32(b + 24);
         info->txn = get64(b + 28);
+        info->n_records = n;
+    }
+    return true;
+}
+
+static void append_record(void *ud, uint32_t index, const RtRecord *r) {
+    GArray *recs = ud;
+    assert(index == recs->len);
+    g_array_append_vals(recs, r, 1);
+}
+
+bool rt_sink_file_decode_info(const void *data, size_t len, GArray **records_out,
+                              RtSinkFileInfo *info, GError **error) {
+    assert(records_out != NULL && (data != NULL || len == 0));
+    GArray *recs = g_array_new(FALSE, TRUE, sizeof(RtRecord));
+    if (!rt_sink_file_foreach(data, len, append_record, recs, info, error)) {
+        g_array_unref(recs);
+        return false;
     }
     *records_out = recs;
     return true;
