@@ -193,6 +193,18 @@ static void compute_multiplicities(SimOracle *o) {
     }
 }
 
+/* Distinct keys the sources declare (their key ranges may overlap), capped at the
+ * tracking limit: the ledger's initial key width. */
+static uint64_t expected_keys(const SimOracle *o) {
+    uint64_t n = 0;
+    for (uint32_t op = 0; op < o->n_ops; op++) {
+        const RtOperatorSpec *spec = g_ptr_array_index(o->graph->operators, op);
+        if (o->src_first[op] != UINT32_MAX)
+            n += MIN(spec->keys, (uint64_t)SIM_ORACLE_MAX_KEYS);
+    }
+    return MIN(n, (uint64_t)SIM_ORACLE_MAX_KEYS);
+}
+
 static void setup_topology(SimOracle *o) {
     const RtJobGraph *g = o->graph;
     o->n_ops = g->operators->len;
@@ -211,9 +223,10 @@ static void setup_topology(SimOracle *o) {
     }
     o->src_op = g_new0(uint32_t, o->n_src + 1);
     o->src_records = g_new0(uint64_t, o->n_src + 1);
-    o->key_idx = g_new0(uint32_t *, o->n_src + 1);
-    o->epoch = g_new0(uint16_t *, o->n_src + 1);
+    o->key_idx = g_new0(SimPacked, o->n_src + 1);
+    o->runs = g_new0(GArray *, o->n_src + 1);
     o->cursor = g_new0(uint64_t, o->n_src + 1);
+    uint32_t bits = sim_packed_bits_for(expected_keys(o));
     for (uint32_t op = 0; op < o->n_ops; op++) {
         if (o->src_first[op] == UINT32_MAX)
             continue;
@@ -222,9 +235,8 @@ static void setup_topology(SimOracle *o) {
             uint32_t s = o->src_first[op] + i;
             o->src_op[s] = op;
             o->src_records[s] = spec->records;
-            o->key_idx[s] = g_new(uint32_t, spec->records + 1);
-            memset(o->key_idx[s], 0xff, sizeof(uint32_t) * (spec->records + 1));
-            o->epoch[s] = g_new0(uint16_t, spec->records + 1);
+            sim_packed_init(&o->key_idx[s], spec->records, bits);
+            o->runs[s] = g_array_new(FALSE, TRUE, sizeof(SimEmitRun));
         }
     }
     o->mult = g_new0(uint64_t, (size_t)o->n_ops * o->n_ops);
@@ -302,8 +314,8 @@ void sim_oracle_free(SimOracle *o) {
     if (o == NULL)
         return;
     for (uint32_t s = 0; s < o->n_src; s++) {
-        g_free(o->key_idx[s]);
-        g_free(o->epoch[s]);
+        sim_packed_deinit(&o->key_idx[s]);
+        g_array_unref(o->runs[s]);
     }
     for (uint32_t i = 0; i < o->n_src_ops; i++)
         g_array_unref(o->base[i]);
@@ -312,7 +324,7 @@ void sim_oracle_free(SimOracle *o) {
         g_array_unref(o->cut_delta[op]);
     g_free(o->cut_delta);
     g_free(o->key_idx);
-    g_free(o->epoch);
+    g_free(o->runs);
     g_free(o->cursor);
     g_free(o->src_first);
     g_free(o->src_op);
@@ -359,6 +371,49 @@ void sim_oracle_note_fault(SimOracle *o, uint64_t time_ns, const char *descripti
     new_epoch(o, time_ns);
 }
 
+/* ------------------------------------------------------------------ ledger */
+
+uint32_t sim_oracle_ledger_key(const SimOracle *o, uint32_t src, uint64_t off) {
+    assert(src < o->n_src && off < o->src_records[src]);
+    uint32_t v = sim_packed_get(&o->key_idx[src], off);
+    return v == 0 ? SIM_ORACLE_NO_KEY : v - 1;
+}
+
+const SimEpoch *sim_oracle_ledger_epoch(const SimOracle *o, uint32_t src, uint64_t off) {
+    assert(src < o->n_src);
+    const GArray *runs = o->runs[src];
+    uint32_t e = 0;
+    for (guint i = runs->len; i > 0; i--) {
+        const SimEmitRun *r = &g_array_index(runs, SimEmitRun, i - 1);
+        if (r->start <= off && off < r->end) {
+            e = r->epoch;
+            break;
+        }
+        if (i == runs->len && runs->len >= SIM_ORACLE_MAX_RUNS)
+            e = r->epoch; /* runs saturated: the last one stands for the rest */
+    }
+    return &g_array_index(o->epochs, SimEpoch, e);
+}
+
+/* Records the first emission of (s, off) with dense key idx in the current epoch. */
+static void ledger_note_first(SimOracle *o, uint32_t s, uint64_t off, uint32_t idx) {
+    if (idx + 1u > sim_packed_max(&o->key_idx[s])) {
+        uint32_t bits = sim_packed_bits_for((uint64_t)idx + 1u);
+        for (uint32_t i = 0; i < o->n_src; i++)
+            sim_packed_widen(&o->key_idx[i], bits);
+    }
+    sim_packed_set(&o->key_idx[s], off, idx + 1u);
+    GArray *runs = o->runs[s];
+    uint32_t epoch = o->epochs->len - 1;
+    SimEmitRun *last = runs->len > 0 ? &g_array_index(runs, SimEmitRun, runs->len - 1) : NULL;
+    if (last != NULL && last->end == off && last->epoch == epoch) {
+        last->end++;
+    } else if (runs->len < SIM_ORACLE_MAX_RUNS) {
+        SimEmitRun r = {off, off + 1, epoch};
+        g_array_append_val(runs, r);
+    }
+}
+
 /* ------------------------------------------------------------------ events */
 
 static void on_record_emit(SimOracle *o, const RtEvent *ev) {
@@ -372,9 +427,9 @@ static void on_record_emit(SimOracle *o, const RtEvent *ev) {
                            s == UINT32_MAX ? 0 : o->src_records[s]);
         return;
     }
-    uint32_t *slot = &o->key_idx[s][ev->a];
-    if (*slot != SIM_ORACLE_NO_KEY) {
-        uint64_t first_key = g_array_index(o->keys, uint64_t, *slot);
+    uint32_t first = sim_oracle_ledger_key(o, s, ev->a);
+    if (first != SIM_ORACLE_NO_KEY) {
+        uint64_t first_key = g_array_index(o->keys, uint64_t, first);
         if (first_key != ev->key)
             sim_oracle_violate(o, SIM_INV_EXACTLY_ONCE, ev->time_ns, 0,
                                "record (src %u, offset %" PRIu64 ") replayed with key %" PRIu64
@@ -389,8 +444,7 @@ static void on_record_emit(SimOracle *o, const RtEvent *ev) {
                            SIM_ORACLE_MAX_KEYS);
         return;
     }
-    *slot = idx;
-    o->epoch[s][ev->a] = (uint16_t)(o->epochs->len - 1);
+    ledger_note_first(o, s, ev->a, idx);
     o->records_emitted++;
 }
 

@@ -204,7 +204,7 @@ static bool move_cursor(SimOracle *o, uint32_t s, uint64_t cut, uint64_t id, uin
         g_array_set_size(base, o->keys->len);
     uint64_t *cnt = (uint64_t *)(void *)base->data;
     for (uint64_t off = o->cursor[s]; off < cut; off++) {
-        uint32_t k = o->key_idx[s][off];
+        uint32_t k = sim_oracle_ledger_key(o, s, off);
         if (k == SIM_ORACLE_NO_KEY) {
             sim_oracle_violate(o, SIM_INV_CONSISTENT_CUT, time_ns, id,
                                "checkpoint %" PRIu64 " has source %u at offset %" PRIu64
@@ -216,7 +216,7 @@ static bool move_cursor(SimOracle *o, uint32_t s, uint64_t cut, uint64_t id, uin
         cnt[k]++;
     }
     for (uint64_t off = cut; off < o->cursor[s]; off++) {
-        uint32_t k = o->key_idx[s][off];
+        uint32_t k = sim_oracle_ledger_key(o, s, off);
         assert(k != SIM_ORACLE_NO_KEY && cnt[k] > 0);
         cnt[k]--;
     }

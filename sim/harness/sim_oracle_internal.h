@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "sim/harness/sim_oracle.h"
+#include "sim/harness/sim_packed.h"
 
 #define SIM_ORACLE_NO_KEY UINT32_MAX   /* key_idx of a record never emitted */
 #define SIM_ORACLE_MAX_EPOCH UINT16_MAX
@@ -19,6 +20,9 @@
 #define SIM_ORACLE_MAX_KEYS (1u << 26)
 #define SIM_ORACLE_MAX_SOURCES 65536u
 #define SIM_ORACLE_MAX_OPS 1024u
+/* First-emission runs remembered per source subtask (beyond: later records are named
+ * with the last run's epoch). Normally one run per epoch. */
+#define SIM_ORACLE_MAX_RUNS (1u << 20)
 
 /* Open-addressing map from a record key (u64) to its dense index (u32). */
 typedef struct SimKeyMap {
@@ -34,6 +38,12 @@ typedef struct SimEpoch {
     uint64_t start_ns;
     uint64_t last_completed_id; /* last checkpoint completed before start_ns, 0 none */
 } SimEpoch;
+
+/* Offsets [start, end) of one source subtask first emitted, in order, during one epoch. */
+typedef struct SimEmitRun {
+    uint64_t start, end;
+    uint32_t epoch; /* index into epochs */
+} SimEmitRun;
 
 typedef struct SimFault {
     uint64_t time_ns;
@@ -66,9 +76,11 @@ struct SimOracle {
     uint32_t n_src_ops;
     uint32_t *src_op_list;   /* the source operators, ascending */
 
-    /* Ledger, per global src, indexed by offset. */
-    uint32_t **key_idx;      /* dense key index, SIM_ORACLE_NO_KEY when never emitted */
-    uint16_t **epoch;        /* epoch of first emission */
+    /* Ledger, per global src, indexed by offset: a few bits a record. Read through
+     * sim_oracle_ledger_key / sim_oracle_ledger_epoch. */
+    SimPacked *key_idx;      /* dense key index + 1, 0 when never emitted; all share one
+                                width, raised when a new key index does not fit */
+    GArray **runs;           /* SimEmitRun, in emission order: epoch of first emission */
     SimKeyMap keymap;
     GArray *keys;            /* uint64_t, by dense index */
 
@@ -123,6 +135,11 @@ void sim_oracle_violate(SimOracle *o, const char *invariant, uint64_t time_ns,
 /* Description of the fault nearest to time_ns: the first at or after it, else the last
  * before it; NULL when no fault was noted. Borrowed. */
 const char *sim_oracle_fault_near(const SimOracle *o, uint64_t time_ns);
+/* Dense key index of record (src, off), or SIM_ORACLE_NO_KEY if it was never emitted.
+ * Asserts src < n_src and off < src_records[src]. */
+uint32_t sim_oracle_ledger_key(const SimOracle *o, uint32_t src, uint64_t off);
+/* The epoch in which record (src, off) was first emitted (epoch 0 if it never was). */
+const SimEpoch *sim_oracle_ledger_epoch(const SimOracle *o, uint32_t src, uint64_t off);
 /* Dense index of key, or SIM_ORACLE_NO_KEY if the key was never emitted. */
 uint32_t sim_oracle_key_lookup(const SimOracle *o, uint64_t key);
 /* Global src of (source operator op, subtask index), or UINT32_MAX. */

@@ -1,7 +1,8 @@
 /* sim_oracle_sink.c - the exactly-once ledger at the end of a run. Reads the committed
  * sink output god's-eye (every committed-<txn> file under sink/<op>/<subtask>/, decoded
- * with the sink's own format), counts each record identity (src, offset) in a flat byte
- * array per source subtask, and compares with the path multiplicity from the record's
+ * with the sink's own format, record by record without a copy), counts each record
+ * identity (src, offset) in a bit-packed counter per source subtask (4 bits, or wide
+ * enough for the largest path multiplicity plus one, saturating), and compares with the path multiplicity from the record's
  * source to the sink: fewer copies = lost, more = duplicated. For a sink fed only by one
  * counter, each key's largest committed value (the counter's final count) must equal the
  * number of copies of records with that key the counter must have seen.
@@ -16,7 +17,7 @@
 /* Per-sink tallies while reading its committed files. */
 typedef struct SinkTally {
     uint32_t op;
-    uint8_t **seen;     /* per global src, per offset: copies committed (saturating) */
+    SimPacked *seen;    /* per global src, per offset: copies committed (saturating) */
     uint64_t *max_value;/* per key index: largest committed value */
     uint64_t records;
     uint64_t foreign;   /* records with an impossible identity */
@@ -33,7 +34,7 @@ static void tally_record(SimOracle *o, SinkTally *t, const RtRecord *r, const ch
                                file, r->src, r->offset);
         return;
     }
-    uint32_t k = o->key_idx[r->src][r->offset];
+    uint32_t k = sim_oracle_ledger_key(o, r->src, r->offset);
     if (k == SIM_ORACLE_NO_KEY) {
         if (t->foreign++ == 0)
             sim_oracle_violate(o, SIM_INV_EXACTLY_ONCE, end_ns, 0,
@@ -51,11 +52,26 @@ static void tally_record(SimOracle *o, SinkTally *t, const RtRecord *r, const ch
                                file, r->src, r->offset, r->key, key);
         return;
     }
-    uint8_t *c = &t->seen[r->src][r->offset];
-    if (*c < UINT8_MAX)
-        (*c)++;
+    SimPacked *seen = &t->seen[r->src];
+    uint32_t c = sim_packed_get(seen, r->offset);
+    if (c < sim_packed_max(seen))
+        sim_packed_set(seen, r->offset, c + 1);
     if (r->value > t->max_value[k])
         t->max_value[k] = r->value;
+}
+
+/* One committed file being tallied (rt_sink_file_foreach's user data). */
+typedef struct SinkFileRead {
+    SimOracle *o;
+    SinkTally *t;
+    const char *path;
+    uint64_t end_ns;
+} SinkFileRead;
+
+static void tally_cb(void *ud, uint32_t index, const RtRecord *r) {
+    (void)index;
+    SinkFileRead *rd = ud;
+    tally_record(rd->o, rd->t, r, rd->path, rd->end_ns);
 }
 
 static void read_sink_file(SimOracle *o, SinkTally *t, const char *path, uint64_t end_ns) {
@@ -67,16 +83,12 @@ static void read_sink_file(SimOracle *o, SinkTally *t, const char *path, uint64_
     }
     size_t len = 0;
     const void *data = g_bytes_get_data(b, &len);
-    GArray *recs = NULL;
     GError *err = NULL;
-    if (!rt_sink_file_decode(data, len, &recs, &err)) {
+    SinkFileRead rd = {o, t, path, end_ns};
+    if (!rt_sink_file_foreach(data, len, tally_cb, &rd, NULL, &err)) {
         sim_oracle_violate(o, SIM_INV_EXACTLY_ONCE, end_ns, 0,
                            "committed sink file %s is corrupt: %s", path, err->message);
         g_error_free(err);
-    } else {
-        for (guint i = 0; i < recs->len; i++)
-            tally_record(o, t, &g_array_index(recs, RtRecord, i), path, end_ns);
-        g_array_unref(recs);
     }
     g_bytes_unref(b);
 }
@@ -101,8 +113,8 @@ static void read_sink(SimOracle *o, SinkTally *t, uint64_t end_ns) {
 
 /* Appends a named record "(src S, offset O, key K, emitted after checkpoint C)". */
 static void name_record(const SimOracle *o, GString *s, uint32_t src, uint64_t off,
-                        uint8_t copies) {
-    uint32_t k = o->key_idx[src][off];
+                        uint32_t copies) {
+    uint32_t k = sim_oracle_ledger_key(o, src, off);
     if (s->len > 0)
         g_string_append(s, ", ");
     g_string_append_printf(s, "(src %u, offset %" PRIu64, src, off);
@@ -110,7 +122,7 @@ static void name_record(const SimOracle *o, GString *s, uint32_t src, uint64_t o
         g_string_append(s, ", never emitted)");
         return;
     }
-    const SimEpoch *e = &g_array_index(o->epochs, SimEpoch, o->epoch[src][off]);
+    const SimEpoch *e = sim_oracle_ledger_epoch(o, src, off);
     g_string_append_printf(s, ", key %" PRIu64 ", %u copies, emitted after checkpoint %" PRIu64
                            " at t>=%" PRIu64 " ms)",
                            g_array_index(o->keys, uint64_t, k), copies, e->last_completed_id,
@@ -130,9 +142,8 @@ static void report_finding(SimOracle *o, const SinkTally *t, LedgerFinding *f, c
     if (f->n > 0) {
         const RtOperatorSpec *spec = g_ptr_array_index(o->graph->operators, t->op);
         uint64_t ckpt = 0, when = end_ns;
-        if (o->key_idx[f->first_src][f->first_off] != SIM_ORACLE_NO_KEY) {
-            const SimEpoch *e =
-                &g_array_index(o->epochs, SimEpoch, o->epoch[f->first_src][f->first_off]);
+        if (sim_oracle_ledger_key(o, f->first_src, f->first_off) != SIM_ORACLE_NO_KEY) {
+            const SimEpoch *e = sim_oracle_ledger_epoch(o, f->first_src, f->first_off);
             ckpt = e->last_completed_id;
             when = e->start_ns;
         }
@@ -150,7 +161,7 @@ static void check_ledger(SimOracle *o, const SinkTally *t, bool complete, uint64
     for (uint32_t s = 0; s < o->n_src; s++) {
         uint64_t m = o->mult[(size_t)o->src_op[s] * o->n_ops + t->op];
         for (uint64_t off = 0; off < o->src_records[s]; off++) {
-            uint8_t c = t->seen[s][off];
+            uint32_t c = sim_packed_get(&t->seen[s], off);
             if (c == m || (o->at_least_once && c > m))
                 continue;
             LedgerFinding *f = c < m ? &lost : &dup;
@@ -200,7 +211,7 @@ static void check_final_counts(SimOracle *o, const SinkTally *t, uint64_t end_ns
     for (uint32_t s = 0; s < o->n_src; s++) {
         uint64_t m = o->mult[(size_t)o->src_op[s] * o->n_ops + c];
         for (uint64_t off = 0; off < o->src_records[s]; off++) {
-            uint32_t k = o->key_idx[s][off];
+            uint32_t k = sim_oracle_ledger_key(o, s, off);
             if (k != SIM_ORACLE_NO_KEY)
                 want[k] += m;
         }
@@ -226,21 +237,31 @@ static void check_final_counts(SimOracle *o, const SinkTally *t, uint64_t end_ns
     g_free(want);
 }
 
+/* Width of sink op's copy counters: at least 4 bits, and room for the largest
+ * multiplicity plus one (so a duplicate is always visible), at most 8 bits. */
+static uint32_t seen_bits(const SimOracle *o, uint32_t op) {
+    uint64_t m = 0;
+    for (uint32_t s = 0; s < o->n_src; s++)
+        m = MAX(m, o->mult[(size_t)o->src_op[s] * o->n_ops + op]);
+    return CLAMP(sim_packed_bits_for(m + 1), 4u, 8u);
+}
+
 void sim_oracle_check_sinks(SimOracle *o, uint64_t end_time_ns, bool complete) {
     for (uint32_t op = 0; op < o->n_ops; op++) {
         const RtOperatorSpec *spec = g_ptr_array_index(o->graph->operators, op);
         if (spec->kind != RT_OP_SINK)
             continue;
-        SinkTally t = {op, g_new0(uint8_t *, o->n_src + 1),
+        SinkTally t = {op, g_new0(SimPacked, o->n_src + 1),
                        g_new0(uint64_t, (size_t)o->keys->len + 1), 0, 0};
+        uint32_t bits = seen_bits(o, op);
         for (uint32_t s = 0; s < o->n_src; s++)
-            t.seen[s] = g_new0(uint8_t, o->src_records[s] + 1);
+            sim_packed_init(&t.seen[s], o->src_records[s], bits);
         read_sink(o, &t, end_time_ns);
         check_ledger(o, &t, complete, end_time_ns);
         if (complete)
             check_final_counts(o, &t, end_time_ns);
         for (uint32_t s = 0; s < o->n_src; s++)
-            g_free(t.seen[s]);
+            sim_packed_deinit(&t.seen[s]);
         g_free(t.seen);
         g_free(t.max_value);
     }
