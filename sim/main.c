@@ -32,6 +32,8 @@ static const SimCommand commands[] = {
      "ckptsim report /tmp/run --out /tmp/run/report.html"},
     {"zk", sim_cmd_zk, "ZooKeeper tools: 'probe' measures a real server",
      "ckptsim zk probe --zk 127.0.0.1:2181 --json"},
+    {"live", sim_cmd_live, "run a scenario's job for real: processes, TCP, files, ZooKeeper",
+     "ckptsim live scenarios/linear.ini --dir /tmp/live1"},
 };
 
 static void usage(FILE *out) {

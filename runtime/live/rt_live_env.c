@@ -8,6 +8,8 @@
  */
 #include "runtime/live/rt_live_env.h"
 
+#include "runtime/coord/rt_coord_zk.h"
+
 #include <assert.h>
 #include <gio/gio.h>
 #include <string.h>
@@ -468,6 +470,12 @@ static bool live_bind(RtLiveEnv *live, GError **error) {
     return true;
 }
 
+/* env->coord_open: a real ZooKeeper session whose callbacks run on this env's context. */
+static RtCoord *live_coord_open(RtEnv *env, const RtCoordConfig *cfg, GError **error) {
+    RtLiveEnv *live = env->world;
+    return rt_coord_zk_open(live->ctx, cfg, error);
+}
+
 RtLiveEnv *rt_live_env_new(GMainContext *ctx, RtProcessId process_id, uint16_t base_port,
                            uint64_t seed, RtStorage *storage, RtObserver *observer,
                            GError **error) {
@@ -486,6 +494,7 @@ RtLiveEnv *rt_live_env_new(GMainContext *ctx, RtProcessId process_id, uint16_t b
     live->env.storage = storage;
     live->env.observer = observer;
     live->env.seed = seed;
+    live->env.coord_open = live_coord_open;
     live->env.world = live;
     if (!live_bind(live, error)) {
         rt_live_env_free(live);
@@ -517,4 +526,10 @@ void rt_live_env_free(RtLiveEnv *live) {
 RtEnv *rt_live_env_get(RtLiveEnv *live) {
     assert(live != NULL);
     return &live->env;
+}
+
+void rt_live_env_set_origin_us(RtLiveEnv *live, int64_t origin_us) {
+    assert(live != NULL);
+    assert(origin_us <= g_get_monotonic_time());
+    live->start_us = origin_us;
 }

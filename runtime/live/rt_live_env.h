@@ -1,8 +1,10 @@
 /* rt_live_env.h - the real world: RtEnv on a GLib main context.
  *
- * Time is the monotonic clock (ns since the env was created) and timers are GLib
- * timeout sources; the transport is TCP on 127.0.0.1 with length-prefixed frames; storage
- * and ZooKeeper are supplied by the caller (rt_live_storage, rt_coord_zk). Everything
+ * Time is the monotonic clock (ns since the env was created, or since an origin shared
+ * by a cluster) and timers are GLib timeout sources; the transport is TCP on 127.0.0.1
+ * with length-prefixed frames; storage is supplied by the caller (rt_live_storage), and
+ * env->coord_open opens a real ZooKeeper session (rt_coord_zk) on the env's context,
+ * used only when the runtime asks for one (HA or the zookeeper state backend). Everything
  * runs on one GMainContext: callbacks are dispatched from it, never from another thread.
  *
  * Addressing: process p of a live cluster listens on TCP port base_port + p; a channel's
@@ -36,5 +38,11 @@ void rt_live_env_free(RtLiveEnv *live);
 
 /* The RtEnv view (borrowed; valid until rt_live_env_free). */
 RtEnv *rt_live_env_get(RtLiveEnv *live);
+
+/* Moves the env's time origin to origin_us, a g_get_monotonic_time() value (the
+ * monotonic clock is system-wide, so every process of a live cluster given the same
+ * origin reads the same now_ns, and a restarted process continues the cluster's time).
+ * origin_us must not lie in the future. Call before the env is used. */
+void rt_live_env_set_origin_us(RtLiveEnv *live, int64_t origin_us);
 
 #endif /* RT_LIVE_ENV_H */
