@@ -57,21 +57,27 @@ static bool probe_writable(const char *dir, GError **error) {
     return ok;
 }
 
-static bool setup_dir(RtLiveCluster *c, GError **error) {
+/* Before anything else: an existing DIR must be an empty directory. */
+static bool check_dir(RtLiveCluster *c, GError **error) {
     GError *e = NULL;
-    if (g_file_test(c->dir, G_FILE_TEST_EXISTS)) {
-        if (!g_file_test(c->dir, G_FILE_TEST_IS_DIR)) {
-            g_set_error(error, RT_LIVE_CLUSTER_ERROR, RT_LIVE_CLUSTER_ERROR_DIR,
-                        "run directory %s: exists and is not a directory", c->dir);
-            return false;
-        }
-        if (!dir_is_empty(c->dir, &e)) {
-            g_set_error(error, RT_LIVE_CLUSTER_ERROR, RT_LIVE_CLUSTER_ERROR_DIR,
-                        "run directory %s: %s", c->dir, e->message);
-            g_error_free(e);
-            return false;
-        }
+    if (!g_file_test(c->dir, G_FILE_TEST_EXISTS))
+        return true;
+    if (!g_file_test(c->dir, G_FILE_TEST_IS_DIR)) {
+        g_set_error(error, RT_LIVE_CLUSTER_ERROR, RT_LIVE_CLUSTER_ERROR_DIR,
+                    "run directory %s: exists and is not a directory", c->dir);
+        return false;
     }
+    if (!dir_is_empty(c->dir, &e)) {
+        g_set_error(error, RT_LIVE_CLUSTER_ERROR, RT_LIVE_CLUSTER_ERROR_DIR,
+                    "run directory %s: %s", c->dir, e->message);
+        g_error_free(e);
+        return false;
+    }
+    return true;
+}
+
+/* After the other checks passed (so that bad input leaves nothing behind). */
+static bool create_dir(RtLiveCluster *c, GError **error) {
     c->storage_root = g_build_filename(c->dir, "storage", NULL);
     c->logs_dir = g_build_filename(c->dir, "logs", NULL);
     if (!make_dir(c->dir, error) || !probe_writable(c->dir, error) ||
@@ -220,9 +226,10 @@ RtLiveCluster *rt_live_cluster_new(const RtLiveClusterConfig *cfg, RtObserver *o
         rt_live_cluster_free(c);
         return NULL;
     }
-    if (!setup_dir(c, error) || !setup_ports(c, error) ||
+    if (!check_dir(c, error) || !setup_ports(c, error) ||
         (cfg->zk_quorum != NULL &&
-         !check_zookeeper(c, cfg->zk_quorum, cfg->zk_connect_timeout_ns, error))) {
+         !check_zookeeper(c, cfg->zk_quorum, cfg->zk_connect_timeout_ns, error)) ||
+        !create_dir(c, error)) {
         rt_live_cluster_free(c);
         return NULL;
     }

@@ -15,6 +15,7 @@
 
 #include "runtime/env/rt_bugs.h"
 #include "runtime/live/rt_live_cluster.h"
+#include "runtime/state/rt_backend_zk.h"
 #include "sim/harness/sim_cli.h"
 #include "sim/harness/sim_live_internal.h"
 #include "sim/harness/sim_oracle.h"
@@ -186,18 +187,32 @@ static char **child_args(const SimLiveArgs *a, const char *file, uint64_t seed) 
     return (char **)g_ptr_array_free(v, FALSE);
 }
 
-/* The quorum the processes will connect to, or NULL when they use no ZooKeeper. */
+/* The quorum the processes will connect to, or NULL when they use no ZooKeeper (HA
+ * off and another state backend: a quorum key alone is ignored, as Flink does). */
 static const char *zk_quorum(const SimScenario *s) {
-    const char *ha = rt_config_get(s->config, "high-availability");
+    const char *ha = rt_config_get(s->config, "high-availability.type");
+    if (ha == NULL)
+        ha = rt_config_get(s->config, "high-availability");
     const char *backend = rt_config_get(s->config, "state.backend.type");
     bool ha_zk = ha != NULL && g_ascii_strcasecmp(ha, "zookeeper") == 0;
     bool backend_zk = backend != NULL && g_ascii_strcasecmp(backend, "zookeeper") == 0;
     const char *q = rt_config_get(s->config, "high-availability.zookeeper.quorum");
     if (backend_zk) {
         const char *addr = rt_config_get(s->config, "state.backend.zookeeper.address");
-        return addr != NULL ? addr : (q != NULL ? q : "127.0.0.1:2181");
+        return addr != NULL ? addr : (q != NULL ? q : RT_BACKEND_ZK_DEFAULT_ADDRESS);
     }
-    return ha_zk || q != NULL ? q : NULL;
+    return ha_zk ? q : NULL;
+}
+
+/* How long the launcher waits for ZooKeeper: the processes' own connection timeout. */
+static uint64_t zk_timeout_ns(const SimScenario *s, uint64_t def) {
+    uint64_t t = def;
+    if (!rt_config_get_duration_ns(s->config,
+                                   "high-availability.zookeeper.client.connection-timeout", def,
+                                   &t, NULL) ||
+        t == 0)
+        t = def;
+    return t;
 }
 
 static bool make_cluster(SimLiveHost *h, const SimLiveArgs *a, const char *file,
@@ -214,6 +229,7 @@ static bool make_cluster(SimLiveHost *h, const SimLiveArgs *a, const char *file,
     cfg.time_limit_ns = h->time_limit_ns;
     cfg.drain_ns = s->drain_ns > SIM_LIVE_MIN_DRAIN_NS ? s->drain_ns : SIM_LIVE_MIN_DRAIN_NS;
     cfg.zk_quorum = zk_quorum(s);
+    cfg.zk_connect_timeout_ns = zk_timeout_ns(s, cfg.zk_connect_timeout_ns);
     h->observer.base.ops = &live_observer_ops;
     h->observer.host = h;
     h->cluster = rt_live_cluster_new(&cfg, &h->observer.base, error);

@@ -1,0 +1,270 @@
+/* test_live_cmd.c - `ckptsim live` end to end ($CKPTSIM_BIN): the linear scenario run as
+ * real processes in a temporary directory on a free port range, checked by the oracle
+ * (verdict pass, committed sink output on disk, events file); the same job with a timed
+ * worker crash and restart (SIGKILL, failover, restore) still exactly-once; faults the
+ * live world cannot inject reported as such; and bad input (port in use, unwritable or
+ * non-empty directory, unreachable ZooKeeper) refused with exit 2 and a clear message. */
+#include <check.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+typedef struct Out {
+    int status;
+    char *out, *err;
+} Out;
+
+/* Runs ckptsim with the NULL-terminated args in the source root. */
+static Out ckptsim(const char *first, ...) {
+    const char *bin = g_getenv("CKPTSIM_BIN");
+    const char *root = g_getenv("CKPTSIM_SOURCE_ROOT");
+    ck_assert_msg(bin != NULL && root != NULL, "CKPTSIM_BIN / CKPTSIM_SOURCE_ROOT unset");
+    GPtrArray *argv = g_ptr_array_new();
+    g_ptr_array_add(argv, (gpointer)bin);
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a != NULL; a = va_arg(ap, const char *))
+        g_ptr_array_add(argv, (gpointer)a);
+    va_end(ap);
+    g_ptr_array_add(argv, NULL);
+    Out o = {0};
+    int wait = 0;
+    GError *e = NULL;
+    ck_assert_msg(g_spawn_sync(root, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &o.out, &o.err, &wait, &e),
+                  "%s", e ? e->message : "");
+    o.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : 128;
+    g_ptr_array_free(argv, TRUE);
+    return o;
+}
+
+static void out_free(Out *o) {
+    g_free(o->out);
+    g_free(o->err);
+}
+
+/* A new temporary directory; the run directory is a child of it that does not exist. */
+static char *tmp_dir(void) {
+    char *d = g_dir_make_tmp("ckptsim-live-test-XXXXXX", NULL);
+    ck_assert_ptr_nonnull(d);
+    return d;
+}
+
+/* The unsigned number after "key": in a JSON object, or -1 when absent. */
+static long long json_number(const char *json, const char *key) {
+    char *pat = g_strdup_printf("\"%s\":", key);
+    const char *p = strstr(json, pat);
+    long long v = p != NULL ? strtoll(p + strlen(pat), NULL, 10) : -1;
+    g_free(pat);
+    return v;
+}
+
+/* Committed sink files (committed-*) with data under run/storage/sink/sink/0. */
+static unsigned committed_files(const char *run) {
+    char *dir = g_build_filename(run, "storage", "sink", "sink", "0", NULL);
+    GDir *d = g_dir_open(dir, 0, NULL);
+    unsigned n = 0;
+    const char *name;
+    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+        char *p = g_build_filename(dir, name, NULL);
+        GStatBuf st;
+        if (g_str_has_prefix(name, "committed-") && g_stat(p, &st) == 0 && st.st_size > 0)
+            n++;
+        g_free(p);
+    }
+    if (d != NULL)
+        g_dir_close(d);
+    g_free(dir);
+    return n;
+}
+
+/* rm -rf path (bounded depth: the run directory is a few levels deep). */
+static void remove_tree(const char *path, int depth) {
+    GDir *d = depth < 16 ? g_dir_open(path, 0, NULL) : NULL;
+    const char *name;
+    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+        char *p = g_build_filename(path, name, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+            remove_tree(p, depth + 1);
+        else
+            g_unlink(p);
+        g_free(p);
+    }
+    if (d != NULL)
+        g_dir_close(d);
+    g_rmdir(path);
+}
+
+static bool file_contains(const char *path, const char *needle) {
+    char *text = NULL;
+    bool found = g_file_get_contents(path, &text, NULL, NULL) && strstr(text, needle) != NULL;
+    g_free(text);
+    return found;
+}
+
+START_TEST(test_linear_holds_live) {
+    char *tmp = tmp_dir();
+    char *run = g_build_filename(tmp, "run", NULL);
+    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=500",
+                    "--dir", run, "--time-limit", "15 s", "--json", NULL);
+    ck_assert_msg(o.status == 0, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
+    ck_assert_msg(strstr(o.out, "\"verdict\":\"pass\"") != NULL, "%s", o.out);
+    ck_assert_msg(strstr(o.out, "\"mode\":\"live\"") != NULL, "%s", o.out);
+    ck_assert_int_eq(json_number(o.out, "records_total"), 500);
+    ck_assert_int_eq(json_number(o.out, "records_committed"), 500);
+    ck_assert_int_eq(json_number(o.out, "records_lost"), 0);
+    ck_assert_int_eq(json_number(o.out, "records_duplicated"), 0);
+    ck_assert_int_ge(json_number(o.out, "checkpoints_completed"), 1);
+    ck_assert_int_eq(json_number(o.out, "checkpoints_checked"),
+                     json_number(o.out, "checkpoints_completed"));
+    ck_assert_msg(strstr(o.out, "\"end\":\"job finished\"") != NULL, "%s", o.out);
+    ck_assert_uint_ge(committed_files(run), 1);
+    char *events = g_build_filename(run, "events.jsonl", NULL);
+    ck_assert(file_contains(events, "\"kind\":\"job_finished\""));
+    ck_assert(file_contains(events, "\"kind\":\"ckpt_complete\""));
+    g_free(events);
+    out_free(&o);
+    remove_tree(tmp, 0);
+    g_free(run);
+    g_free(tmp);
+}
+END_TEST
+
+START_TEST(test_worker_crash_restart_holds_live) {
+    char *tmp = tmp_dir();
+    char *run = g_build_filename(tmp, "run", NULL);
+    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=1500",
+                    "--set", "scenario.faults-stop-at=3 s", "--set",
+                    "faults.kill=at 700 ms: crash worker-1 restart after 300 ms", "--set",
+                    "expect.min-failovers=1", "--dir", run, "--time-limit", "18 s", "--json",
+                    NULL);
+    ck_assert_msg(o.status == 0, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
+    ck_assert_msg(strstr(o.out, "\"verdict\":\"pass\"") != NULL, "%s", o.out);
+    ck_assert_int_eq(json_number(o.out, "crashes"), 1);
+    ck_assert_int_eq(json_number(o.out, "restarts"), 1);
+    ck_assert_int_ge(json_number(o.out, "failovers"), 1);
+    ck_assert_int_eq(json_number(o.out, "records_committed"), 1500);
+    ck_assert_int_eq(json_number(o.out, "records_lost"), 0);
+    ck_assert_int_eq(json_number(o.out, "records_duplicated"), 0);
+    char *events = g_build_filename(run, "events.jsonl", NULL);
+    ck_assert(file_contains(events, "\"kind\":\"world_crash\""));
+    ck_assert(file_contains(events, "\"kind\":\"failover\""));
+    g_free(events);
+    out_free(&o);
+    remove_tree(tmp, 0);
+    g_free(run);
+    g_free(tmp);
+}
+END_TEST
+
+START_TEST(test_unsupported_fault_is_reported) {
+    char *tmp = tmp_dir();
+    char *run = g_build_filename(tmp, "run", NULL);
+    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=200",
+                    "--set", "scenario.faults-stop-at=1 s", "--set",
+                    "faults.cut=at 100 ms: isolate worker-1 for 50 ms", "--set",
+                    "expect.min-completed-checkpoints=0", "--dir", run, NULL);
+    ck_assert_msg(o.status == 0, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
+    ck_assert_msg(strstr(o.out, "not supported live") != NULL, "%s", o.out);
+    ck_assert_msg(strstr(o.out, "(live): held") != NULL, "%s", o.out);
+    out_free(&o);
+    remove_tree(tmp, 0);
+    g_free(run);
+    g_free(tmp);
+}
+END_TEST
+
+START_TEST(test_port_in_use_exits_2) {
+    GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                              G_SOCKET_PROTOCOL_TCP, NULL);
+    ck_assert_ptr_nonnull(s);
+    GInetAddress *ia = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    GSocketAddress *any = g_inet_socket_address_new(ia, 0);
+    ck_assert(g_socket_bind(s, any, FALSE, NULL) && g_socket_listen(s, NULL));
+    GSocketAddress *bound = g_socket_get_local_address(s, NULL);
+    guint16 port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+    char *base = g_strdup_printf("%u", (unsigned)port - 1u); /* process 1 hits it */
+    char *tmp = tmp_dir();
+    char *run = g_build_filename(tmp, "run", NULL);
+    Out o = ckptsim("live", "scenarios/linear.ini", "--base-port", base, "--dir", run, NULL);
+    ck_assert_int_eq(o.status, 2);
+    ck_assert_msg(strstr(o.err, "in use") != NULL, "%s", o.err);
+    ck_assert(!g_file_test(run, G_FILE_TEST_EXISTS)); /* bad input leaves nothing behind */
+    out_free(&o);
+    remove_tree(tmp, 0);
+    g_free(run);
+    g_free(tmp);
+    g_free(base);
+    g_object_unref(bound);
+    g_object_unref(any);
+    g_object_unref(ia);
+    g_socket_close(s, NULL);
+    g_object_unref(s);
+}
+END_TEST
+
+START_TEST(test_bad_dir_exits_2) {
+    Out o = ckptsim("live", "scenarios/linear.ini", "--dir", "/dev/null/run", NULL);
+    ck_assert_int_eq(o.status, 2);
+    ck_assert_msg(strstr(o.err, "/dev/null/run") != NULL, "%s", o.err);
+    out_free(&o);
+    char *tmp = tmp_dir();
+    char *file = g_build_filename(tmp, "old-file", NULL);
+    ck_assert(g_file_set_contents(file, "x", -1, NULL));
+    o = ckptsim("live", "scenarios/linear.ini", "--dir", tmp, NULL);
+    ck_assert_int_eq(o.status, 2);
+    ck_assert_msg(strstr(o.err, "not empty") != NULL, "%s", o.err);
+    out_free(&o);
+    remove_tree(tmp, 0);
+    g_free(file);
+    g_free(tmp);
+}
+END_TEST
+
+START_TEST(test_unreachable_zookeeper_exits_2) {
+    char *tmp = tmp_dir();
+    char *run = g_build_filename(tmp, "run", NULL);
+    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "high-availability=zookeeper",
+                    "--set", "high-availability.zookeeper.quorum=127.0.0.1:1", "--set",
+                    "high-availability.zookeeper.client.connection-timeout=1 s", "--dir", run,
+                    NULL);
+    ck_assert_int_eq(o.status, 2);
+    ck_assert_msg(strstr(o.err, "unreachable") != NULL && strstr(o.err, "127.0.0.1:1") != NULL,
+                  "%s", o.err);
+    out_free(&o);
+    remove_tree(tmp, 0);
+    g_free(run);
+    g_free(tmp);
+}
+END_TEST
+
+static Suite *live_cmd_suite(void) {
+    Suite *s = suite_create("live_cmd");
+    TCase *run = tcase_create("run");
+    tcase_set_timeout(run, 40);
+    tcase_add_test(run, test_linear_holds_live);
+    tcase_add_test(run, test_worker_crash_restart_holds_live);
+    tcase_add_test(run, test_unsupported_fault_is_reported);
+    suite_add_tcase(s, run);
+    TCase *bad = tcase_create("bad_input");
+    tcase_set_timeout(bad, 30);
+    tcase_add_test(bad, test_port_in_use_exits_2);
+    tcase_add_test(bad, test_bad_dir_exits_2);
+    tcase_add_test(bad, test_unreachable_zookeeper_exits_2);
+    suite_add_tcase(s, bad);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(live_cmd_suite());
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
