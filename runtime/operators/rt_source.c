@@ -6,7 +6,10 @@
  * the external system (sources/<job>/<op>-<subtask>/position, as a Kafka consumer with
  * enable.auto.commit), and on restore resumes from that committed position when it is
  * ahead of the checkpointed offset - the classic misconfiguration. Records between the
- * checkpoint's offset and the committed position are then never replayed: lost. */
+ * checkpoint's offset and the committed position are then never replayed: lost.
+ * The position commit is fire-and-forget (write, then fsync, no completion context): a
+ * crash cancels pending I/O without running its callbacks, so a per-commit context
+ * would leak; commits are throttled in simulated time instead of tracked. */
 #include "runtime/operators/rt_source.h"
 
 #include <assert.h>
@@ -19,6 +22,9 @@
 #include "runtime/operators/rt_operator.h"
 
 #define POSITION_COMMIT_EVERY 64u /* bug mode: records between position commits */
+/* Bug mode: simulated time between position commits, at least a slow fsync, so that
+ * about one commit is in flight at a time. */
+#define POSITION_COMMIT_MIN_NS UINT64_C(5000000)
 
 void rt_source_gen_init(RtSourceGen *g, uint64_t seed, const RtJobGraph *graph, uint32_t op,
                         uint32_t subtask) {
@@ -100,50 +106,40 @@ typedef struct RtSource {
     bool bug;
     char *position_path;      /* owned */
     uint64_t committed;       /* last position written */
-    bool commit_in_flight;
+    uint64_t committed_ns;    /* when it was written (UINT64_MAX: never) */
     RtOperatorDoneFunc open_done;
     void *open_ud;
 } RtSource;
 
+/* The restore-time read of the auto-committed position (bug mode). */
 typedef struct SourceIo {
     RtLifeline *life;
     RtSource *src;
-    uint8_t buf[8];
 } SourceIo;
 
-static void position_written(void *ud, GError *error) {
-    SourceIo *io = ud;
-    if (io->life->alive)
-        io->src->commit_in_flight = false;
+/* Completion of a position write or fsync: nothing to do (an auto-commit that fails
+ * is simply retried by a later one). */
+static void position_io_done(void *ud, GError *error) {
+    (void)ud;
     g_clear_error(&error);
-    rt_lifeline_unref(io->life);
-    g_free(io);
-}
-
-static void position_write_done(void *ud, GError *error) {
-    SourceIo *io = ud;
-    if (error != NULL || !io->life->alive) {
-        position_written(io, error);
-        return;
-    }
-    if (!rt_storage_fsync(io->src->base.ctx.env->storage, io->src->position_path,
-                          position_written, io, NULL))
-        position_written(io, NULL);
 }
 
 static void maybe_commit_position(RtSource *s) {
-    if (!s->bug || s->commit_in_flight || s->next_offset < s->committed + POSITION_COMMIT_EVERY)
+    if (!s->bug || s->next_offset < s->committed + POSITION_COMMIT_EVERY)
         return;
-    SourceIo *io = g_new0(SourceIo, 1);
-    io->life = rt_lifeline_ref(s->life);
-    io->src = s;
+    uint64_t now = rt_env_now_ns(s->base.ctx.env);
+    if (s->committed_ns != UINT64_MAX && now < s->committed_ns + POSITION_COMMIT_MIN_NS)
+        return;
+    uint8_t buf[8];
     for (int i = 0; i < 8; i++)
-        io->buf[i] = (uint8_t)(s->next_offset >> (8 * i));
+        buf[i] = (uint8_t)(s->next_offset >> (8 * i));
     s->committed = s->next_offset;
-    s->commit_in_flight = true;
-    if (!rt_storage_write(s->base.ctx.env->storage, s->position_path, io->buf, 8,
-                          position_write_done, io, NULL))
-        position_written(io, NULL);
+    s->committed_ns = now;
+    /* Both on this process's FIFO: the fsync covers the write. The storage takes the
+     * bytes during the call. */
+    RtStorage *st = s->base.ctx.env->storage;
+    if (rt_storage_write(st, s->position_path, buf, 8, position_io_done, NULL, NULL))
+        rt_storage_fsync(st, s->position_path, position_io_done, NULL, NULL);
 }
 
 /* Records due dt_ns after the start at rate_per_s (floor), without overflow. */
@@ -297,6 +293,7 @@ RtOperator *rt_source_new(const RtOperatorContext *ctx) {
     s->rate_per_s = ctx->spec->rate_per_s;
     assert(s->rate_per_s <= 1000000000u);
     s->life = rt_lifeline_new();
+    s->committed_ns = UINT64_MAX;
     s->bug = rt_bug_on(ctx->env, RT_BUG_SKIP_SOURCE_REWIND);
     s->position_path = rt_source_position_path(ctx->job->graph, ctx->id.op, ctx->id.index);
     return &s->base;
