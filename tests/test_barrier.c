@@ -38,7 +38,7 @@ static void t_end(void *ud, uint64_t id, uint64_t d) {
                            (unsigned long long)d);
 }
 
-static const RtBarrierCallbacks cbs = {t_trigger, t_abort, t_resume, t_start, t_end};
+static const RtBarrierCallbacks cbs = {t_trigger, t_abort, t_resume, t_start, t_end, NULL};
 
 static RtBarrierHandler *make(RtBarrierMode mode, uint32_t n, Log *log, bool bug) {
     log->s = g_string_new(NULL);

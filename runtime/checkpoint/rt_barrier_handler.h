@@ -11,6 +11,20 @@
  *    marker downstream, through the abort callback). A stale barrier only resumes its
  *    channel. A cancel marker for the pending or a newer id aborts and resumes.
  *    rt_barrier_aligned.c.
+ *  - unaligned / alternating (EXACTLY_ONCE + unaligned enabled, Flink's
+ *    SingleCheckpointBarrierHandler.alternating, flink-zk.md 1.3 and 1.4): an UNALIGNED
+ *    barrier triggers the checkpoint at once on its first arrival (kind UNALIGNED: the
+ *    subtask then records in-flight data as channel state); the later barriers of that
+ *    id only mark their channels, and when every channel has delivered it the
+ *    checkpoint is done here. ALIGNED barriers are aligned as above, but with an
+ *    alignment timeout (rt_barrier_handler_set_alignment_timeout) they are
+ *    "timeoutable": when now >= trigger timestamp + timeout (checked on every barrier,
+ *    announcement and timer) and not every barrier has arrived, the checkpoint switches
+ *    in place to unaligned (trigger with kind UNALIGNED, blocked channels resume). An
+ *    UNALIGNED barrier arriving during an aligned collection switches it too (its
+ *    producer timed out first). Announcements (rt_barrier_handler_on_announcement) tell
+ *    the handler a timeoutable barrier is queued behind data, so the timeout is
+ *    counted even before the barrier is processed. rt_barrier_unaligned.c.
  *  - at-least-once tracker (AT_LEAST_ONCE): never blocks; counts barriers per id (at
  *    most RT_BARRIER_TRACKER_MAX pending ids) and triggers when an id was seen on every
  *    channel; that id and every older one are then dropped. rt_barrier_tracker.c.
@@ -38,6 +52,7 @@
 typedef enum RtBarrierMode {
     RT_BARRIER_MODE_ALIGNED,
     RT_BARRIER_MODE_AT_LEAST_ONCE,
+    RT_BARRIER_MODE_UNALIGNED, /* alternating: unaligned, or aligned with a timeout */
 } RtBarrierMode;
 
 typedef struct RtBarrierCallbacks {
@@ -51,7 +66,14 @@ typedef struct RtBarrierCallbacks {
     void (*resume)(void *ud, uint32_t channel);
     /* Observation hooks (may be NULL). */
     void (*align_start)(void *ud, uint64_t checkpoint_id);
+    /* Alignment ended: the checkpoint triggers now (aligned: on the last barrier;
+     * unaligned: on the first barrier or at the timeout). duration_ns is how long
+     * input was blocked (0 for a checkpoint that is unaligned from its first barrier). */
     void (*align_end)(void *ud, uint64_t checkpoint_id, uint64_t duration_ns);
+    /* Unaligned mode with a timeout: call rt_barrier_handler_on_timer at deadline_ns
+     * (absolute; may be in the past). May be NULL: the caller then relies on barriers
+     * and announcements to check the deadline. */
+    void (*arm_timer)(void *ud, uint64_t checkpoint_id, uint64_t deadline_ns);
 } RtBarrierCallbacks;
 
 typedef struct RtBarrierHandler RtBarrierHandler;
@@ -64,6 +86,10 @@ RtBarrierHandler *rt_barrier_handler_new(RtBarrierMode mode, uint32_t n_channels
                                          bool bug_first_barrier);
 void rt_barrier_handler_free(RtBarrierHandler *h);
 
+/* Unaligned mode: ALIGNED barriers switch to unaligned timeout_ns after their trigger
+ * timestamp (0 = never, the default). */
+void rt_barrier_handler_set_alignment_timeout(RtBarrierHandler *h, uint64_t timeout_ns);
+
 /* Barrier id (triggered at timestamp_ns, of kind) arrived on channel at now_ns. */
 void rt_barrier_handler_on_barrier(RtBarrierHandler *h, uint32_t channel, uint64_t id,
                                    uint64_t timestamp_ns, RtBarrierKind kind, uint64_t now_ns);
@@ -75,11 +101,28 @@ void rt_barrier_handler_on_cancel_marker(RtBarrierHandler *h, uint32_t channel, 
 void rt_barrier_handler_on_abort_notification(RtBarrierHandler *h, uint64_t id,
                                               uint64_t now_ns);
 
+/* Unaligned mode: a timeoutable (ALIGNED) barrier id arrived on channel but is queued
+ * behind data: starts (or subsumes into) checkpoint id so its timeout is counted, and
+ * switches at once if the deadline has passed. Does not mark the channel. Ignored in
+ * the other modes, for other kinds and without a timeout. */
+void rt_barrier_handler_on_announcement(RtBarrierHandler *h, uint32_t channel, uint64_t id,
+                                        uint64_t timestamp_ns, RtBarrierKind kind,
+                                        uint64_t now_ns);
+/* Unaligned mode: the timer of arm_timer fired (or a poll): switches the pending
+ * aligned checkpoint to unaligned if its deadline has passed. */
+void rt_barrier_handler_on_timer(RtBarrierHandler *h, uint64_t now_ns);
+
 /* The highest checkpoint id seen, and whether one is being collected. */
 uint64_t rt_barrier_handler_current_id(const RtBarrierHandler *h);
 bool rt_barrier_handler_pending(const RtBarrierHandler *h);
 /* Aligned: true if channel's barrier for the pending checkpoint has arrived (the
  * channel is blocked by its producer). Tracker: always false. */
 bool rt_barrier_handler_channel_blocked(const RtBarrierHandler *h, uint32_t channel);
+/* Unaligned mode: true if checkpoint id is pending and being collected unaligned (its
+ * snapshot was triggered; barriers of id only mark their channels now). */
+bool rt_barrier_handler_unaligned_pending(const RtBarrierHandler *h, uint64_t id);
+/* True if the pending checkpoint's barrier arrived on channel (any mode but the
+ * tracker). */
+bool rt_barrier_handler_channel_received(const RtBarrierHandler *h, uint32_t channel);
 
 #endif /* RT_BARRIER_HANDLER_H */

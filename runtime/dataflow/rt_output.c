@@ -1,5 +1,5 @@
 /* rt_output.c - output channels of a subtask: batching, credits, aligned-barrier
- * blocking (see rt_output.h). */
+ * blocking, unaligned barriers that overtake queued data (see rt_output.h). */
 #include "runtime/dataflow/rt_output.h"
 
 #include <assert.h>
@@ -103,9 +103,15 @@ static void send_event(RtOutput *out, RtOutChannel *ch, const RtOutItem *it) {
     out->send(out->send_ud, ch->peer, out->scratch->data, out->scratch->len);
 }
 
-/* Sends from the head of ch's FIFO while credits and the block allow. */
+static bool is_unaligned_barrier(const RtOutItem *it) {
+    return it->type == RT_MSG_BARRIER && it->kind == RT_BARRIER_UNALIGNED;
+}
+
+/* Sends from the head of ch's FIFO while credits and the block allow. An unaligned
+ * barrier needs no credit and passes a block (it overtakes everything). */
 static void drain(RtOutput *out, RtOutChannel *ch) {
-    for (RtOutItem *it; (it = g_queue_peek_head(&ch->queue)) != NULL && !ch->blocked;) {
+    for (RtOutItem *it; (it = g_queue_peek_head(&ch->queue)) != NULL &&
+                        (!ch->blocked || is_unaligned_barrier(it));) {
         if (it->type == RT_MSG_BUFFER) {
             if (ch->credits == 0)
                 return;
@@ -199,6 +205,89 @@ void rt_output_broadcast_event(RtOutput *out, RtMsgType type, uint64_t checkpoin
         g_queue_push_tail(&ch->queue, it);
         drain(out, ch);
     }
+}
+
+static RtOutItem *barrier_item(uint64_t id, uint64_t ts, RtBarrierKind kind) {
+    RtOutItem *it = g_new0(RtOutItem, 1);
+    it->type = RT_MSG_BARRIER;
+    it->checkpoint_id = id;
+    it->timestamp_ns = ts;
+    it->kind = kind;
+    return it;
+}
+
+/* Hands the data buffers of ch's FIFO before stop (NULL: all) to capture. */
+static void capture_before(RtOutChannel *ch, GList *stop, RtOutputCaptureFunc capture,
+                           void *ud) {
+    for (GList *l = ch->queue.head; l != NULL && l != stop; l = l->next) {
+        const RtOutItem *it = l->data;
+        if (it->type == RT_MSG_BUFFER && capture != NULL)
+            capture(ud, ch->key, it->recs, it->n);
+    }
+}
+
+void rt_output_broadcast_unaligned_barrier(RtOutput *out, uint64_t checkpoint_id,
+                                           uint64_t timestamp_ns, RtOutputCaptureFunc capture,
+                                           void *ud) {
+    for (uint32_t c = 0; c < out->n_channels; c++) {
+        RtOutChannel *ch = &out->channels[c];
+        finish_buffer(out, ch);
+        capture_before(ch, NULL, capture, ud);
+        g_queue_push_head(&ch->queue, barrier_item(checkpoint_id, timestamp_ns,
+                                                   RT_BARRIER_UNALIGNED));
+        drain(out, ch);
+    }
+}
+
+/* The queue link of aligned barrier id in ch, or NULL. */
+static GList *find_barrier(RtOutChannel *ch, uint64_t id) {
+    for (GList *l = ch->queue.head; l != NULL; l = l->next) {
+        const RtOutItem *it = l->data;
+        if (it->type == RT_MSG_BARRIER && it->checkpoint_id == id &&
+            it->kind != RT_BARRIER_UNALIGNED)
+            return l;
+    }
+    return NULL;
+}
+
+uint32_t rt_output_barrier_queued(const RtOutput *out, uint64_t checkpoint_id) {
+    uint32_t n = 0;
+    for (uint32_t c = 0; c < out->n_channels; c++)
+        n += find_barrier(&out->channels[c], checkpoint_id) != NULL;
+    return n;
+}
+
+uint32_t rt_output_timeout_barrier(RtOutput *out, uint64_t checkpoint_id,
+                                   RtOutputCaptureFunc capture, void *ud) {
+    uint32_t n = 0;
+    for (uint32_t c = 0; c < out->n_channels; c++) {
+        RtOutChannel *ch = &out->channels[c];
+        GList *l = find_barrier(ch, checkpoint_id);
+        if (l == NULL)
+            continue;
+        capture_before(ch, l, capture, ud);
+        RtOutItem *it = l->data;
+        g_queue_delete_link(&ch->queue, l);
+        it->kind = RT_BARRIER_UNALIGNED;
+        g_queue_push_head(&ch->queue, it);
+        drain(out, ch);
+        n++;
+    }
+    return n;
+}
+
+static RtOutChannel *find(RtOutput *out, RtChannelKey key);
+
+bool rt_output_restore_channel_state(RtOutput *out, RtChannelKey key, const RtRecord *recs,
+                                     uint32_t n) {
+    RtOutChannel *ch = find(out, key);
+    if (ch == NULL || ch->key.from != key.from)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        append(out, ch, &recs[i]);
+    finish_buffer(out, ch);
+    drain(out, ch);
+    return true;
 }
 
 static RtOutChannel *find(RtOutput *out, RtChannelKey key) {

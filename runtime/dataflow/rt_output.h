@@ -11,6 +11,13 @@
  * 1.11+: PipelinedSubpartition stops after an ALIGNED_CHECKPOINT_BARRIER until
  * resumeConsumption). The subtask may produce only while every channel holds fewer
  * than max_queued finished buffers (rt_output_available): that is backpressure.
+ *
+ * Unaligned checkpoints (flink-zk.md 1.3, 1.4): an unaligned barrier is put at the
+ * head of every channel's FIFO and sent at once, without a credit and past a block
+ * (Flink's priority event); the data buffers it overtakes stay queued and are still
+ * sent, and are handed to the caller as output channel state. An aligned barrier still
+ * queued when its alignment timeout passes is turned into an unaligned one the same way
+ * (PipelinedSubpartition.alignedBarrierTimeout).
  */
 #ifndef RT_OUTPUT_H
 #define RT_OUTPUT_H
@@ -88,6 +95,28 @@ void rt_output_flush(RtOutput *out);
  * _END_OF_PARTITION) to every channel, in order behind the data. */
 void rt_output_broadcast_event(RtOutput *out, RtMsgType type, uint64_t checkpoint_id,
                                uint64_t timestamp_ns, RtBarrierKind kind);
+/* Receives records of one channel's output channel state (borrowed for the call). */
+typedef void (*RtOutputCaptureFunc)(void *ud, RtChannelKey key, const RtRecord *recs,
+                                    uint32_t n);
+/* Unaligned barrier: finishes the partial buffers, then on every channel hands the
+ * queued data buffers to capture (may be NULL) in order and puts the barrier (kind
+ * UNALIGNED) at the head of the FIFO, sending what is allowed. */
+void rt_output_broadcast_unaligned_barrier(RtOutput *out, uint64_t checkpoint_id,
+                                           uint64_t timestamp_ns, RtOutputCaptureFunc capture,
+                                           void *ud);
+/* Channels where the aligned barrier checkpoint_id is still queued (not yet sent). */
+uint32_t rt_output_barrier_queued(const RtOutput *out, uint64_t checkpoint_id);
+/* Alignment timeout: on every channel where the aligned barrier checkpoint_id is still
+ * queued, hands the data buffers before it to capture, makes it unaligned and moves it
+ * to the head of the FIFO. Returns the number of channels changed. */
+uint32_t rt_output_timeout_barrier(RtOutput *out, uint64_t checkpoint_id,
+                                   RtOutputCaptureFunc capture, void *ud);
+/* Restore: queues n records of a channel's output channel state on the channel named
+ * key (same edge, downstream subtask), before anything else produced, and sends what
+ * is allowed. Returns false if key names no channel of this output. */
+bool rt_output_restore_channel_state(RtOutput *out, RtChannelKey key, const RtRecord *recs,
+                                     uint32_t n);
+
 /* The consumer of the channel named key granted n credits / resumed it. Returns false
  * if key names no channel of this output. */
 bool rt_output_on_credit(RtOutput *out, RtChannelKey key, uint32_t n);

@@ -496,7 +496,11 @@ bool rt_msg_decode(const void *data, size_t len, RtMsg *msg, GError **error) {
 
 void rt_msg_record_at(const RtMsg *msg, uint32_t i, RtRecord *out) {
     assert(msg != NULL && msg->type == RT_MSG_BUFFER && i < msg->n_records && out != NULL);
-    const uint8_t *p = msg->records + (size_t)i * RT_PROTOCOL_RECORD_BYTES;
+    rt_protocol_record_decode(msg->records + (size_t)i * RT_PROTOCOL_RECORD_BYTES, out);
+}
+
+void rt_protocol_record_decode(const uint8_t *p, RtRecord *out) {
+    assert(p != NULL && out != NULL);
     out->src = le32_load(p);
     out->offset = le64_load(p + 4);
     out->key = le64_load(p + 12);

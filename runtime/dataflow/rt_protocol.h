@@ -205,6 +205,10 @@ void rt_msg_record_at(const RtMsg *msg, uint32_t i, RtRecord *out);
 /* Writes the RT_PROTOCOL_RECORD_BYTES encoding of rec at dst. */
 void rt_protocol_record_encode(uint8_t *dst, const RtRecord *rec);
 
+/* Reads the RT_PROTOCOL_RECORD_BYTES encoding at src (the inverse of
+ * rt_protocol_record_encode). */
+void rt_protocol_record_decode(const uint8_t *src, RtRecord *out);
+
 /* Fast path for the data plane: writes a complete BUFFER message for n records into
  * out (which is reset first). n <= RT_PROTOCOL_MAX_RECORDS. */
 void rt_protocol_encode_buffer(GByteArray *out, uint32_t attempt, RtChannelKey channel,

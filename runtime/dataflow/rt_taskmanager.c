@@ -445,6 +445,44 @@ static void on_control_accept(RtChannel *ch, RtProcessId peer, void *ud) {
 
 /* ------------------------------------------------------------------ lifecycle */
 
+/* Barrier handling from execution.checkpointing.mode, .unaligned(.enabled) and
+ * .aligned-checkpoint-timeout (deprecated .alignment-timeout), as Flink's
+ * InputProcessorUtil and CheckpointOptions.forConfig (flink-zk.md 1.1): the timeout only
+ * matters with unaligned checkpoints enabled, which AT_LEAST_ONCE forbids. */
+static bool read_unaligned(const RtConfig *cfg, bool at_least_once, RtTmConfig *out,
+                           GError **error) {
+    static const char *const k_old = "execution.checkpointing.unaligned";
+    static const char *const k_new = "execution.checkpointing.unaligned.enabled";
+    bool unaligned = false;
+    uint64_t timeout = 0;
+    if (!rt_config_get_bool(cfg, k_old, false, &unaligned, error) ||
+        !rt_config_get_bool(cfg, k_new, unaligned, &unaligned, error) ||
+        !rt_config_get_duration_ns(cfg, "execution.checkpointing.alignment-timeout", 0,
+                                   &timeout, error) ||
+        !rt_config_get_duration_ns(cfg, "execution.checkpointing.aligned-checkpoint-timeout",
+                                   timeout, &timeout, error))
+        return false;
+    if (at_least_once) {
+        if (unaligned) {
+            g_set_error(error, RT_CONFIG_ERROR, RT_CONFIG_ERROR_BAD_VALUE,
+                        "%s: cannot use unaligned checkpoints with AT_LEAST_ONCE "
+                        "checkpointing mode (execution.checkpointing.mode)",
+                        rt_config_has(cfg, k_new) ? k_new : k_old);
+            return false;
+        }
+        out->mode = RT_BARRIER_MODE_AT_LEAST_ONCE;
+        out->barrier_kind = RT_BARRIER_AT_LEAST_ONCE;
+    } else if (!unaligned) {
+        out->mode = RT_BARRIER_MODE_ALIGNED;
+        out->barrier_kind = RT_BARRIER_ALIGNED;
+    } else {
+        out->mode = RT_BARRIER_MODE_UNALIGNED;
+        out->barrier_kind = timeout == 0 ? RT_BARRIER_UNALIGNED : RT_BARRIER_ALIGNED;
+        out->alignment_timeout_ns = timeout;
+    }
+    return true;
+}
+
 static bool read_config(const RtConfig *cfg, RtTmConfig *out, GError **error) {
     static const char *const modes[] = {"EXACTLY_ONCE", "AT_LEAST_ONCE", NULL};
     unsigned mode = 0;
@@ -465,8 +503,8 @@ static bool read_config(const RtConfig *cfg, RtTmConfig *out, GError **error) {
                     "65536 floating buffers");
         return false;
     }
-    out->mode = mode == 0 ? RT_BARRIER_MODE_ALIGNED : RT_BARRIER_MODE_AT_LEAST_ONCE;
-    out->barrier_kind = mode == 0 ? RT_BARRIER_ALIGNED : RT_BARRIER_AT_LEAST_ONCE;
+    if (!read_unaligned(cfg, mode == 1, out, error))
+        return false;
     out->buffers_per_channel = (uint32_t)bpc;
     out->floating_per_gate = (uint32_t)floating;
     uint64_t batch = segment / RT_PROTOCOL_RECORD_BYTES;

@@ -26,6 +26,9 @@
  * records per simulated second), so simulated time advances with the work done and
  * checkpoints interleave with processing as in a real job. */
 #define RT_TM_RECORD_COST_NS 1000u
+/* Records of channel state one subtask captures for one unaligned checkpoint; beyond
+ * it the checkpoint is declined (ASYNC_FAILED) on this subtask. */
+#define RT_TM_MAX_CHANNEL_STATE_RECORDS (1u << 20)
 
 typedef struct RtTaskManager RtTaskManager;
 typedef struct RtSubtask RtSubtask;
@@ -38,8 +41,11 @@ typedef enum RtSubtaskState {
 
 /* Task manager settings read from the configuration once. */
 typedef struct RtTmConfig {
-    RtBarrierMode mode;            /* execution.checkpointing.mode */
-    RtBarrierKind barrier_kind;    /* ALIGNED or AT_LEAST_ONCE, from the mode */
+    RtBarrierMode mode;            /* execution.checkpointing.mode and .unaligned.enabled */
+    RtBarrierKind barrier_kind;    /* the kind sources emit: ALIGNED, UNALIGNED (unaligned
+                                      without timeout) or AT_LEAST_ONCE */
+    uint64_t alignment_timeout_ns; /* ...aligned-checkpoint-timeout with unaligned enabled:
+                                      aligned barriers switch after this; 0 = never */
     uint64_t buffer_timeout_ns;    /* execution.buffer-timeout (100 ms) */
     uint32_t buffers_per_channel;  /* taskmanager.network.memory.buffers-per-channel (2) */
     uint32_t floating_per_gate;    /* ...floating-buffers-per-gate (8) */
@@ -54,6 +60,9 @@ typedef struct RtInChannel {
     RtChannelKey key;
     RtProcessId peer;     /* the producer's process (CREDIT / RESUME go there) */
     bool ended;           /* END_OF_PARTITION received */
+    uint64_t seq;         /* items that arrived on the channel (last item's seq) */
+    uint64_t barrier_id;  /* highest checkpoint whose barrier arrived, 0 = none */
+    uint64_t barrier_seq; /* seq of that barrier: items before it precede it */
 } RtInChannel;
 
 /* A decoded message waiting in a subtask's input queue. */
@@ -65,6 +74,8 @@ typedef struct RtInItem {
     uint64_t checkpoint_id;
     uint64_t timestamp_ns;
     RtBarrierKind kind;
+    uint64_t seq;         /* arrival order on its channel (0: restored channel state) */
+    bool restored;        /* restored input channel state: processing grants no credit */
 } RtInItem;
 
 struct RtSubtask {
@@ -88,6 +99,8 @@ struct RtSubtask {
     uint32_t n_aborted;
     RtTimerId step_timer;
     RtTimerId flush_timer;
+    RtTimerId align_timer;       /* alignment timeout of the barrier handler */
+    uint64_t promote_id;         /* unaligned checkpoint whose queued barriers jump ahead */
     uint64_t busy_until_ns;      /* virtual CPU: no step starts before this time */
     bool eop_sent;               /* END_OF_PARTITION sent downstream */
     bool done_sent;              /* TASK_DONE sent */

@@ -10,14 +10,25 @@
  *     sum over sources s:  mult(s, C) * #{records of s at offset < S(s) with key k}.
  * The right side is kept incrementally: a cursor per source subtask moves from the
  * previous cut to the new one, adding or removing the records in between, so the cost
- * is the distance moved, not the input size. Snapshots holding channel state (unaligned
- * checkpoints) are checked for integrity only: their in-flight records are opaque here.
+ * is the distance moved, not the input size.
+ *
+ * Unaligned checkpoints (flink-zk.md "Invariants" 4): records in flight belong to the
+ * checkpoint as channel state, decoded with the runtime's own rt_channel_state code. A
+ * record in the channel state of a channel into operator Y (the consumer's input
+ * channel state, or the producer's output channel state: both are replayed into Y on
+ * restore) will still reach counter C, reach(Y, C) times (paths from Y to C, broadcast
+ * fan-out counted; 1 for Y = C). So for every key k:
+ *     counts_C(k) + sum over channel-state records r with key k: reach(consumer(r), C)
+ *       = the copies of records before the cut,
+ * which catches both a record missing from the channel state (lost on restore) and one
+ * in both channel and operator state (duplicated).
  */
 #include <assert.h>
 #include <inttypes.h>
 #include <string.h>
 
 #include "runtime/checkpoint/rt_ckpt_metadata.h"
+#include "runtime/dataflow/rt_channel_state.h"
 #include "runtime/operators/rt_operator.h"
 #include "runtime/state/rt_snapshot.h"
 #include "runtime/state/rt_state_backend.h"
@@ -275,6 +286,94 @@ static bool add_counter_rows(SimOracle *o, const RtSnapshot *snap, uint64_t *got
     return true;
 }
 
+/* reach[y] = copies of one record processed by operator y that reach operator c (1 for
+ * y = c). Relaxation over the edges, at most n_ops rounds (the graph is a DAG). */
+static uint64_t *reach_to(const SimOracle *o, uint32_t c) {
+    uint32_t n = o->n_ops;
+    const GArray *edges = o->graph->edges;
+    uint64_t *r = g_new0(uint64_t, n);
+    uint64_t *next = g_new0(uint64_t, n);
+    r[c] = 1;
+    for (uint32_t round = 0; round <= n; round++) {
+        memset(next, 0, sizeof(uint64_t) * n);
+        next[c] = 1;
+        for (guint e = 0; e < edges->len; e++) {
+            const RtEdgeSpec *ed = &g_array_index(edges, RtEdgeSpec, e);
+            const RtOperatorSpec *to = g_ptr_array_index(o->graph->operators, ed->to);
+            uint64_t fan = ed->partitioning == RT_PART_BROADCAST ? to->parallelism : 1;
+            if (ed->from != c)
+                next[ed->from] += r[ed->to] * fan;
+        }
+        if (memcmp(next, r, sizeof(uint64_t) * n) == 0)
+            break;
+        memcpy(r, next, sizeof(uint64_t) * n);
+    }
+    g_free(next);
+    return r;
+}
+
+/* Accumulates channel-state records into got[] for one counter. */
+typedef struct ChannelAcc {
+    SimOracle *o;
+    const uint64_t *reach;  /* reach_to(counter) */
+    uint64_t *got;          /* by key index */
+    uint64_t unknown_key;   /* a key no source emitted (0 = none) */
+    bool unknown;
+    bool bad_edge;
+} ChannelAcc;
+
+static void channel_visit(void *ud, RtChannelDir dir, RtChannelKey key, const RtRecord *recs,
+                          uint32_t n) {
+    (void)dir;
+    ChannelAcc *acc = ud;
+    const GArray *edges = acc->o->graph->edges;
+    if (key.edge >= edges->len) {
+        acc->bad_edge = true;
+        return;
+    }
+    uint64_t mult = acc->reach[g_array_index(edges, RtEdgeSpec, key.edge).to];
+    for (uint32_t i = 0; i < n && mult > 0; i++) {
+        uint32_t k = sim_oracle_key_lookup(acc->o, recs[i].key);
+        if (k == SIM_ORACLE_NO_KEY || k >= acc->o->keys->len) {
+            acc->unknown = true;
+            acc->unknown_key = recs[i].key;
+            continue;
+        }
+        acc->got[k] += mult;
+    }
+}
+
+/* Adds the channel state of every snapshot into got[] for counter c; false after a
+ * violation (undecodable channel state, a key never emitted, an unknown edge). */
+static bool add_channel_state(SimOracle *o, uint32_t c, const RtCompletedCheckpoint *cp,
+                              const GPtrArray *snaps, uint64_t *got, uint64_t time_ns) {
+    uint64_t *reach = reach_to(o, c);
+    ChannelAcc acc = {.o = o, .reach = reach, .got = got};
+    bool ok = true;
+    for (guint i = 0; i < snaps->len && ok; i++) {
+        const RtSnapshot *snap = g_ptr_array_index(snaps, i);
+        GError *err = NULL;
+        if (!rt_channel_state_foreach(snap, channel_visit, &acc, &err)) {
+            sim_oracle_violate(o, SIM_INV_CONSISTENT_CUT, time_ns, cp->checkpoint_id,
+                               "checkpoint %" PRIu64 ", operator %u subtask %u: corrupt "
+                               "channel state: %s",
+                               cp->checkpoint_id, snap->op, snap->subtask, err->message);
+            g_error_free(err);
+            ok = false;
+        } else if (acc.unknown || acc.bad_edge) {
+            sim_oracle_violate(o, SIM_INV_CONSISTENT_CUT, time_ns, cp->checkpoint_id,
+                               "checkpoint %" PRIu64 ", operator %u subtask %u: channel state "
+                               "holds %s",
+                               cp->checkpoint_id, snap->op, snap->subtask,
+                               acc.bad_edge ? "a channel of no edge"
+                                            : "a record whose key no source emitted");
+            ok = false;
+        }
+    }
+    g_free(reach);
+    return ok;
+}
+
 /* Copies of records with key index k before the cut that counter c must have seen. */
 static uint64_t want_for(const SimOracle *o, uint32_t c, uint32_t k) {
     uint64_t want = 0;
@@ -290,7 +389,7 @@ static uint64_t want_for(const SimOracle *o, uint32_t c, uint32_t k) {
  * persists unchanged from the previous checkpoint (e.g. records skipped once) is not
  * reported again: each new or changed discrepancy is. */
 static bool check_counter(SimOracle *o, uint32_t c, const RtCompletedCheckpoint *cp,
-                          const GPtrArray *snaps, uint64_t time_ns) {
+                          const GPtrArray *snaps, bool channel_state, uint64_t time_ns) {
     uint32_t nk = o->keys->len;
     uint64_t *got = g_new0(uint64_t, (size_t)nk + 1);
     bool ok = true;
@@ -300,6 +399,8 @@ static bool check_counter(SimOracle *o, uint32_t c, const RtCompletedCheckpoint 
             ok = add_counter_rows(o, g_ptr_array_index(snaps, i), got, cp->checkpoint_id,
                                   time_ns);
     }
+    if (ok && channel_state)
+        ok = add_channel_state(o, c, cp, snaps, got, time_ns);
     GArray *prev = o->cut_delta[c];
     if (prev->len < nk)
         g_array_set_size(prev, nk);
@@ -325,8 +426,9 @@ static bool check_counter(SimOracle *o, uint32_t c, const RtCompletedCheckpoint 
             sim_oracle_violate(o, SIM_INV_CONSISTENT_CUT, time_ns, cp->checkpoint_id,
                                "checkpoint %" PRIu64 " is not a consistent cut: counter %s "
                                "holds wrong counts for %" PRIu64 " keys (%s) given the "
-                               "sources' offsets",
-                               cp->checkpoint_id, spec->name, bad, named->str);
+                               "sources' offsets%s",
+                               cp->checkpoint_id, spec->name, bad, named->str,
+                               channel_state ? " and the channel state" : "");
         ok = false;
     }
     g_string_free(named, TRUE);
@@ -353,12 +455,11 @@ bool sim_oracle_check_checkpoint(SimOracle *o, uint64_t checkpoint_id, const cha
         return false;
     }
     bool ok = check_complete(o, cp, time_ns) && apply_source_offsets(o, cp, snaps, time_ns);
-    if (ok && !has_channel_state(snaps)) {
-        for (uint32_t op = 0; op < o->n_ops && ok; op++) {
-            const RtOperatorSpec *spec = g_ptr_array_index(o->graph->operators, op);
-            if (spec->kind == RT_OP_COUNTER)
-                ok = check_counter(o, op, cp, snaps, time_ns);
-        }
+    bool channel_state = has_channel_state(snaps);
+    for (uint32_t op = 0; op < o->n_ops && ok; op++) {
+        const RtOperatorSpec *spec = g_ptr_array_index(o->graph->operators, op);
+        if (spec->kind == RT_OP_COUNTER)
+            ok = check_counter(o, op, cp, snaps, channel_state, time_ns);
     }
     g_ptr_array_unref(snaps);
     rt_completed_checkpoint_free(cp);
