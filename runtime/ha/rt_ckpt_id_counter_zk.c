@@ -1,0 +1,282 @@
+/* rt_ckpt_id_counter_zk.c - the checkpoint ID counter on a versioned znode, after
+ * Flink's ZooKeeperCheckpointIDCounter: compare-and-set with setData(version), retried
+ * on BadVersion (rt_ckpt_store_zk.h). Optionally fenced: the set is a multi that also
+ * checks the leader's latch node. */
+#include <assert.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "runtime/checkpoint/rt_lifeline.h"
+#include "runtime/ha/rt_ckpt_store_zk.h"
+
+typedef struct ZkCounter {
+    RtCkptIdCounter base; /* first */
+    RtHaClient *client;
+    char *path;
+    char *fence;          /* NULL: plain setData */
+    RtLifeline *life;
+    bool started;
+    bool busy;
+} ZkCounter;
+
+typedef struct CounterCall {
+    ZkCounter *c;
+    RtHaClient *client;
+    RtLifeline *life;
+    uint32_t cas_tries;
+    uint64_t id;          /* the id being claimed */
+    RtCkptIdCounterStartFunc start_done;
+    RtCkptIdFunc id_done;
+    void *user_data;
+} CounterCall;
+
+static void call_free(gpointer p) {
+    CounterCall *call = p;
+    rt_lifeline_unref(call->life);
+    g_free(call);
+}
+
+static CounterCall *call_new(ZkCounter *c, void *user_data) {
+    CounterCall *call = g_new0(CounterCall, 1);
+    call->c = c;
+    call->client = c->client;
+    call->life = rt_lifeline_ref(c->life);
+    call->user_data = user_data;
+    rt_ha_client_track(c->client, call, call_free);
+    return call;
+}
+
+/* The call's callback ran: untracks it; false (and frees it) if the counter is gone. */
+static bool call_enter(CounterCall *call) {
+    rt_ha_client_untrack(call->client, call);
+    if (call->life->alive)
+        return true;
+    call_free(call);
+    return false;
+}
+
+static bool parse_value(const void *data, size_t len, uint64_t *out) {
+    if (len == 0 || len > 20)
+        return false;
+    char buf[24];
+    memcpy(buf, data, len);
+    buf[len] = '\0';
+    guint64 v = 0;
+    if (!g_ascii_string_to_unsigned(buf, 10, 1, G_MAXINT64, &v, NULL))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* ------------------------------------------------------------------- start */
+
+static void start_finish(CounterCall *call, GError *error) {
+    ZkCounter *c = call->c;
+    c->busy = false;
+    c->started = error == NULL;
+    RtCkptIdCounterStartFunc done = call->start_done;
+    void *ud = call->user_data;
+    call_free(call);
+    done(ud, error);
+}
+
+static void start_got(RtCoord *coord, const void *data, size_t len, const RtCoordStat *stat,
+                      GError *error, void *user_data) {
+    (void)coord;
+    (void)stat;
+    CounterCall *call = user_data;
+    if (!call_enter(call)) {
+        g_clear_error(&error);
+        return;
+    }
+    uint64_t v = 0;
+    if (error == NULL && !parse_value(data, len, &v))
+        error = g_error_new(RT_CKPT_STORE_ERROR, RT_CKPT_STORE_ERROR_UNREADABLE,
+                            "%s: not a checkpoint counter", call->c->path);
+    if (error != NULL)
+        g_prefix_error(&error, "starting the checkpoint counter: ");
+    start_finish(call, error);
+}
+
+static void start_created(RtCoord *coord, const char *path, GError *error, void *user_data) {
+    (void)path;
+    CounterCall *call = user_data;
+    if (!call_enter(call)) {
+        g_clear_error(&error);
+        return;
+    }
+    if (error != NULL && !g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NODE_EXISTS)) {
+        g_prefix_error(&error, "creating %s: ", call->c->path);
+        start_finish(call, error);
+        return;
+    }
+    g_clear_error(&error);
+    rt_ha_client_track(call->client, call, call_free);
+    GError *err = NULL;
+    if (!rt_coord_get(coord, call->c->path, NULL, start_got, call, &err)) {
+        rt_ha_client_untrack(call->client, call);
+        start_finish(call, err);
+    }
+}
+
+static bool counter_start(RtCkptIdCounter *self, RtCkptIdCounterStartFunc done,
+                          void *user_data, GError **error) {
+    ZkCounter *c = (ZkCounter *)self;
+    assert(!c->busy);
+    RtCoord *coord = rt_ha_client_coord(c->client);
+    char *parent = g_path_get_dirname(c->path);
+    rt_ha_create_path(coord, parent);
+    g_free(parent);
+    CounterCall *call = call_new(c, user_data);
+    call->start_done = done;
+    /* INITIAL_CHECKPOINT_ID = 1: the node holds the next id. */
+    if (!rt_coord_create(coord, c->path, "1", 1, RT_COORD_PERSISTENT, start_created, call,
+                         error)) {
+        rt_ha_client_untrack(c->client, call);
+        call_free(call);
+        return false;
+    }
+    c->busy = true;
+    return true;
+}
+
+/* ----------------------------------------------------------- get and increment */
+
+static void cas_read(CounterCall *call);
+
+static void id_finish(CounterCall *call, uint64_t id, GError *error) {
+    call->c->busy = false;
+    RtCkptIdFunc done = call->id_done;
+    void *ud = call->user_data;
+    call_free(call);
+    done(ud, error == NULL ? id : 0, error);
+}
+
+static void cas_result(CounterCall *call, GError *error) {
+    if (error == NULL) {
+        id_finish(call, call->id, NULL);
+        return;
+    }
+    if (g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_BAD_VERSION) &&
+        ++call->cas_tries < RT_CKPT_ID_COUNTER_ZK_MAX_CAS) {
+        g_error_free(error); /* someone else incremented: read again */
+        cas_read(call);
+        return;
+    }
+    if (call->c->fence != NULL &&
+        g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NO_NODE)) {
+        GError *fenced = g_error_new(RT_HA_ERROR, RT_HA_ERROR_FENCED,
+                                     "%s: not the leader any more (%s)", call->c->path,
+                                     error->message);
+        g_error_free(error);
+        error = fenced;
+    }
+    id_finish(call, 0, error);
+}
+
+static void cas_set_done(RtCoord *coord, const RtCoordStat *stat, GError *error, void *ud) {
+    (void)coord;
+    (void)stat;
+    CounterCall *call = ud;
+    if (!call_enter(call)) {
+        g_clear_error(&error);
+        return;
+    }
+    cas_result(call, error);
+}
+
+static void cas_multi_done(RtCoord *coord, const RtCoordOpResult *results, size_t n,
+                           GError *error, void *ud) {
+    (void)results;
+    (void)n;
+    cas_set_done(coord, NULL, error, ud);
+}
+
+static void cas_got(RtCoord *coord, const void *data, size_t len, const RtCoordStat *stat,
+                    GError *error, void *ud) {
+    CounterCall *call = ud;
+    if (!call_enter(call)) {
+        g_clear_error(&error);
+        return;
+    }
+    uint64_t v = 0;
+    if (error == NULL && !parse_value(data, len, &v))
+        error = g_error_new(RT_CKPT_STORE_ERROR, RT_CKPT_STORE_ERROR_UNREADABLE,
+                            "%s: not a checkpoint counter", call->c->path);
+    if (error != NULL) {
+        id_finish(call, 0, error);
+        return;
+    }
+    call->id = MAX(v, call->c->base.floor);
+    char buf[24];
+    int blen = g_snprintf(buf, sizeof buf, "%" PRIu64, call->id + 1);
+    rt_ha_client_track(call->client, call, call_free);
+    GError *err = NULL;
+    bool ok;
+    if (call->c->fence != NULL) {
+        RtCoordOp ops[2] = {rt_coord_op_check(call->c->fence, RT_COORD_ANY_VERSION),
+                            rt_coord_op_set(call->c->path, buf, (size_t)blen, stat->version)};
+        ok = rt_coord_multi(coord, ops, 2, cas_multi_done, call, &err);
+    } else {
+        ok = rt_coord_set(coord, call->c->path, buf, (size_t)blen, stat->version, cas_set_done,
+                          call, &err);
+    }
+    if (!ok) {
+        rt_ha_client_untrack(call->client, call);
+        id_finish(call, 0, err);
+    }
+}
+
+static void cas_read(CounterCall *call) {
+    rt_ha_client_track(call->client, call, call_free);
+    GError *err = NULL;
+    if (!rt_coord_get(rt_ha_client_coord(call->client), call->c->path, NULL, cas_got, call,
+                      &err)) {
+        rt_ha_client_untrack(call->client, call);
+        id_finish(call, 0, err);
+    }
+}
+
+static bool counter_get_and_increment(RtCkptIdCounter *self, RtCkptIdFunc done,
+                                      void *user_data, GError **error) {
+    ZkCounter *c = (ZkCounter *)self;
+    assert(c->started && !c->busy);
+    CounterCall *call = call_new(c, user_data);
+    call->id_done = done;
+    if (!rt_coord_get(rt_ha_client_coord(c->client), c->path, NULL, cas_got, call, error)) {
+        rt_ha_client_untrack(c->client, call);
+        call_free(call);
+        return false;
+    }
+    c->busy = true;
+    return true;
+}
+
+static void counter_free(RtCkptIdCounter *self) {
+    ZkCounter *c = (ZkCounter *)self;
+    rt_lifeline_kill(c->life);
+    g_free(c->path);
+    g_free(c->fence);
+    g_free(c);
+}
+
+static const RtCkptIdCounterOps zk_counter_ops = {
+    .name = "zookeeper",
+    .start = counter_start,
+    .get_and_increment = counter_get_and_increment,
+    .free = counter_free,
+};
+
+RtCkptIdCounter *rt_ckpt_id_counter_zk_new(RtHaClient *client, const char *path,
+                                           const char *fence) {
+    assert(client != NULL && path != NULL && rt_coord_path_valid(path));
+    ZkCounter *c = g_new0(ZkCounter, 1);
+    c->base.ops = &zk_counter_ops;
+    c->base.env = rt_ha_client_env(client);
+    c->base.floor = 1;
+    c->client = client;
+    c->path = g_strdup(path);
+    c->fence = g_strdup(fence);
+    c->life = rt_lifeline_new();
+    return &c->base;
+}

@@ -1,0 +1,445 @@
+/* rt_ckpt_store_zk.c - the completed-checkpoint store on ZooKeeper: fenced, retried
+ * addAndLock, releaseAndTryRemove on subsumption, getAllAndLock recovery
+ * (rt_ckpt_store_zk.h). Recovery is in rt_ckpt_store_zk_recover.c. */
+#include <assert.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "runtime/env/rt_bugs.h"
+#include "runtime/ha/rt_atomic_file.h"
+#include "runtime/ha/rt_ckpt_store_zk_internal.h"
+
+/* ------------------------------------------------------------------ paths */
+
+static char *sanitize(const char *job) {
+    char *safe = g_strdup(job[0] != '\0' ? job : "job");
+    for (char *p = safe; *p != '\0'; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '.' && *p != '_' && *p != '-')
+            *p = '_';
+    }
+    return safe;
+}
+
+char *rt_ckpt_zk_job_path(const RtHaClient *client, const char *job) {
+    char *safe = sanitize(job);
+    char *path = g_strdup_printf("%s/jobs/%s", rt_ha_client_config(client)->root, safe);
+    g_free(safe);
+    return path;
+}
+
+char *rt_ckpt_store_zk_state_path(const RtHaClient *client, const char *job,
+                                  uint64_t checkpoint_id) {
+    char *safe = sanitize(job);
+    char *path = g_strdup_printf("%s/%s/completedCheckpoint-%019" PRIu64,
+                                 rt_ha_client_config(client)->storage_dir, safe, checkpoint_id);
+    g_free(safe);
+    return path;
+}
+
+char *zk_store_node(const ZkStore *s, uint64_t checkpoint_id) {
+    return g_strdup_printf("%s/%019" PRIu64, s->zk_dir, checkpoint_id);
+}
+
+/* --------------------------------------------------------------- contexts */
+
+static void call_free(gpointer p) {
+    ZkCall *call = p;
+    rt_lifeline_unref(call->life);
+    if (call->cp != NULL)
+        rt_completed_checkpoint_free(call->cp);
+    g_free(call->node);
+    g_free(call->meta_path);
+    g_free(call->state_path);
+    if (call->names != NULL)
+        g_ptr_array_unref(call->names);
+    if (call->found != NULL)
+        g_ptr_array_unref(call->found);
+    g_free(call);
+}
+
+ZkCall *zk_call_new(ZkStore *s) {
+    ZkCall *call = g_new0(ZkCall, 1);
+    call->s = s;
+    call->client = s->client;
+    call->life = rt_lifeline_ref(s->life);
+    return call;
+}
+
+void zk_call_free(ZkCall *call) {
+    call_free(call);
+}
+
+void zk_call_track(ZkCall *call) {
+    rt_ha_client_track(call->client, call, call_free);
+}
+
+bool zk_call_enter(ZkCall *call) {
+    rt_ha_client_untrack(call->client, call);
+    if (call->life->alive)
+        return true;
+    call_free(call);
+    return false;
+}
+
+static void ignore_done(RtCoord *coord, GError *error, void *user_data) {
+    (void)coord;
+    (void)user_data;
+    g_clear_error(&error);
+}
+
+static void ignore_storage(void *user_data, GError *error) {
+    (void)user_data;
+    g_clear_error(&error);
+}
+
+/* Best-effort removal of a file (no callback of interest). */
+static void remove_file(ZkStore *s, const char *path) {
+    rt_storage_remove(s->base.env->storage, path, ignore_storage, NULL, NULL);
+}
+
+/* ---------------------------------------------------------- subsumption */
+
+static void removal_node_deleted(RtCoord *coord, GError *error, void *ud) {
+    (void)coord;
+    ZkCall *call = ud;
+    g_clear_error(&error);
+    if (zk_call_enter(call))
+        call_free(call);
+}
+
+/* `locks` is gone: the pointer is marked for deletion. Discard, then delete it. */
+static void removal_locks_deleted(RtCoord *coord, GError *error, void *ud) {
+    ZkCall *call = ud;
+    if (!zk_call_enter(call)) {
+        g_clear_error(&error);
+        return;
+    }
+    if (error != NULL) {
+        /* NotEmpty: another store instance still holds it; NoNode: someone else is
+         * removing it; connection trouble: unknown. Keep everything either way. */
+        g_error_free(error);
+        call_free(call);
+        return;
+    }
+    ZkStore *s = call->s;
+    remove_file(s, call->state_path);
+    remove_file(s, call->meta_path);
+    if (s->base.discard != NULL)
+        s->base.discard(s->base.discard_data, call->cp);
+    zk_call_track(call);
+    if (!rt_coord_delete(coord, call->node, RT_COORD_ANY_VERSION, removal_node_deleted, call,
+                         NULL)) {
+        rt_ha_client_untrack(call->client, call);
+        call_free(call);
+    }
+}
+
+static void removal_lock_deleted(RtCoord *coord, GError *error, void *ud) {
+    ZkCall *call = ud;
+    bool ok = error == NULL || g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NO_NODE);
+    g_clear_error(&error);
+    if (!zk_call_enter(call))
+        return;
+    if (!ok) {
+        call_free(call);
+        return;
+    }
+    char *locks = g_strdup_printf("%s/locks", call->node);
+    zk_call_track(call);
+    if (!rt_coord_delete(coord, locks, RT_COORD_ANY_VERSION, removal_locks_deleted, call, NULL)) {
+        rt_ha_client_untrack(call->client, call);
+        call_free(call);
+    }
+    g_free(locks);
+}
+
+static void remove_checkpoint(ZkStore *s, RtCompletedCheckpoint *old) {
+    ZkCall *call = zk_call_new(s);
+    call->cp = old;
+    call->node = zk_store_node(s, old->checkpoint_id);
+    call->meta_path = rt_ckpt_metadata_path(s->ckpt_dir, s->base.job, old->checkpoint_id);
+    call->state_path = rt_ckpt_store_zk_state_path(s->client, s->base.job, old->checkpoint_id);
+    char *lock = g_strdup_printf("%s/locks/%s", call->node, s->lock_name);
+    zk_call_track(call);
+    if (!rt_coord_delete(rt_ha_client_coord(s->client), lock, RT_COORD_ANY_VERSION,
+                         removal_lock_deleted, call, NULL)) {
+        rt_ha_client_untrack(call->client, call);
+        call_free(call);
+    }
+    g_free(lock);
+}
+
+static void subsume(ZkStore *s) {
+    for (guint guard = 0; guard < RT_CKPT_STORE_ZK_MAX_ENTRIES; guard++) {
+        RtCompletedCheckpoint *old = rt_ckpt_store_base_take_subsumed(&s->base);
+        if (old == NULL)
+            return;
+        remove_checkpoint(s, old);
+    }
+}
+
+/* -------------------------------------------------------------------- add */
+
+static void add_issue(ZkCall *call);
+
+/* Ends the add in flight: published (error NULL), or failed. */
+static void add_finish(ZkCall *call, GError *error) {
+    ZkStore *s = call->s;
+    assert(s->adding == call);
+    s->adding = NULL;
+    s->busy = false;
+    RtCompletedCheckpoint *cp = call->cp;
+    call->cp = NULL;
+    if (error == NULL) {
+        RtEvent ev = {.kind = RT_EV_CKPT_PUBLISHED, .checkpoint_id = cp->checkpoint_id,
+                      .attempt = cp->attempt, .a = s->leader_session_id};
+        rt_env_observe(s->base.env, &ev);
+        rt_ckpt_store_base_append(&s->base, cp);
+    } else {
+        bool kept = g_error_matches(error, RT_CKPT_STORE_ERROR,
+                                    RT_CKPT_STORE_ERROR_POSSIBLY_PERSISTED);
+        if (!kept) {
+            /* Nothing in ZooKeeper points to them: the files may go. */
+            remove_file(s, call->state_path);
+            remove_file(s, call->meta_path);
+        }
+        rt_completed_checkpoint_free(cp);
+    }
+    RtCkptStoreDoneFunc done = call->done;
+    void *ud = call->user_data;
+    RtLifeline *life = rt_lifeline_ref(call->life); /* kept across done: it may free us */
+    call_free(call);
+    done(ud, error);
+    if (error == NULL && life->alive)
+        subsume(s); /* the new checkpoint is in before any old one goes */
+    rt_lifeline_unref(life);
+}
+
+static GError *add_error(ZkCall *call, GError *cause) {
+    uint64_t id = call->cp->checkpoint_id;
+    bool unknown = call->outcome_unknown;
+    GError *err = g_error_new(RT_CKPT_STORE_ERROR,
+                              unknown ? RT_CKPT_STORE_ERROR_POSSIBLY_PERSISTED
+                                      : RT_CKPT_STORE_ERROR_FAILED,
+                              "publishing checkpoint %" PRIu64 " in ZooKeeper%s: %s", id,
+                              unknown ? " (outcome unknown: state kept)" : "", cause->message);
+    g_error_free(cause);
+    return err;
+}
+
+static void add_retry_ready(void *ud) {
+    ZkCall *call = ud;
+    call->s->retry_ticket = 0;
+    add_issue(call);
+}
+
+static void add_retry_fire(void *ud) {
+    ZkCall *call = ud;
+    ZkStore *s = call->s;
+    s->retry_timer = 0;
+    s->retry_ticket = rt_ha_client_when_connected(s->client, add_retry_ready, call);
+    if (s->retry_ticket == 0)
+        add_finish(call, add_error(call, g_error_new(RT_HA_ERROR, RT_HA_ERROR_CONFIG,
+                                                     "too many calls waiting")));
+}
+
+static void add_multi_done(RtCoord *coord, const RtCoordOpResult *results, size_t n,
+                           GError *error, void *ud) {
+    (void)coord;
+    (void)results;
+    (void)n;
+    ZkCall *call = ud;
+    if (!zk_call_enter(call)) {
+        g_clear_error(&error);
+        return;
+    }
+    if (error == NULL ||
+        (call->outcome_unknown &&
+         g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NODE_EXISTS))) {
+        /* NodeExists after an unknown outcome: our earlier try committed (FLINK-24543). */
+        g_clear_error(&error);
+        add_finish(call, NULL);
+        return;
+    }
+    call->outcome_unknown = call->outcome_unknown || rt_coord_error_outcome_unknown(error);
+    const RtHaConfig *cfg = rt_ha_client_config(call->client);
+    if (rt_ha_error_retryable(error) && call->tries <= cfg->max_retries) {
+        g_error_free(error);
+        call->s->retry_timer = rt_env_timer_start(call->s->base.env, cfg->retry_wait_ns,
+                                                  add_retry_fire, call);
+        return;
+    }
+    if (g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NO_NODE) && call->s->fence) {
+        GError *fenced = g_error_new(RT_HA_ERROR, RT_HA_ERROR_FENCED,
+                                     "fenced: %s is gone (%s)", call->s->fence, error->message);
+        g_error_free(error);
+        error = fenced;
+    }
+    add_finish(call, add_error(call, error));
+}
+
+/* One try of the multi, on the current session. */
+static void add_issue(ZkCall *call) {
+    ZkStore *s = call->s;
+    call->tries++;
+    char *locks = g_strdup_printf("%s/locks", call->node);
+    char *lock = g_strdup_printf("%s/%s", locks, s->lock_name);
+    RtCoordOp ops[4];
+    size_t n = 0;
+    /* Fencing: only while our latch node exists (planted bug: no check). */
+    if (s->fence != NULL && !rt_bug_on(s->base.env, RT_BUG_NO_FENCING))
+        ops[n++] = rt_coord_op_check(s->fence, RT_COORD_ANY_VERSION);
+    ops[n++] = rt_coord_op_create(call->node, call->state_path, strlen(call->state_path),
+                                  RT_COORD_PERSISTENT);
+    ops[n++] = rt_coord_op_create(locks, NULL, 0, RT_COORD_PERSISTENT);
+    ops[n++] = rt_coord_op_create(lock, NULL, 0, RT_COORD_EPHEMERAL);
+    GError *err = NULL;
+    zk_call_track(call);
+    bool ok = rt_coord_multi(rt_ha_client_coord(s->client), ops, n, add_multi_done, call, &err);
+    g_free(locks);
+    g_free(lock);
+    if (ok)
+        return;
+    rt_ha_client_untrack(call->client, call);
+    /* Failed at once (a dead session): nothing was sent; retry like a lost connection. */
+    const RtHaConfig *cfg = rt_ha_client_config(s->client);
+    if (rt_ha_error_retryable(err) && call->tries <= cfg->max_retries) {
+        g_error_free(err);
+        s->retry_timer = rt_env_timer_start(s->base.env, cfg->retry_wait_ns, add_retry_fire, call);
+        return;
+    }
+    add_finish(call, add_error(call, err));
+}
+
+static void add_state_written(void *ud, GError *error, bool possibly_persisted) {
+    (void)possibly_persisted; /* nothing points to it yet: not published either way */
+    ZkCall *call = ud;
+    if (!call->life->alive) {
+        g_clear_error(&error);
+        call_free(call);
+        return;
+    }
+    if (error != NULL) {
+        add_finish(call, add_error(call, error));
+        return;
+    }
+    add_issue(call);
+}
+
+static void add_meta_written(void *ud, GError *error, bool possibly_persisted) {
+    (void)possibly_persisted;
+    ZkCall *call = ud;
+    if (!call->life->alive) {
+        g_clear_error(&error);
+        call_free(call);
+        return;
+    }
+    if (error != NULL) {
+        add_finish(call, add_error(call, error));
+        return;
+    }
+    GBytes *bytes = rt_ckpt_metadata_encode(call->cp);
+    GError *err = NULL;
+    bool ok = rt_atomic_write(call->s->base.env->storage, call->state_path, bytes,
+                              add_state_written, call, &err);
+    g_bytes_unref(bytes);
+    if (!ok)
+        add_finish(call, add_error(call, err));
+}
+
+static bool zk_add(RtCkptStore *self, RtCompletedCheckpoint *cp, RtCkptStoreDoneFunc done,
+                   void *user_data, GError **error) {
+    ZkStore *s = (ZkStore *)self;
+    if (s->busy) {
+        rt_completed_checkpoint_free(cp);
+        g_set_error(error, RT_CKPT_STORE_ERROR, RT_CKPT_STORE_ERROR_BUSY, "store busy");
+        return false;
+    }
+    ZkCall *call = zk_call_new(s);
+    call->cp = cp;
+    call->done = done;
+    call->user_data = user_data;
+    call->node = zk_store_node(s, cp->checkpoint_id);
+    call->meta_path = rt_ckpt_metadata_path(s->ckpt_dir, s->base.job, cp->checkpoint_id);
+    call->state_path = rt_ckpt_store_zk_state_path(s->client, s->base.job, cp->checkpoint_id);
+    GBytes *bytes = rt_ckpt_metadata_encode(cp);
+    /* The checkpoint's own _metadata first (finalizeCheckpoint), then the HA state file. */
+    bool ok = rt_atomic_write(self->env->storage, call->meta_path, bytes, add_meta_written, call,
+                              error);
+    g_bytes_unref(bytes);
+    if (!ok) {
+        call_free(call);
+        return false;
+    }
+    s->busy = true;
+    s->adding = call;
+    return true;
+}
+
+/* ------------------------------------------------------------------ misc ops */
+
+static char *zk_location(RtCkptStore *self, uint64_t checkpoint_id) {
+    ZkStore *s = (ZkStore *)self;
+    return rt_ckpt_metadata_path(s->ckpt_dir, s->base.job, checkpoint_id);
+}
+
+static void zk_free(RtCkptStore *self) {
+    ZkStore *s = (ZkStore *)self;
+    rt_env_timer_cancel(self->env, s->retry_timer);
+    rt_ha_client_cancel(s->client, s->retry_ticket);
+    if (s->adding != NULL && (s->retry_timer != 0 || s->retry_ticket != 0))
+        call_free(s->adding); /* waiting for a retry: nobody else holds it */
+    /* releaseAll: our locks go, the pointers stay for the next leader. */
+    RtCoord *coord = rt_ha_client_coord(s->client);
+    for (guint i = 0; i < self->completed->len; i++) {
+        const RtCompletedCheckpoint *cp = g_ptr_array_index(self->completed, i);
+        char *node = zk_store_node(s, cp->checkpoint_id);
+        char *lock = g_strdup_printf("%s/locks/%s", node, s->lock_name);
+        rt_coord_delete(coord, lock, RT_COORD_ANY_VERSION, ignore_done, NULL, NULL);
+        g_free(lock);
+        g_free(node);
+    }
+    rt_lifeline_kill(s->life);
+    rt_ckpt_store_base_deinit(self);
+    g_free(s->ckpt_dir);
+    g_free(s->zk_dir);
+    g_free(s->fence);
+    g_free(s->lock_name);
+    g_free(s);
+}
+
+static const RtCkptStoreOps zk_store_ops = {
+    .name = "zookeeper",
+    .recover = zk_store_recover,
+    .add = zk_add,
+    .location = zk_location,
+    .free = zk_free,
+};
+
+RtCkptStore *rt_ckpt_store_zk_new(RtHaClient *client, const char *ckpt_dir, const char *job,
+                                  const char *fence, uint64_t leader_session_id,
+                                  uint32_t num_retained, RtCkptDiscardFunc discard,
+                                  void *discard_data) {
+    assert(client != NULL && ckpt_dir != NULL && job != NULL);
+    RtEnv *env = rt_ha_client_env(client);
+    ZkStore *s = g_new0(ZkStore, 1);
+    rt_ckpt_store_base_init(&s->base, &zk_store_ops, env, job, num_retained, discard,
+                            discard_data);
+    s->client = client;
+    s->ckpt_dir = g_strdup(ckpt_dir);
+    char *jp = rt_ckpt_zk_job_path(client, job);
+    s->zk_dir = g_strdup_printf("%s/checkpoints", jp);
+    g_free(jp);
+    s->fence = g_strdup(fence);
+    s->leader_session_id = leader_session_id;
+    /* A distinct lock per store instance (Flink: a random UUID): one store per grant,
+     * and grants have distinct leader session ids. */
+    RtRng rng;
+    char *stream = g_strdup_printf("ckpt-store-zk-%u-%016" PRIx64, env->process_id,
+                                   leader_session_id);
+    rt_env_rng(env, stream, &rng);
+    g_free(stream);
+    s->lock_name = g_strdup_printf("%u-%016" PRIx64, env->process_id, rt_rng_next(&rng));
+    s->life = rt_lifeline_new();
+    return &s->base;
+}

@@ -1,0 +1,347 @@
+/* rt_ha_client.c - the HA ZooKeeper client: configuration, the current session and its
+ * replacement after expiry, and callbacks waiting for a connection (rt_ha_client.h). */
+#include "runtime/ha/rt_ha_client.h"
+
+#include <assert.h>
+#include <string.h>
+
+G_DEFINE_QUARK(rt-ha-error-quark, rt_ha_error)
+
+typedef struct Waiter {
+    uint64_t ticket;
+    RtHaReadyFunc fn;
+    void *user_data;
+} Waiter;
+
+struct RtHaClient {
+    RtEnv *env;
+    RtHaConfig cfg;          /* own copies of root and storage_dir */
+    RtCoord *coord;          /* current session */
+    GPtrArray *retired;      /* RtCoord*: ended sessions whose callbacks may still drain */
+    RtHaStateFunc listener;
+    void *listener_data;
+    uint64_t sessions;       /* opened so far */
+    bool fresh;              /* the current session followed an ended one, not yet seen up */
+    GArray *waiters;         /* Waiter, in ticket order */
+    uint64_t next_ticket;
+    RtTimerId flush_timer;   /* runs waiters while connected */
+    RtTimerId reopen_timer;  /* retries opening a session */
+    GHashTable *tracked;     /* ctx -> GDestroyNotify: calls in flight (never iterated
+                                for anything observable: only freed) */
+};
+
+/* ------------------------------------------------------------------ config */
+
+static bool config_error(GError **error, const char *key, const char *what) {
+    g_set_error(error, RT_HA_ERROR, RT_HA_ERROR_CONFIG, "%s: %s", key, what);
+    return false;
+}
+
+bool rt_ha_enabled(const RtConfig *conf, bool *enabled, GError **error) {
+    static const char *const modes[] = {"none", "zookeeper", NULL};
+    const char *key = rt_config_has(conf, "high-availability.type") ||
+                              !rt_config_has(conf, "high-availability")
+                          ? "high-availability.type"
+                          : "high-availability";
+    unsigned mode = 0;
+    if (!rt_config_get_choice(conf, key, modes, 0, &mode, error))
+        return false;
+    *enabled = mode == 1;
+    return true;
+}
+
+/* "/a/" + "/b" -> "/a/b"; both parts stripped of surrounding slashes. */
+static char *join_root(const char *root, const char *cluster) {
+    while (*root == '/')
+        root++;
+    while (*cluster == '/')
+        cluster++;
+    char *r = g_strdup(root), *c = g_strdup(cluster);
+    g_strchomp(r);
+    for (size_t n = strlen(r); n > 0 && r[n - 1] == '/'; n--)
+        r[n - 1] = '\0';
+    for (size_t n = strlen(c); n > 0 && c[n - 1] == '/'; n--)
+        c[n - 1] = '\0';
+    char *out = r[0] != '\0' ? g_strdup_printf("/%s/%s", r, c) : g_strdup_printf("/%s", c);
+    g_free(r);
+    g_free(c);
+    return out;
+}
+
+static bool read_retry_policy(RtHaConfig *out, const RtConfig *conf, GError **error) {
+    uint64_t retries = 0;
+    if (!rt_config_get_bool(conf, "high-availability.zookeeper.client.tolerate-suspended-"
+                                  "connections", false, &out->tolerate_suspended, error) ||
+        !rt_config_get_duration_ns(conf, "high-availability.zookeeper.client.retry-wait",
+                                   RT_HA_DEFAULT_RETRY_WAIT_NS, &out->retry_wait_ns, error) ||
+        !rt_config_get_u64(conf, "high-availability.zookeeper.client.max-retry-attempts",
+                           RT_HA_DEFAULT_MAX_RETRIES, &retries, error))
+        return false;
+    if (retries > 29)
+        return config_error(error, "high-availability.zookeeper.client.max-retry-attempts",
+                            "at most 29 (Curator's limit)");
+    out->max_retries = (uint32_t)retries;
+    return true;
+}
+
+bool rt_ha_config_read(RtHaConfig *out, const RtConfig *conf, GError **error) {
+    assert(out != NULL && conf != NULL);
+    memset(out, 0, sizeof *out);
+    if (!rt_coord_config_from_flink(&out->coord, conf, error))
+        return false;
+    out->coord.chroot = NULL; /* the root is a path prefix: it need not exist */
+    const char *root = rt_config_get(conf, "high-availability.zookeeper.path.root");
+    const char *cluster = rt_config_get(conf, "high-availability.cluster-id");
+    out->root = join_root(root != NULL ? root : "/flink", cluster != NULL ? cluster : "/default");
+    const char *dir = rt_config_get(conf, "high-availability.storageDir");
+    if (dir == NULL || dir[0] == '\0') {
+        rt_ha_config_clear(out);
+        return config_error(error, "high-availability.storageDir",
+                            "required with high-availability.type zookeeper");
+    }
+    char *cid = g_strdup(strrchr(out->root, '/') + 1);
+    out->storage_dir = g_strdup_printf("%s/%s", dir, cid[0] != '\0' ? cid : "default");
+    g_free(cid);
+    if (!rt_coord_path_valid(out->root) || strcmp(out->root, "/") == 0) {
+        rt_ha_config_clear(out);
+        return config_error(error, "high-availability.cluster-id", "not a valid znode path");
+    }
+    if (!rt_storage_path_valid(out->storage_dir)) {
+        rt_ha_config_clear(out);
+        return config_error(error, "high-availability.storageDir",
+                            "expected a relative storage path");
+    }
+    if (!read_retry_policy(out, conf, error)) {
+        rt_ha_config_clear(out);
+        return false;
+    }
+    return true;
+}
+
+void rt_ha_config_clear(RtHaConfig *cfg) {
+    if (cfg == NULL)
+        return;
+    g_free(cfg->root);
+    g_free(cfg->storage_dir);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+bool rt_ha_error_retryable(const GError *error) {
+    return error != NULL && error->domain == RT_COORD_ERROR &&
+           (error->code == RT_COORD_ERROR_CONNECTION_LOSS ||
+            error->code == RT_COORD_ERROR_OPERATION_TIMEOUT ||
+            error->code == RT_COORD_ERROR_SESSION_EXPIRED || error->code == RT_COORD_ERROR_CLOSED);
+}
+
+/* ---------------------------------------------------------------- sessions */
+
+static void on_session(RtCoord *coord, RtCoordState state, void *user_data);
+static void flush_waiters(RtHaClient *client);
+
+static RtCoord *open_session(RtHaClient *client, GError **error) {
+    RtCoordConfig cc = client->cfg.coord;
+    cc.on_session = on_session;
+    cc.session_user_data = client;
+    RtCoord *c = rt_coord_open(client->env, &cc, error);
+    if (c != NULL)
+        client->sessions++;
+    return c;
+}
+
+static void retire(RtHaClient *client, RtCoord *old) {
+    if (client->retired->len >= RT_HA_MAX_RETIRED_SESSIONS) {
+        rt_coord_free(g_ptr_array_index(client->retired, 0));
+        g_ptr_array_remove_index(client->retired, 0);
+    }
+    g_ptr_array_add(client->retired, old);
+}
+
+static void reopen_fire(void *user_data) {
+    RtHaClient *client = user_data;
+    client->reopen_timer = 0;
+    GError *err = NULL;
+    RtCoord *c = open_session(client, &err);
+    if (c == NULL) {
+        g_clear_error(&err);
+        client->reopen_timer = rt_env_timer_start(client->env, client->cfg.retry_wait_ns,
+                                                  reopen_fire, client);
+        return;
+    }
+    retire(client, client->coord);
+    client->coord = c;
+    client->fresh = true;
+}
+
+static void on_session(RtCoord *coord, RtCoordState state, void *user_data) {
+    RtHaClient *client = user_data;
+    if (coord != client->coord)
+        return; /* a retired session */
+    bool fresh = false;
+    if (state == RT_COORD_CONNECTED) {
+        fresh = client->fresh;
+        client->fresh = false;
+    }
+    if (client->listener != NULL)
+        client->listener(client->listener_data, state, fresh);
+    if (state == RT_COORD_CONNECTED) {
+        flush_waiters(client);
+    } else if ((state == RT_COORD_EXPIRED || state == RT_COORD_CLOSED) &&
+               client->reopen_timer == 0) {
+        /* As Curator: a new session at once (from a timer: we are inside a callback of
+         * the old handle, whose late failures must still be delivered). */
+        client->reopen_timer = rt_env_timer_start(client->env, 0, reopen_fire, client);
+    }
+}
+
+/* ----------------------------------------------------------------- waiters */
+
+static void flush_fire(void *user_data) {
+    RtHaClient *client = user_data;
+    client->flush_timer = 0;
+    if (rt_coord_state(client->coord) != RT_COORD_CONNECTED)
+        return;
+    /* Only those queued so far: a callback may queue again (it then waits). */
+    uint64_t last = client->next_ticket;
+    for (guint guard = 0; guard < RT_HA_MAX_WAITERS && client->waiters->len > 0; guard++) {
+        Waiter w = g_array_index(client->waiters, Waiter, 0);
+        if (w.ticket > last)
+            break;
+        g_array_remove_index(client->waiters, 0);
+        w.fn(w.user_data);
+        if (rt_coord_state(client->coord) != RT_COORD_CONNECTED)
+            return;
+    }
+}
+
+static void flush_waiters(RtHaClient *client) {
+    if (client->waiters->len > 0 && client->flush_timer == 0)
+        client->flush_timer = rt_env_timer_start(client->env, 0, flush_fire, client);
+}
+
+uint64_t rt_ha_client_when_connected(RtHaClient *client, RtHaReadyFunc fn, void *user_data) {
+    assert(client != NULL && fn != NULL);
+    if (client->waiters->len >= RT_HA_MAX_WAITERS)
+        return 0;
+    Waiter w = {++client->next_ticket, fn, user_data};
+    g_array_append_val(client->waiters, w);
+    if (rt_coord_state(client->coord) == RT_COORD_CONNECTED)
+        flush_waiters(client);
+    return w.ticket;
+}
+
+void rt_ha_client_cancel(RtHaClient *client, uint64_t ticket) {
+    if (client == NULL || ticket == 0)
+        return;
+    for (guint i = 0; i < client->waiters->len; i++) {
+        if (g_array_index(client->waiters, Waiter, i).ticket == ticket) {
+            g_array_remove_index(client->waiters, i);
+            return;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
+RtHaClient *rt_ha_client_new(RtEnv *env, const RtHaConfig *cfg, GError **error) {
+    assert(env != NULL && cfg != NULL && cfg->root != NULL && cfg->storage_dir != NULL);
+    RtHaClient *client = g_new0(RtHaClient, 1);
+    client->env = env;
+    client->cfg = *cfg;
+    client->cfg.root = g_strdup(cfg->root);
+    client->cfg.storage_dir = g_strdup(cfg->storage_dir);
+    client->retired = g_ptr_array_new();
+    client->waiters = g_array_new(FALSE, TRUE, sizeof(Waiter));
+    client->tracked = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    client->coord = open_session(client, error);
+    if (client->coord == NULL) {
+        rt_ha_client_free(client);
+        return NULL;
+    }
+    return client;
+}
+
+void rt_ha_client_free(RtHaClient *client) {
+    if (client == NULL)
+        return;
+    rt_env_timer_cancel(client->env, client->flush_timer);
+    rt_env_timer_cancel(client->env, client->reopen_timer);
+    if (client->coord != NULL)
+        rt_coord_free(client->coord);
+    for (guint i = 0; i < client->retired->len; i++)
+        rt_coord_free(g_ptr_array_index(client->retired, i));
+    g_ptr_array_unref(client->retired);
+    g_array_unref(client->waiters);
+    /* The sessions are gone with their callbacks: free what those would have freed. */
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, client->tracked);
+    while (g_hash_table_iter_next(&it, &key, &value))
+        (*(GDestroyNotify *)value)(key);
+    g_hash_table_unref(client->tracked);
+    rt_ha_config_clear(&client->cfg);
+    g_free(client);
+}
+
+void rt_ha_client_set_listener(RtHaClient *client, RtHaStateFunc fn, void *user_data) {
+    assert(client != NULL);
+    client->listener = fn;
+    client->listener_data = user_data;
+}
+
+RtCoord *rt_ha_client_coord(RtHaClient *client) {
+    assert(client != NULL && client->coord != NULL);
+    return client->coord;
+}
+
+RtCoordState rt_ha_client_state(RtHaClient *client) {
+    return rt_coord_state(rt_ha_client_coord(client));
+}
+
+const RtHaConfig *rt_ha_client_config(const RtHaClient *client) {
+    assert(client != NULL);
+    return &client->cfg;
+}
+
+RtEnv *rt_ha_client_env(const RtHaClient *client) {
+    assert(client != NULL);
+    return client->env;
+}
+
+uint64_t rt_ha_client_sessions(const RtHaClient *client) {
+    assert(client != NULL);
+    return client->sessions;
+}
+
+void rt_ha_client_track(RtHaClient *client, void *ctx, GDestroyNotify free_fn) {
+    assert(client != NULL && ctx != NULL && free_fn != NULL);
+    GDestroyNotify *holder = g_new(GDestroyNotify, 1);
+    *holder = free_fn;
+    g_hash_table_insert(client->tracked, ctx, holder);
+}
+
+void rt_ha_client_untrack(RtHaClient *client, void *ctx) {
+    assert(client != NULL && ctx != NULL);
+    bool removed = g_hash_table_remove(client->tracked, ctx);
+    assert(removed);
+    (void)removed;
+}
+
+static void ignore_created(RtCoord *coord, const char *path, GError *error, void *user_data) {
+    (void)coord;
+    (void)path;
+    (void)user_data;
+    g_clear_error(&error);
+}
+
+void rt_ha_create_path(RtCoord *coord, const char *path) {
+    assert(coord != NULL && rt_coord_path_valid(path));
+    for (const char *p = path + 1;; p++) { /* bounded by the path's length */
+        if (*p != '/' && *p != '\0')
+            continue;
+        char *prefix = g_strndup(path, (gsize)(p - path));
+        rt_coord_create(coord, prefix, NULL, 0, RT_COORD_PERSISTENT, ignore_created, NULL, NULL);
+        g_free(prefix);
+        if (*p == '\0')
+            return;
+    }
+}
