@@ -103,18 +103,39 @@ void rt_sink_encoder_deinit(RtSinkEncoder *e) {
     e->buf = NULL;
 }
 
+/* Value slot of a key (Fibonacci hashing: keys that differ in any bits spread). */
+static unsigned value_slot(uint64_t key) {
+    static_assert(RT_SINK_VALUE_SLOTS == 256u, "value_slot takes the top 8 bits");
+    return (unsigned)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 56);
+}
+
+/* The value base for key in state d (its last value if its slot holds it, else 0). */
+static uint64_t value_base(const RtSinkDeltaState *d, uint64_t key, unsigned slot) {
+    return d->value_used[slot] && d->value_key[slot] == key ? d->value_prev[slot] : 0;
+}
+
+/* Moves d past record r. */
+static void delta_advance(RtSinkDeltaState *d, const RtRecord *r, unsigned vslot) {
+    unsigned slot = r->src % RT_SINK_DELTA_SLOTS;
+    d->prev_offset[slot] = r->offset;
+    d->prev_created_ns[slot] = r->created_ns;
+    d->value_used[vslot] = true;
+    d->value_key[vslot] = r->key;
+    d->value_prev[vslot] = r->value;
+}
+
 void rt_sink_encoder_add(RtSinkEncoder *e, const RtRecord *r) {
     assert(e != NULL && e->buf != NULL && r != NULL && e->n < RT_SINK_MAX_RECORDS);
     uint8_t tmp[RECORD_MAX_BYTES], *p = tmp;
-    unsigned slot = r->src % RT_SINK_DELTA_SLOTS;
+    RtSinkDeltaState *d = &e->d;
+    unsigned slot = r->src % RT_SINK_DELTA_SLOTS, vslot = value_slot(r->key);
     p = put_varint(p, r->src);
-    p = put_varint(p, zigzag(r->offset, e->prev_offset[slot]));
-    p = put_varint(p, zigzag(r->created_ns, e->prev_created_ns[slot]));
+    p = put_varint(p, zigzag(r->offset, d->prev_offset[slot]));
+    p = put_varint(p, zigzag(r->created_ns, d->prev_created_ns[slot]));
     p = put_varint(p, r->key);
-    p = put_varint(p, r->value);
+    p = put_varint(p, zigzag(r->value, value_base(d, r->key, vslot)));
     assert(p <= tmp + sizeof tmp);
-    e->prev_offset[slot] = r->offset;
-    e->prev_created_ns[slot] = r->created_ns;
+    delta_advance(d, r, vslot);
     g_byte_array_append(e->buf, tmp, (guint)(p - tmp));
     e->n++;
 }
@@ -170,32 +191,33 @@ static bool fail(GError **error, RtSinkFormatError code, const char *msg, uint64
     return false;
 }
 
-/* Decodes the record at *p (advancing it) with the delta state of its slot. */
-static bool decode_record(const uint8_t **p, const uint8_t *end, uint64_t *prev_off,
-                          uint64_t *prev_created, RtRecord *r) {
-    uint64_t src = 0, doff = 0, dcreated = 0;
+/* Decodes the record at *p (advancing it) and moves the delta state d past it. */
+static bool decode_record(const uint8_t **p, const uint8_t *end, RtSinkDeltaState *d,
+                          RtRecord *r) {
+    uint64_t src = 0, doff = 0, dcreated = 0, dvalue = 0;
     memset(r, 0, sizeof *r);
     if (!get_varint(p, end, &src) || src > UINT32_MAX || !get_varint(p, end, &doff) ||
         !get_varint(p, end, &dcreated) || !get_varint(p, end, &r->key) ||
-        !get_varint(p, end, &r->value))
+        !get_varint(p, end, &dvalue))
         return false;
-    unsigned slot = (unsigned)(src % RT_SINK_DELTA_SLOTS);
+    unsigned slot = (unsigned)(src % RT_SINK_DELTA_SLOTS), vslot = value_slot(r->key);
     r->src = (uint32_t)src;
-    r->offset = unzigzag(doff, prev_off[slot]);
-    r->created_ns = unzigzag(dcreated, prev_created[slot]);
-    prev_off[slot] = r->offset;
-    prev_created[slot] = r->created_ns;
+    r->offset = unzigzag(doff, d->prev_offset[slot]);
+    r->created_ns = unzigzag(dcreated, d->prev_created_ns[slot]);
+    r->value = unzigzag(dvalue, value_base(d, r->key, vslot));
+    delta_advance(d, r, vslot);
     return true;
 }
 
 /* Walks the body of a checked file: n records exactly filling it. fn may be NULL. */
 static bool walk_body(const uint8_t *b, size_t len, uint32_t n, RtSinkRecordFunc fn, void *ud,
                       GError **error) {
-    uint64_t prev_off[RT_SINK_DELTA_SLOTS] = {0}, prev_created[RT_SINK_DELTA_SLOTS] = {0};
+    RtSinkDeltaState d;
+    memset(&d, 0, sizeof d);
     const uint8_t *p = b + HEADER_BYTES, *end = b + len - CRC_BYTES;
     for (uint32_t i = 0; i < n; i++) {
         RtRecord r;
-        if (!decode_record(&p, end, prev_off, prev_created, &r))
+        if (!decode_record(&p, end, &d, &r))
             return fail(error, RT_SINK_FORMAT_ERROR_CORRUPT, "record does not decode, index",
                         i);
         if (fn != NULL)

@@ -6,13 +6,17 @@
  * <txn> is a zero-padded 20-digit decimal, so names sort in transaction order.
  *
  * Encoding (little-endian header, then a compact body, then a checksum):
- *   magic "CKSINKv2" (8 bytes), version u32, total_len u64 (whole file, checksum
+ *   magic "CKSINKv3" (8 bytes), version u32, total_len u64 (whole file, checksum
  *   included), op u32, subtask u32, txn u64, n_records u32;
  *   n records, each as LEB128 varints: src, zigzag(offset - prev offset),
- *   zigzag(created_ns - prev created_ns), key, value. "prev" is the delta slot
- *   src % RT_SINK_DELTA_SLOTS: the last record of that slot in this file (0 at the start).
+ *   zigzag(created_ns - prev created_ns), key, zigzag(value - prev value). For offset and
+ *   created_ns "prev" is the last record of delta slot src % RT_SINK_DELTA_SLOTS in this
+ *   file (0 at the start); for value it is the last value of the same key if that key
+ *   is the last one seen in its value slot (a hash of the key modulo
+ *   RT_SINK_VALUE_SLOTS), else 0.
  *   The records of a transaction are mostly consecutive offsets of a few sources, created
- *   microseconds apart, so a record takes ~9 bytes instead of 36;
+ *   microseconds apart, and a key's values are its running count, so a record takes
+ *   ~8 bytes instead of 36;
  *   crc32c u32 of every byte before it (rt_crc32c).
  * Every field round-trips exactly (deltas wrap modulo 2^64). Decoding validates
  * everything: a torn or corrupt file is reported, never half-read.
@@ -28,12 +32,13 @@
 
 #include "runtime/dataflow/rt_protocol.h"
 
-#define RT_SINK_MAGIC "CKSINKv2"
-#define RT_SINK_FORMAT_VERSION 2u
+#define RT_SINK_MAGIC "CKSINKv3"
+#define RT_SINK_FORMAT_VERSION 3u
 #define RT_SINK_PENDING_PREFIX "pending-"
 #define RT_SINK_COMMITTED_PREFIX "committed-"
 #define RT_SINK_MAX_RECORDS (1u << 26) /* records in one transaction file */
 #define RT_SINK_DELTA_SLOTS 16u         /* delta-coding contexts, by src modulo */
+#define RT_SINK_VALUE_SLOTS 256u        /* value delta contexts, by key hash */
 
 #define RT_SINK_FORMAT_ERROR (rt_sink_format_error_quark())
 GQuark rt_sink_format_error_quark(void);
@@ -56,11 +61,19 @@ typedef struct RtSinkFileInfo {
 /* Builds a transaction file record by record, so an open transaction is held in its
  * compact encoding (the sink's in-memory buffer). Lifecycle: _init, any number of _add,
  * _finish (which leaves the encoder empty and ready for the next file), _deinit. */
-typedef struct RtSinkEncoder {
-    GByteArray *buf;                            /* header space, then the body so far */
-    uint32_t n;                                 /* records added */
-    uint64_t prev_offset[RT_SINK_DELTA_SLOTS];  /* per slot: last offset */
+/* The delta-coding context, the same on both sides; all zero at the start of a file. */
+typedef struct RtSinkDeltaState {
+    uint64_t prev_offset[RT_SINK_DELTA_SLOTS];     /* per slot: last offset */
     uint64_t prev_created_ns[RT_SINK_DELTA_SLOTS]; /* per slot: last created_ns */
+    uint64_t value_key[RT_SINK_VALUE_SLOTS];       /* per value slot: last key */
+    uint64_t value_prev[RT_SINK_VALUE_SLOTS];      /* per value slot: that key's last value */
+    bool value_used[RT_SINK_VALUE_SLOTS];          /* per value slot: a key was seen */
+} RtSinkDeltaState;
+
+typedef struct RtSinkEncoder {
+    GByteArray *buf;    /* header space, then the body so far */
+    uint32_t n;         /* records added */
+    RtSinkDeltaState d; /* context after the last record */
 } RtSinkEncoder;
 
 void rt_sink_encoder_init(RtSinkEncoder *e);
