@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gio/gio.h>
 #include <glib-unix.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -29,6 +30,8 @@ G_DEFINE_QUARK(rt-live-cluster-error-quark, rt_live_cluster_error)
 #define READS_PER_WAKEUP 16u
 #define READ_CHUNK_BYTES 65536u
 #define LOG_TAIL_BYTES 600
+#define READY_WAIT_US 3000000  /* a job manager gets this long to start listening */
+#define READY_POLL_US 2000
 
 void rt_live_cluster_config_init(RtLiveClusterConfig *cfg) {
     memset(cfg, 0, sizeof *cfg);
@@ -510,15 +513,50 @@ static gboolean limit_cb(gpointer data) {
 
 /* ------------------------------------------------------------------ run */
 
+/* True if something accepts TCP connections on 127.0.0.1:port (loopback: the answer is
+ * immediate, accepted or refused). */
+static bool port_accepts(uint32_t port) {
+    GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                              G_SOCKET_PROTOCOL_TCP, NULL);
+    if (s == NULL)
+        return false;
+    GInetAddress *ia = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    GSocketAddress *sa = g_inet_socket_address_new(ia, (guint16)port);
+    bool ok = g_socket_connect(s, sa, NULL, NULL);
+    g_object_unref(sa);
+    g_object_unref(ia);
+    g_socket_close(s, NULL);
+    g_object_unref(s);
+    return ok;
+}
+
+/* Waits (bounded) until job manager i listens, so that the workers' first registration
+ * succeeds instead of waiting for their retry timer. Iterates the loop meanwhile: a job
+ * manager that exits at once ends the wait (and the run). */
+static void wait_listening(RtLiveCluster *c, uint32_t i) {
+    int64_t deadline_us = g_get_monotonic_time() + READY_WAIT_US;
+    while (!c->stopping && c->procs[i].pid != 0 && g_get_monotonic_time() < deadline_us &&
+           !port_accepts((uint32_t)c->base_port + i)) {
+        g_usleep(READY_POLL_US);
+        for (uint32_t k = 0; k < 64u && g_main_context_iteration(c->ctx, FALSE); k++)
+            ;
+    }
+}
+
 static bool start_all(RtLiveCluster *c, GError **error) {
-    for (uint32_t i = 0; i < c->n_procs; i++) /* job managers first: workers register */
-        if (!proc_spawn(&c->procs[i], error)) {
+    for (uint32_t i = 0; i < c->n_procs && !c->stopping; i++) {
+        if (i == c->n_jobmanagers) /* job managers first: workers register with them */
+            for (uint32_t j = 0; j < c->n_jobmanagers; j++)
+                wait_listening(c, j);
+        if (!c->stopping && !proc_spawn(&c->procs[i], error)) {
             begin_stop(c, "process exited");
             return false;
         }
+    }
     for (guint i = 0; i < c->faults->len; i++) {
         Fault *f = g_ptr_array_index(c->faults, i);
-        f->src = add_timer(c, f->at_ns, fault_cb, f);
+        uint64_t now = rt_live_cluster_now_ns(c);
+        f->src = add_timer(c, f->at_ns > now ? f->at_ns - now : 0, fault_cb, f);
     }
     return true;
 }
@@ -567,6 +605,7 @@ RtLiveCluster *rt_live_cluster_alloc(const RtLiveClusterConfig *cfg, RtObserver 
     c->faults = g_ptr_array_new_with_free_func(fault_free);
     c->pending = g_array_new(FALSE, TRUE, sizeof(LiveEvent));
     c->n_procs = cfg->n_jobmanagers + cfg->n_workers;
+    c->n_jobmanagers = cfg->n_jobmanagers;
     assert(c->n_procs <= RT_CLUSTER_MAX_PROCESSES);
     for (uint32_t i = 0; i < c->n_procs; i++) {
         Proc *p = &c->procs[i];

@@ -58,6 +58,7 @@ struct RtLiveCluster {
     GMainLoop *loop;
     uint16_t base_port;
     uint32_t n_procs;
+    uint32_t n_jobmanagers; /* procs[0 .. n_jobmanagers) are job managers */
     Proc procs[RT_CLUSTER_MAX_PROCESSES];
     GPtrArray *readers;  /* Reader* */
     GPtrArray *faults;   /* Fault*, owned */
