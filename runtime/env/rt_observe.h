@@ -31,7 +31,8 @@ typedef enum RtEventKind {
     RT_EV_ALIGN_START,       /* checkpoint_id, subtask */
     RT_EV_ALIGN_END,         /* checkpoint_id, subtask, a=alignment duration_ns */
     RT_EV_SNAPSHOT_SYNC,     /* checkpoint_id, subtask: synchronous part taken */
-    RT_EV_SNAPSHOT_PERSISTED,/* checkpoint_id, subtask, detail=state handle path */
+    RT_EV_SNAPSHOT_PERSISTED,/* checkpoint_id, subtask, a=size bytes, b=channel-state bytes,
+                                detail=state handle path */
     RT_EV_SNAPSHOT_FAILED,   /* checkpoint_id, subtask, detail=error */
     /* two-phase commit */
     RT_EV_TXN_PRECOMMIT = 300, /* subtask, a=txn id, checkpoint_id */
