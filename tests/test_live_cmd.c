@@ -1,7 +1,8 @@
 /* test_live_cmd.c - `ckptsim live` end to end ($CKPTSIM_BIN): the linear scenario run as
  * real processes in a temporary directory on a free port range, checked by the oracle
  * (verdict pass, committed sink output on disk, events file); the same job with a timed
- * worker crash and restart (SIGKILL, failover, restore) still exactly-once; faults the
+ * worker crash and restart (SIGKILL, failover, restore) still exactly-once; a planted
+ * recovery bug caught after a real crash (exit 1); faults the
  * live world cannot inject reported as such; and bad input (port in use, unwritable or
  * non-empty directory, unreachable ZooKeeper) refused with exit 2 and a clear message. */
 #include <check.h>
@@ -163,6 +164,25 @@ START_TEST(test_worker_crash_restart_holds_live) {
 }
 END_TEST
 
+/* The checker can fail live: a planted recovery bug loses records after a real crash. */
+START_TEST(test_planted_bug_caught_live) {
+    char *tmp = tmp_dir();
+    char *run = g_build_filename(tmp, "run", NULL);
+    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=400",
+                    "--bug", "skip-source-rewind", "--set", "scenario.faults-stop-at=2 s",
+                    "--set", "faults.kill=at 250 ms: crash worker-1 restart after 100 ms",
+                    "--dir", run, "--time-limit", "15 s", "--json", NULL);
+    ck_assert_msg(o.status == 1, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
+    ck_assert_msg(strstr(o.out, "\"verdict\":\"violation\"") != NULL, "%s", o.out);
+    ck_assert_msg(strstr(o.out, "\"invariant\":\"exactly-once\"") != NULL, "%s", o.out);
+    ck_assert_int_gt(json_number(o.out, "records_lost"), 0);
+    out_free(&o);
+    remove_tree(tmp, 0);
+    g_free(run);
+    g_free(tmp);
+}
+END_TEST
+
 START_TEST(test_unsupported_fault_is_reported) {
     char *tmp = tmp_dir();
     char *run = g_build_filename(tmp, "run", NULL);
@@ -251,6 +271,7 @@ static Suite *live_cmd_suite(void) {
     tcase_add_test(run, test_linear_holds_live);
     tcase_add_test(run, test_worker_crash_restart_holds_live);
     tcase_add_test(run, test_unsupported_fault_is_reported);
+    tcase_add_test(run, test_planted_bug_caught_live);
     suite_add_tcase(s, run);
     TCase *bad = tcase_create("bad_input");
     tcase_set_timeout(bad, 30);
