@@ -9,6 +9,7 @@
 #include "runtime/env/rt_bugs.h"
 #include "runtime/ha/rt_atomic_file.h"
 #include "runtime/ha/rt_ckpt_store_fs.h"
+#include "runtime/ha/rt_ckpt_store_zk.h"
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -57,8 +58,16 @@ static void discard_handle(RtJobManager *jm, GBytes *handle) {
 
 /* -------------------------------------------------------- coordinator hooks */
 
+/* The job manager of a current term, NULL for a retired one (its hooks do nothing). */
+static RtJobManager *term_jm(void *ud) {
+    JmTerm *t = ud;
+    return t->retired ? NULL : t->jm;
+}
+
 static void hook_trigger(void *ud, uint64_t id, uint64_t ts, RtBarrierKind kind) {
-    RtJobManager *jm = ud;
+    RtJobManager *jm = term_jm(ud);
+    if (jm == NULL)
+        return;
     const RtJobGraph *g = jm->spec->graph;
     for (uint32_t i = 0; i < jm->n_subtasks; i++) {
         const RtOperatorSpec *op = g_ptr_array_index(g->operators, jm->subtasks[i].op);
@@ -74,30 +83,40 @@ static void hook_trigger(void *ud, uint64_t id, uint64_t ts, RtBarrierKind kind)
 }
 
 static void hook_notify_complete(void *ud, uint64_t id) {
-    RtJobManager *jm = ud;
+    RtJobManager *jm = term_jm(ud);
+    if (jm == NULL)
+        return;
     RtMsg m = {.type = RT_MSG_NOTIFY_COMPLETE, .attempt = jm->attempt, .checkpoint_id = id};
     jm_send_all(jm, &m, true);
 }
 
 static void hook_notify_abort(void *ud, uint64_t id) {
-    RtJobManager *jm = ud;
+    RtJobManager *jm = term_jm(ud);
+    if (jm == NULL)
+        return;
     RtMsg m = {.type = RT_MSG_NOTIFY_ABORT, .attempt = jm->attempt, .checkpoint_id = id};
     jm_send_all(jm, &m, true);
 }
 
 static void hook_fail_job(void *ud, const char *cause) {
-    jm_failover(ud, cause);
+    RtJobManager *jm = term_jm(ud);
+    if (jm != NULL)
+        jm_failover(jm, cause);
 }
 
 static void hook_discard(void *ud, RtSubtaskId subtask, GBytes *handle) {
     (void)subtask;
-    discard_handle(ud, handle);
+    discard_handle(((JmTerm *)ud)->jm, handle);
 }
 
 static void hook_idle(void *ud) {
-    RtJobManager *jm = ud;
-    if (jm->state == JM_WAITING)
-        jm_try_deploy(jm);
+    JmTerm *t = ud;
+    if (t->retired) {
+        jm_reap_schedule(t->jm);
+        return;
+    }
+    if (t->jm->state == JM_WAITING)
+        jm_try_deploy(t->jm);
 }
 
 static const RtCkptCoordinatorHooks coordinator_hooks = {
@@ -237,29 +256,29 @@ static void on_accept(RtChannel *ch, RtProcessId peer, void *user_data) {
 typedef struct RecoveryStep {
     RtJobManager *jm;
     RtLifeline *life;
+    uint64_t term_gen; /* a step of an ended term changes nothing */
 } RecoveryStep;
 
 static RecoveryStep *step_new(RtJobManager *jm) {
     RecoveryStep *s = g_new0(RecoveryStep, 1);
     s->jm = jm;
     s->life = rt_lifeline_ref(jm->life);
+    s->term_gen = jm->term_gen;
     return s;
 }
 
-/* Takes s; returns the job manager if it is still alive, else NULL. */
+/* Takes s; returns the job manager if it is alive and in the same term, else NULL. */
 static RtJobManager *step_take(RecoveryStep *s) {
-    RtJobManager *jm = s->life->alive ? s->jm : NULL;
+    RtJobManager *jm = s->life->alive && s->jm->term_gen == s->term_gen ? s->jm : NULL;
     rt_lifeline_unref(s->life);
     g_free(s);
     return jm;
 }
 
-static void recover_start(RtJobManager *jm);
-
 static void recovery_retry_fire(void *user_data) {
     RtJobManager *jm = user_data;
     jm->restart_timer = 0;
-    recover_start(jm);
+    jm_recover_start(jm);
 }
 
 /* Never start from nothing while checkpoints may exist: retry as a restart. */
@@ -276,16 +295,7 @@ static void recovery_failed(RtJobManager *jm, GError *error) {
     g_free(cause);
 }
 
-static void attempt_read_done(void *user_data, bool found, uint64_t value, GError *error) {
-    RtJobManager *jm = step_take(user_data);
-    if (jm == NULL) {
-        g_clear_error(&error);
-        return;
-    }
-    if (error != NULL) {
-        recovery_failed(jm, error);
-        return;
-    }
+static void attempt_known(RtJobManager *jm, bool found, uint64_t value) {
     if (found && value > jm->attempt)
         jm->attempt = (uint32_t)MIN(value, (uint64_t)G_MAXUINT32 - 1);
     /* A job manager that finds an earlier attempt resumes a running job (as a new
@@ -301,6 +311,35 @@ static void attempt_read_done(void *user_data, bool found, uint64_t value, GErro
     jm_try_deploy(jm);
 }
 
+static void attempt_read_done(void *user_data, bool found, uint64_t value, GError *error) {
+    RtJobManager *jm = step_take(user_data);
+    if (jm == NULL) {
+        g_clear_error(&error);
+        return;
+    }
+    if (error != NULL) {
+        recovery_failed(jm, error);
+        return;
+    }
+    attempt_known(jm, found, value);
+}
+
+/* HA: the attempt counter holds the next attempt (1 when there was none). */
+static void attempts_started(void *user_data, GError *error) {
+    RtJobManager *jm = step_take(user_data);
+    if (jm == NULL) {
+        g_clear_error(&error);
+        return;
+    }
+    if (error != NULL) {
+        recovery_failed(jm, error);
+        return;
+    }
+    jm->term->attempt_busy = false;
+    uint64_t next = rt_ckpt_id_counter_zk_next(jm->term->attempts);
+    attempt_known(jm, next > 1, next - 1);
+}
+
 static void store_recovered(void *user_data, GError *error) {
     RtJobManager *jm = step_take(user_data);
     if (jm == NULL) {
@@ -313,7 +352,15 @@ static void store_recovered(void *user_data, GError *error) {
     }
     GError *err = NULL;
     RecoveryStep *s = step_new(jm);
-    if (!rt_durable_u64_read(jm->env->storage, jm->attempt_path, attempt_read_done, s, &err)) {
+    bool ok;
+    if (jm->term->attempts != NULL) {
+        jm->term->attempt_busy = true;
+        ok = rt_ckpt_id_counter_start(jm->term->attempts, attempts_started, s, &err);
+        jm->term->attempt_busy = ok;
+    } else {
+        ok = rt_durable_u64_read(jm->env->storage, jm->attempt_path, attempt_read_done, s, &err);
+    }
+    if (!ok) {
         step_take(s);
         recovery_failed(jm, err);
     }
@@ -337,7 +384,8 @@ static void counter_started(void *user_data, GError *error) {
     }
 }
 
-static void recover_start(RtJobManager *jm) {
+void jm_recover_start(RtJobManager *jm) {
+    assert(jm->term != NULL);
     jm->state = JM_RECOVERING;
     GError *err = NULL;
     RecoveryStep *s = step_new(jm);
@@ -432,6 +480,44 @@ static void worker_free(gpointer p) {
     g_free(w);
 }
 
+/* ------------------------------------------------------------------- terms */
+
+JmTerm *jm_term_open(RtJobManager *jm, RtCkptStore *store, RtCkptIdCounter *counter,
+                     RtCkptIdCounter *attempts) {
+    assert(jm->term == NULL);
+    JmTerm *t = g_new0(JmTerm, 1);
+    t->jm = jm;
+    t->store = store;
+    t->counter = counter;
+    t->attempts = attempts;
+    t->coord = rt_ckpt_coordinator_new(jm->env, &jm->ccfg, store, counter, &coordinator_hooks, t);
+    jm->term = t;
+    jm->store = store;
+    jm->counter = counter;
+    jm->coord = t->coord;
+    return t;
+}
+
+void jm_term_free(JmTerm *t) {
+    if (t == NULL)
+        return;
+    rt_ckpt_coordinator_free(t->coord);
+    rt_ckpt_id_counter_free(t->attempts);
+    rt_ckpt_id_counter_free(t->counter);
+    rt_ckpt_store_free(t->store);
+    g_free(t);
+}
+
+bool jm_term_idle(const JmTerm *t) {
+    return rt_ckpt_coordinator_idle(t->coord) && !t->attempt_busy;
+}
+
+bool jm_listen(RtJobManager *jm, GError **error) {
+    return rt_env_listen(jm->env, RT_PORT_JOBMANAGER, on_accept, jm, error);
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
 RtJobManager *rt_jobmanager_new(RtEnv *env, const RtJobSpec *spec, GError **error) {
     assert(env != NULL && spec != NULL && spec->graph != NULL && spec->config != NULL);
     assert(spec->cluster != NULL);
@@ -440,44 +526,64 @@ RtJobManager *rt_jobmanager_new(RtEnv *env, const RtJobSpec *spec, GError **erro
     jm->spec = spec;
     jm->life = rt_lifeline_new();
     jm->workers = g_ptr_array_new_with_free_func(worker_free);
+    jm->retired = g_ptr_array_new();
     jm->job = g_strdup(spec->graph->name != NULL ? spec->graph->name : "job");
-    if (spec->cluster->n_jobmanagers > 1 && env->process_id != spec->cluster->jobmanagers[0]) {
-        if (!read_config(jm, error)) {
-            rt_jobmanager_free(jm);
-            return NULL;
-        }
+    if (!rt_ha_enabled(spec->config, &jm->ha, error) || !read_config(jm, error)) {
+        rt_jobmanager_free(jm);
+        return NULL;
+    }
+    if (!jm->ha && spec->cluster->n_jobmanagers > 1 &&
+        env->process_id != spec->cluster->jobmanagers[0]) {
         jm->state = JM_STANDBY;
         return jm;
     }
-    if (!read_config(jm, error) || !init_subtasks(jm, error) ||
-        (jm->backend = rt_state_backend_new(NULL, env, spec->config, error)) == NULL ||
-        !rt_env_listen(env, RT_PORT_JOBMANAGER, on_accept, jm, error)) {
+    if (!init_subtasks(jm, error) ||
+        (jm->backend = rt_state_backend_new(NULL, env, spec->config, error)) == NULL) {
+        rt_jobmanager_free(jm);
+        return NULL;
+    }
+    if (jm->ha) {
+        /* Every job manager contends; the winner opens a term (rt_jobmanager_ha.c). */
+        jm->state = JM_STANDBY;
+        if (!jm_ha_start(jm, error)) {
+            rt_jobmanager_free(jm);
+            return NULL;
+        }
+        return jm;
+    }
+    if (!jm_listen(jm, error)) {
         rt_jobmanager_free(jm);
         return NULL;
     }
     char *jd = rt_ckpt_job_dir(jm->ckpt_dir, jm->job);
     jm->attempt_path = g_strdup_printf("%s/job-attempt", jd);
     g_free(jd);
-    jm->store = rt_ckpt_store_fs_new(env, jm->ckpt_dir, jm->job, jm->num_retained,
-                                     store_discard, jm);
-    jm->counter = rt_ckpt_id_counter_fs_new(env, jm->ckpt_dir, jm->job);
-    jm->coord = rt_ckpt_coordinator_new(env, &jm->ccfg, jm->store, jm->counter,
-                                        &coordinator_hooks, jm);
-    recover_start(jm);
+    jm_term_open(jm,
+                 rt_ckpt_store_fs_new(env, jm->ckpt_dir, jm->job, jm->num_retained,
+                                      store_discard, jm),
+                 rt_ckpt_id_counter_fs_new(env, jm->ckpt_dir, jm->job), NULL);
+    jm_recover_start(jm);
     return jm;
+}
+
+void jm_store_discard(void *ud, const RtCompletedCheckpoint *cp) {
+    store_discard(ud, cp);
 }
 
 void rt_jobmanager_free(RtJobManager *jm) {
     if (jm == NULL)
         return;
     rt_lifeline_kill(jm->life);
-    if (jm->coord != NULL || jm->store != NULL)
+    if (jm->term != NULL)
         rt_env_unlisten(jm->env, RT_PORT_JOBMANAGER);
     rt_env_timer_cancel(jm->env, jm->restart_timer);
     rt_env_timer_cancel(jm->env, jm->grace_timer);
-    rt_ckpt_coordinator_free(jm->coord);
-    rt_ckpt_id_counter_free(jm->counter);
-    rt_ckpt_store_free(jm->store);
+    rt_env_timer_cancel(jm->env, jm->reap_timer);
+    jm_term_free(jm->term);
+    for (guint i = 0; i < jm->retired->len; i++)
+        jm_term_free(g_ptr_array_index(jm->retired, i));
+    g_ptr_array_unref(jm->retired);
+    jm_ha_free(jm); /* after the terms: their stores release locks through the client */
     if (jm->backend != NULL)
         rt_state_backend_free(jm->backend);
     g_ptr_array_unref(jm->workers);

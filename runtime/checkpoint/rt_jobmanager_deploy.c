@@ -195,6 +195,8 @@ static void deploy(RtJobManager *jm, uint32_t attempt) {
 typedef struct AttemptWrite {
     RtJobManager *jm;
     RtLifeline *life;
+    JmTerm *term;       /* the term that claims it (HA: its counter answers) */
+    uint64_t term_gen;  /* a claim of an ended term deploys nothing */
     uint32_t attempt;
 } AttemptWrite;
 
@@ -202,6 +204,13 @@ static void attempt_written(void *user_data, GError *error, bool possibly_persis
     (void)possibly_persisted;
     AttemptWrite *aw = user_data;
     RtJobManager *jm = aw->life->alive ? aw->jm : NULL;
+    if (jm != NULL && aw->term->attempts != NULL)
+        aw->term->attempt_busy = false;
+    if (jm != NULL && jm->term_gen != aw->term_gen) {
+        if (aw->term->retired)
+            jm_reap_schedule(jm);
+        jm = NULL; /* leadership changed meanwhile */
+    }
     uint32_t attempt = aw->attempt;
     rt_lifeline_unref(aw->life);
     g_free(aw);
@@ -219,6 +228,15 @@ static void attempt_written(void *user_data, GError *error, bool possibly_persis
     }
     if (jm->state == JM_WAITING)
         deploy(jm, attempt);
+}
+
+static void attempt_claimed(void *user_data, uint64_t attempt, GError *error) {
+    AttemptWrite *aw = user_data;
+    if (error == NULL) {
+        assert(attempt >= aw->attempt && attempt < G_MAXUINT32 - 1);
+        aw->attempt = (uint32_t)attempt;
+    }
+    attempt_written(aw, error, false);
 }
 
 static void grace_fire(void *user_data) {
@@ -252,11 +270,23 @@ void jm_try_deploy(RtJobManager *jm) {
     AttemptWrite *aw = g_new0(AttemptWrite, 1);
     aw->jm = jm;
     aw->life = rt_lifeline_ref(jm->life);
+    aw->term = jm->term;
+    aw->term_gen = jm->term_gen;
     aw->attempt = jm->attempt + 1;
     jm->persisting_attempt = true;
-    /* Persist the attempt before any message carries it (survives a JM restart). */
-    if (!rt_durable_u64_write(jm->env->storage, jm->attempt_path, aw->attempt,
-                              attempt_written, aw, NULL)) {
+    bool ok;
+    if (jm->term->attempts != NULL) {
+        /* HA: claimed from the fenced counter in ZooKeeper (a deposed leader cannot). */
+        rt_ckpt_id_counter_set_floor(jm->term->attempts, aw->attempt);
+        ok = rt_ckpt_id_counter_get_and_increment(jm->term->attempts, attempt_claimed, aw,
+                                                  NULL);
+        jm->term->attempt_busy = ok;
+    } else {
+        /* Persist the attempt before any message carries it (survives a JM restart). */
+        ok = rt_durable_u64_write(jm->env->storage, jm->attempt_path, aw->attempt,
+                                  attempt_written, aw, NULL);
+    }
+    if (!ok) {
         jm->persisting_attempt = false;
         rt_lifeline_unref(aw->life);
         g_free(aw);

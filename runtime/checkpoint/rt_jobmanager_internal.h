@@ -8,7 +8,17 @@
  * (coordinator started) -> RESTARTING (fixed delay after a failure) -> WAITING ...;
  * FINISHED and FAILED are terminal. Without high availability only the cluster's first
  * job manager leads (rt_cluster.h); any other one is a passive STANDBY that neither
- * listens nor touches storage (leader election with ZooKeeper is not implemented yet).
+ * listens nor touches storage.
+ *
+ * With high availability (high-availability.type: zookeeper, rt_jobmanager_ha.c) every
+ * job manager runs a leader election and stays STANDBY (not listening: task managers
+ * find the leader as the one job manager that accepts them) until granted. A grant
+ * opens a *term*: a checkpoint coordinator over a ZooKeeper store, ID counter and
+ * attempt counter fenced on the grant's latch node, then RECOVERING as above. Losing
+ * leadership ends the term at once: the coordinator stops (no trigger, publish
+ * notification or deployment), the listener and every worker channel close (the task
+ * managers tear the job down), and the term is retired - kept until its coordinator is
+ * idle, since a store write in flight may still finish (fenced in ZooKeeper).
  */
 #ifndef RT_JOBMANAGER_INTERNAL_H
 #define RT_JOBMANAGER_INTERNAL_H
@@ -22,6 +32,8 @@
 #include "runtime/dataflow/rt_cluster.h"
 #include "runtime/dataflow/rt_protocol.h"
 #include "runtime/ha/rt_ckpt_store.h"
+#include "runtime/ha/rt_ha_client.h"
+#include "runtime/ha/rt_leader_election.h"
 #include "runtime/state/rt_state_backend.h"
 
 /* How long the first deployment waits for every worker of the cluster to register once
@@ -48,6 +60,18 @@ typedef struct JmWorker {
     uint32_t n_tasks;         /* subtasks of the current attempt deployed here */
     uint32_t deployed;        /* DEPLOYED count received for the current attempt */
 } JmWorker;
+
+/* One leadership term's checkpointing services (without HA: the only term). The
+ * coordinator's hooks get the term, so a retired term's late hooks change nothing. */
+typedef struct JmTerm {
+    RtJobManager *jm;
+    RtCkptCoordinator *coord;
+    RtCkptStore *store;
+    RtCkptIdCounter *counter;
+    RtCkptIdCounter *attempts;   /* HA: the fenced job-attempt counter; NULL without HA */
+    bool retired;                /* leadership lost: freed once idle */
+    bool attempt_busy;           /* an attempt claim is in flight on attempts */
+} JmTerm;
 
 struct RtJobManager {
     RtEnv *env;
@@ -79,6 +103,14 @@ struct RtJobManager {
     bool first_deploy_done;
     bool persisting_attempt;     /* the attempt file write is in flight */
     bool resumed_reported;       /* FAILOVER reported for resuming after a JM restart */
+    JmTerm *term;                /* current term (coord/store/counter alias it), or NULL */
+    uint64_t term_gen;           /* bumped by every grant and revocation */
+    GPtrArray *retired;          /* JmTerm*: ended terms waiting to be idle */
+    RtTimerId reap_timer;        /* frees idle retired terms */
+    bool ha;                     /* high-availability.type: zookeeper */
+    RtHaClient *ha_client;       /* HA only */
+    RtLeaderElection *election;  /* HA only */
+    uint64_t leader_session;     /* current grant's fencing token, 0 when not leading */
 };
 
 /* rt_jobmanager_deploy.c */
@@ -89,7 +121,24 @@ void jm_on_task_done(RtJobManager *jm, RtSubtaskId subtask);
 void jm_fail_job(RtJobManager *jm, const char *cause);
 int64_t jm_subtask_index(const RtJobManager *jm, RtSubtaskId subtask);
 
+/* rt_jobmanager_ha.c */
+bool jm_ha_start(RtJobManager *jm, GError **error);
+void jm_ha_free(RtJobManager *jm);
+void jm_reap_schedule(RtJobManager *jm);
+
 /* rt_jobmanager.c */
+/* Makes a term of these services (taken) with a coordinator and makes it current. */
+JmTerm *jm_term_open(RtJobManager *jm, RtCkptStore *store, RtCkptIdCounter *counter,
+                     RtCkptIdCounter *attempts);
+/* Frees a term and everything it holds (no callbacks run). */
+void jm_term_free(JmTerm *t);
+/* True when a retired term may be freed (nothing in flight). */
+bool jm_term_idle(const JmTerm *t);
+bool jm_listen(RtJobManager *jm, GError **error);
+/* The store's discard function (user data: the job manager). */
+void jm_store_discard(void *ud, const RtCompletedCheckpoint *cp);
+/* Starts the recovery chain (counter -> store -> attempt -> WAITING) of the current term. */
+void jm_recover_start(RtJobManager *jm);
 JmWorker *jm_worker_find(const RtJobManager *jm, RtProcessId pid);
 void jm_send(JmWorker *w, const RtMsg *msg);
 void jm_send_all(RtJobManager *jm, const RtMsg *msg, bool only_with_tasks);

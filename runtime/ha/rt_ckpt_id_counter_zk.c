@@ -15,6 +15,7 @@ typedef struct ZkCounter {
     char *path;
     char *fence;          /* NULL: plain setData */
     RtLifeline *life;
+    uint64_t start_value; /* read by start: the next id then */
     bool started;
     bool busy;
 } ZkCounter;
@@ -95,6 +96,8 @@ static void start_got(RtCoord *coord, const void *data, size_t len, const RtCoor
                             "%s: not a checkpoint counter", call->c->path);
     if (error != NULL)
         g_prefix_error(&error, "starting the checkpoint counter: ");
+    else
+        call->c->start_value = v;
     start_finish(call, error);
 }
 
@@ -258,6 +261,15 @@ static void counter_free(RtCkptIdCounter *self) {
     g_free(c->path);
     g_free(c->fence);
     g_free(c);
+}
+
+static const RtCkptIdCounterOps zk_counter_ops;
+
+uint64_t rt_ckpt_id_counter_zk_next(const RtCkptIdCounter *counter) {
+    assert(counter != NULL && counter->ops == &zk_counter_ops);
+    const ZkCounter *c = (const ZkCounter *)counter;
+    assert(c->started);
+    return c->start_value;
 }
 
 static const RtCkptIdCounterOps zk_counter_ops = {

@@ -68,6 +68,9 @@ RtCkptStore *rt_ckpt_store_zk_new(RtHaClient *client, const char *ckpt_dir, cons
 RtCkptIdCounter *rt_ckpt_id_counter_zk_new(RtHaClient *client, const char *path,
                                            const char *fence);
 
+/* The value a started ZooKeeper counter read at start (the next id to hand out, >= 1). */
+uint64_t rt_ckpt_id_counter_zk_next(const RtCkptIdCounter *counter);
+
 /* The state file of checkpoint id (caller frees). */
 char *rt_ckpt_store_zk_state_path(const RtHaClient *client, const char *job,
                                   uint64_t checkpoint_id);
