@@ -164,6 +164,26 @@ START_TEST(test_worker_crash_restart_holds_live) {
 }
 END_TEST
 
+/* Checkpoints that follow each other faster than the launcher's reorder lag: every
+ * completed one is still decoded (its files are kept when its completion arrives, before
+ * the next one subsumes and deletes them). */
+START_TEST(test_fast_checkpoints_all_checked) {
+    char *tmp = tmp_dir();
+    char *run = g_build_filename(tmp, "run", NULL);
+    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=800",
+                    "--set", "execution.checkpointing.interval=5 ms", "--dir", run,
+                    "--time-limit", "15 s", "--json", NULL);
+    ck_assert_msg(o.status == 0, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
+    ck_assert_int_ge(json_number(o.out, "checkpoints_completed"), 5);
+    ck_assert_int_eq(json_number(o.out, "checkpoints_checked"),
+                     json_number(o.out, "checkpoints_completed"));
+    out_free(&o);
+    remove_tree(tmp, 0);
+    g_free(run);
+    g_free(tmp);
+}
+END_TEST
+
 /* The checker can fail live: a planted recovery bug loses records after a real crash. */
 START_TEST(test_planted_bug_caught_live) {
     char *tmp = tmp_dir();
@@ -272,6 +292,7 @@ static Suite *live_cmd_suite(void) {
     tcase_add_test(run, test_worker_crash_restart_holds_live);
     tcase_add_test(run, test_unsupported_fault_is_reported);
     tcase_add_test(run, test_planted_bug_caught_live);
+    tcase_add_test(run, test_fast_checkpoints_all_checked);
     suite_add_tcase(s, run);
     TCase *bad = tcase_create("bad_input");
     tcase_set_timeout(bad, 30);

@@ -159,6 +159,8 @@ static void on_line(RtLiveCluster *c, const char *line) {
         c->res.bad_lines++;
         return;
     }
+    if (c->arrival != NULL)
+        c->arrival->ops->event(c->arrival, &ev);
     if (ev.kind == RT_EV_JOB_FINISHED && !c->res.job_finished) {
         c->res.job_finished = true;
         if (!c->stopping)
@@ -599,6 +601,7 @@ RtLiveCluster *rt_live_cluster_alloc(const RtLiveClusterConfig *cfg, RtObserver 
     c->cfg.dir = NULL;
     c->cfg.zk_quorum = NULL; /* only used by setup, before this returns */
     c->observer = observer;
+    c->arrival = cfg->arrival;
     c->ctx = g_main_context_new();
     c->loop = g_main_loop_new(c->ctx, FALSE);
     c->readers = g_ptr_array_new();

@@ -73,6 +73,11 @@ typedef struct RtLiveClusterConfig {
     uint64_t reorder_lag_ns;       /* events are held this long before delivery */
     const char *zk_quorum;         /* non-NULL: checked reachable before starting */
     uint64_t zk_connect_timeout_ns;/* for that check */
+    RtObserver *arrival;           /* NULL, or sees each process's events the moment they
+                                      are read (per-process order only, before merging):
+                                      for work that cannot wait for the ordered delivery,
+                                      such as reading a checkpoint's files before a later
+                                      checkpoint subsumes them; borrowed */
 } RtLiveClusterConfig;
 
 /* Defaults: base_port 0, 1 job manager, 1 worker, time limit 60 s, drain 500 ms,

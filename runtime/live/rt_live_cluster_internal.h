@@ -54,6 +54,7 @@ struct RtLiveCluster {
     char **child_args;
     char *dir, *storage_root, *logs_dir, *exe;
     RtObserver *observer;
+    RtObserver *arrival; /* cfg.arrival */
     GMainContext *ctx;
     GMainLoop *loop;
     uint16_t base_port;

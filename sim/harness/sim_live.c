@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "runtime/checkpoint/rt_ckpt_metadata.h"
 #include "runtime/env/rt_bugs.h"
 #include "runtime/live/rt_live_cluster.h"
 #include "runtime/state/rt_backend_zk.h"
@@ -119,9 +120,37 @@ static void check_event_faults(SimLiveHost *h, const RtEvent *ev) {
 
 /* ------------------------------------------------------------------ observation */
 
+/* The checkpoint's metadata path, as the oracle derives it (detail, else the default). */
+static char *metadata_path(const SimLiveHost *h, const RtEvent *ev) {
+    if (ev->detail != NULL && ev->detail[0] != '\0')
+        return g_strdup(ev->detail);
+    const char *dir = rt_config_get(h->s->config, "state.checkpoints.dir");
+    return rt_ckpt_metadata_path(dir != NULL ? dir : "checkpoints", h->s->graph.name,
+                                 ev->checkpoint_id);
+}
+
+/* At arrival (before the reorder lag): keep a completed checkpoint's files. */
+static void live_arrival(RtObserver *self, const RtEvent *ev) {
+    SimLiveHost *h = ((SimLiveObserver *)self)->host;
+    if (ev->kind != RT_EV_CKPT_COMPLETE || !h->s->expect.consistent_cuts)
+        return;
+    char *path = metadata_path(h, ev);
+    sim_live_files_keep_checkpoint(&h->files, ev->checkpoint_id, path);
+    g_free(path);
+}
+
+static const RtObserverOps arrival_observer_ops = {live_arrival};
+
 static void live_observe(RtObserver *self, const RtEvent *ev) {
     SimLiveHost *h = ((SimLiveObserver *)self)->host;
-    sim_oracle_event(h->oracle, ev);
+    if (ev->kind == RT_EV_CKPT_COMPLETE) {
+        h->files.delivering_id = ev->checkpoint_id;
+        sim_oracle_event(h->oracle, ev);
+        h->files.delivering_id = 0;
+        sim_live_files_forget_checkpoint(&h->files, ev->checkpoint_id);
+    } else {
+        sim_oracle_event(h->oracle, ev);
+    }
     if (ev->kind == RT_EV_FAILOVER)
         h->failovers++;
     if (h->event_faults->len > 0)
@@ -232,6 +261,9 @@ static bool make_cluster(SimLiveHost *h, const SimLiveArgs *a, const char *file,
     cfg.zk_connect_timeout_ns = zk_timeout_ns(s, cfg.zk_connect_timeout_ns);
     h->observer.base.ops = &live_observer_ops;
     h->observer.host = h;
+    h->arrival.base.ops = &arrival_observer_ops;
+    h->arrival.host = h;
+    cfg.arrival = &h->arrival.base;
     h->cluster = rt_live_cluster_new(&cfg, &h->observer.base, error);
     g_strfreev(args);
     return h->cluster != NULL;

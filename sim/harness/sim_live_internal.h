@@ -34,15 +34,38 @@ typedef struct SimLiveArgs {
 
 /* The oracle's read-only view of the run's real storage root; paths starting with '/'
  * are snapshots of the zookeeper state backend, read from the server at zk_quorum. */
+/*
+ * Kept files. The oracle decodes a checkpoint when its completion is delivered, which is
+ * the launcher's reorder lag after it happened; by then a later checkpoint may have
+ * subsumed it and its files may be gone (the simulator has no such gap). So when a
+ * completion *arrives*, its metadata and snapshots are read at once and kept; while the
+ * oracle checks that completion (delivering_id), a file missing from disk is served
+ * from what was kept for that checkpoint, and nothing else ever is: later re-checks
+ * (the checkpoint a recovery restores, the latest at the end) see only the disk. */
+typedef struct SimLiveKept {
+    uint64_t checkpoint_id;
+    char *path;   /* owned */
+    GBytes *data; /* owned */
+} SimLiveKept;
+
+#define SIM_LIVE_MAX_KEPT 100000u
+
 typedef struct SimLiveFiles {
     char *root;        /* owned */
     char *zk_quorum;   /* owned, NULL without ZooKeeper */
     void *zk_reader;   /* RtLiveZkReader*, opened on first use */
     bool zk_failed;    /* opening it failed once: do not retry */
+    GArray *kept;      /* SimLiveKept */
+    uint64_t delivering_id; /* the completion the oracle is checking now; 0: none */
 } SimLiveFiles;
 
 void sim_live_files_init(SimLiveFiles *f, const char *root, const char *zk_quorum);
 void sim_live_files_clear(SimLiveFiles *f);
+/* Reads and keeps checkpoint_id's metadata (at metadata_path) and snapshots. */
+void sim_live_files_keep_checkpoint(SimLiveFiles *f, uint64_t checkpoint_id,
+                                    const char *metadata_path);
+/* Drops what was kept for checkpoint_id. */
+void sim_live_files_forget_checkpoint(SimLiveFiles *f, uint64_t checkpoint_id);
 GBytes *sim_live_files_read(void *ctx, const char *path);
 char **sim_live_files_list(void *ctx, const char *dir);
 
@@ -60,6 +83,7 @@ struct SimLiveHost {
     bool dir_created;       /* we made it up (printed so it can be found) */
     RtLiveCluster *cluster;
     SimLiveObserver observer;
+    SimLiveObserver arrival;     /* keeps each checkpoint's files when it completes */
     SimOracle *oracle;
     SimLiveFiles files;
     GPtrArray *plan;        /* SimFault*, owned */

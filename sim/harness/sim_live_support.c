@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "runtime/checkpoint/rt_ckpt_metadata.h"
 #include "runtime/env/rt_config.h"
 #include "runtime/live/rt_live_zk_reader.h"
 #include "runtime/state/rt_backend_zk.h"
+#include "runtime/state/rt_state_backend.h"
 #include "sim/harness/sim_cli.h"
 #include "sim/harness/sim_live_internal.h"
 #include "sim/harness/sim_run.h"
@@ -17,13 +19,23 @@
 
 /* ------------------------------------------------------------------ files */
 
+static void kept_clear(gpointer data) {
+    SimLiveKept *k = data;
+    g_free(k->path);
+    g_bytes_unref(k->data);
+}
+
 void sim_live_files_init(SimLiveFiles *f, const char *root, const char *zk_quorum) {
     memset(f, 0, sizeof *f);
     f->root = g_strdup(root);
     f->zk_quorum = g_strdup(zk_quorum);
+    f->kept = g_array_new(FALSE, TRUE, sizeof(SimLiveKept));
+    g_array_set_clear_func(f->kept, kept_clear);
 }
 
 void sim_live_files_clear(SimLiveFiles *f) {
+    if (f->kept != NULL)
+        g_array_unref(f->kept);
     rt_live_zk_reader_free(f->zk_reader);
     g_free(f->root);
     g_free(f->zk_quorum);
@@ -52,8 +64,8 @@ static GBytes *read_znodes(SimLiveFiles *f, const char *path) {
     return rt_backend_zk_assemble(path, zk_read, f->zk_reader, NULL);
 }
 
-GBytes *sim_live_files_read(void *ctx, const char *path) {
-    SimLiveFiles *f = ctx;
+/* The file or snapshot as it is now (disk or ZooKeeper), NULL when absent. */
+static GBytes *read_now(SimLiveFiles *f, const char *path) {
     if (path[0] == '/')
         return read_znodes(f, path);
     if (!rt_storage_path_valid(path))
@@ -67,6 +79,62 @@ GBytes *sim_live_files_read(void *ctx, const char *path) {
         b = g_bytes_new_take(data, len);
     g_free(full);
     return b;
+}
+
+GBytes *sim_live_files_read(void *ctx, const char *path) {
+    SimLiveFiles *f = ctx;
+    GBytes *b = read_now(f, path);
+    for (guint i = 0; b == NULL && f->delivering_id != 0 && i < f->kept->len; i++) {
+        const SimLiveKept *k = &g_array_index(f->kept, SimLiveKept, i);
+        if (k->checkpoint_id == f->delivering_id && strcmp(k->path, path) == 0)
+            b = g_bytes_ref(k->data);
+    }
+    return b;
+}
+
+static void keep(SimLiveFiles *f, uint64_t id, const char *path, GBytes *data) {
+    if (f->kept->len >= SIM_LIVE_MAX_KEPT) {
+        g_bytes_unref(data); /* bounded: the oracle then reads the disk only */
+        return;
+    }
+    SimLiveKept k = {id, g_strdup(path), data};
+    g_array_append_val(f->kept, k);
+}
+
+/* Keeps the snapshot behind one encoded state handle (inline handles need nothing). */
+static void keep_handle(SimLiveFiles *f, uint64_t id, GBytes *handle) {
+    size_t len = 0;
+    const void *data = g_bytes_get_data(handle, &len);
+    RtStateHandle *h = NULL;
+    if (len == 0 || !rt_state_handle_decode(data, len, &h, NULL))
+        return;
+    GBytes *b = h->location != NULL && h->location[0] != '\0' ? read_now(f, h->location) : NULL;
+    if (b != NULL)
+        keep(f, id, h->location, b);
+    rt_state_handle_free(h);
+}
+
+void sim_live_files_keep_checkpoint(SimLiveFiles *f, uint64_t checkpoint_id,
+                                    const char *metadata_path) {
+    GBytes *meta = read_now(f, metadata_path);
+    if (meta == NULL)
+        return; /* not durable at completion: the oracle will say so */
+    size_t len = 0;
+    const void *data = g_bytes_get_data(meta, &len);
+    RtCompletedCheckpoint *cp = NULL;
+    if (rt_ckpt_metadata_decode(data, len, &cp, NULL)) {
+        for (guint i = 0; i < cp->subtasks->len; i++)
+            keep_handle(f, checkpoint_id,
+                        g_array_index(cp->subtasks, RtCkptSubtaskState, i).handle);
+        rt_completed_checkpoint_free(cp);
+    }
+    keep(f, checkpoint_id, metadata_path, meta);
+}
+
+void sim_live_files_forget_checkpoint(SimLiveFiles *f, uint64_t checkpoint_id) {
+    for (guint i = f->kept->len; i > 0; i--)
+        if (g_array_index(f->kept, SimLiveKept, i - 1).checkpoint_id == checkpoint_id)
+            g_array_remove_index(f->kept, i - 1);
 }
 
 static gint cmp_str(gconstpointer a, gconstpointer b) {
