@@ -112,8 +112,8 @@ static bool file_contains(const char *path, const char *needle) {
 START_TEST(test_linear_holds_live) {
     char *tmp = tmp_dir();
     char *run = g_build_filename(tmp, "run", NULL);
-    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=500",
-                    "--dir", run, "--time-limit", "15 s", "--json", NULL);
+    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=500", "--dir",
+                    run, "--time-limit", "15 s", "--json", NULL);
     ck_assert_msg(o.status == 0, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
     ck_assert_msg(strstr(o.out, "\"verdict\":\"pass\"") != NULL, "%s", o.out);
     ck_assert_msg(strstr(o.out, "\"mode\":\"live\"") != NULL, "%s", o.out);
@@ -143,8 +143,7 @@ START_TEST(test_worker_crash_restart_holds_live) {
     Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=1500",
                     "--set", "scenario.faults-stop-at=3 s", "--set",
                     "faults.kill=at 700 ms: crash worker-1 restart after 300 ms", "--set",
-                    "expect.min-failovers=1", "--dir", run, "--time-limit", "18 s", "--json",
-                    NULL);
+                    "expect.min-failovers=1", "--dir", run, "--time-limit", "18 s", "--json", NULL);
     ck_assert_msg(o.status == 0, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
     ck_assert_msg(strstr(o.out, "\"verdict\":\"pass\"") != NULL, "%s", o.out);
     ck_assert_int_eq(json_number(o.out, "crashes"), 1);
@@ -170,9 +169,9 @@ END_TEST
 START_TEST(test_fast_checkpoints_all_checked) {
     char *tmp = tmp_dir();
     char *run = g_build_filename(tmp, "run", NULL);
-    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=800",
-                    "--set", "execution.checkpointing.interval=5 ms", "--dir", run,
-                    "--time-limit", "15 s", "--json", NULL);
+    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=800", "--set",
+                    "execution.checkpointing.interval=5 ms", "--dir", run, "--time-limit", "15 s",
+                    "--json", NULL);
     ck_assert_msg(o.status == 0, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
     ck_assert_int_ge(json_number(o.out, "checkpoints_completed"), 5);
     ck_assert_int_eq(json_number(o.out, "checkpoints_checked"),
@@ -188,10 +187,10 @@ END_TEST
 START_TEST(test_planted_bug_caught_live) {
     char *tmp = tmp_dir();
     char *run = g_build_filename(tmp, "run", NULL);
-    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=400",
-                    "--bug", "skip-source-rewind", "--set", "scenario.faults-stop-at=2 s",
-                    "--set", "faults.kill=at 250 ms: crash worker-1 restart after 100 ms",
-                    "--dir", run, "--time-limit", "15 s", "--json", NULL);
+    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=400", "--bug",
+                    "skip-source-rewind", "--set", "scenario.faults-stop-at=2 s", "--set",
+                    "faults.kill=at 250 ms: crash worker-1 restart after 100 ms", "--dir", run,
+                    "--time-limit", "15 s", "--json", NULL);
     ck_assert_msg(o.status == 1, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
     ck_assert_msg(strstr(o.out, "\"verdict\":\"violation\"") != NULL, "%s", o.out);
     ck_assert_msg(strstr(o.out, "\"invariant\":\"exactly-once\"") != NULL, "%s", o.out);
@@ -206,8 +205,8 @@ END_TEST
 START_TEST(test_unsupported_fault_is_reported) {
     char *tmp = tmp_dir();
     char *run = g_build_filename(tmp, "run", NULL);
-    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=200",
-                    "--set", "scenario.faults-stop-at=1 s", "--set",
+    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=200", "--set",
+                    "scenario.faults-stop-at=1 s", "--set",
                     "faults.cut=at 100 ms: isolate worker-1 for 50 ms", "--set",
                     "expect.min-completed-checkpoints=0", "--dir", run, NULL);
     ck_assert_msg(o.status == 0, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
@@ -221,8 +220,8 @@ START_TEST(test_unsupported_fault_is_reported) {
 END_TEST
 
 START_TEST(test_port_in_use_exits_2) {
-    GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                              G_SOCKET_PROTOCOL_TCP, NULL);
+    GSocket *s =
+        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
     ck_assert_ptr_nonnull(s);
     GInetAddress *ia = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
     GSocketAddress *any = g_inet_socket_address_new(ia, 0);
@@ -270,10 +269,10 @@ END_TEST
 START_TEST(test_unreachable_zookeeper_exits_2) {
     char *tmp = tmp_dir();
     char *run = g_build_filename(tmp, "run", NULL);
-    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "high-availability=zookeeper",
-                    "--set", "high-availability.zookeeper.quorum=127.0.0.1:1", "--set",
-                    "high-availability.zookeeper.client.connection-timeout=1 s", "--dir", run,
-                    NULL);
+    Out o =
+        ckptsim("live", "scenarios/linear.ini", "--set", "high-availability=zookeeper", "--set",
+                "high-availability.zookeeper.quorum=127.0.0.1:1", "--set",
+                "high-availability.zookeeper.client.connection-timeout=1 s", "--dir", run, NULL);
     ck_assert_int_eq(o.status, 2);
     ck_assert_msg(strstr(o.err, "unreachable") != NULL && strstr(o.err, "127.0.0.1:1") != NULL,
                   "%s", o.err);

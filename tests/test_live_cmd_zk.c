@@ -52,14 +52,29 @@ START_TEST(test_zookeeper_backend_with_crash_live) {
     ck_assert_ptr_nonnull(tmp);
     char *run = g_build_filename(tmp, "run", NULL);
     char *addr = g_strdup_printf("state.backend.zookeeper.address=%s", getenv("CKPTSIM_TEST_ZK"));
-    char *path = g_strdup_printf("state.backend.zookeeper.path=/ckptsim-test/live-%ld",
-                                 (long)getpid());
-    const char *argv[] = {bin, "live", "scenarios/linear.ini", "--set",
-                          "operator.source.records=1500", "--set",
-                          "state.backend.type=zookeeper", "--set", addr, "--set", path,
-                          "--set", "scenario.faults-stop-at=3 s", "--set",
+    char *path =
+        g_strdup_printf("state.backend.zookeeper.path=/ckptsim-test/live-%ld", (long)getpid());
+    const char *argv[] = {bin,
+                          "live",
+                          "scenarios/linear.ini",
+                          "--set",
+                          "operator.source.records=1500",
+                          "--set",
+                          "state.backend.type=zookeeper",
+                          "--set",
+                          addr,
+                          "--set",
+                          path,
+                          "--set",
+                          "scenario.faults-stop-at=3 s",
+                          "--set",
                           "faults.kill=at 700 ms: crash worker-1 restart after 300 ms",
-                          "--dir", run, "--time-limit", "20 s", "--json", NULL};
+                          "--dir",
+                          run,
+                          "--time-limit",
+                          "20 s",
+                          "--json",
+                          NULL};
     char *out = NULL, *err = NULL;
     int wait = 0;
     ck_assert(g_spawn_sync(root, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,

@@ -20,10 +20,17 @@ static void round_trip(const RtEvent *in, RtEvent *out, char **detail) {
 }
 
 START_TEST(test_every_field_round_trips) {
-    RtEvent in = {.kind = RT_EV_SINK_COMMIT_RECORD, .process = 7,
-                  .time_ns = UINT64_MAX - 3, .subtask = {65535, 12}, .attempt = 4000000000u,
-                  .checkpoint_id = 123456789012345ull, .key = 42, .a = 1, .b = UINT64_MAX,
-                  .c = 99, .detail = NULL};
+    RtEvent in = {.kind = RT_EV_SINK_COMMIT_RECORD,
+                  .process = 7,
+                  .time_ns = UINT64_MAX - 3,
+                  .subtask = {65535, 12},
+                  .attempt = 4000000000u,
+                  .checkpoint_id = 123456789012345ull,
+                  .key = 42,
+                  .a = 1,
+                  .b = UINT64_MAX,
+                  .c = 99,
+                  .detail = NULL};
     RtEvent out;
     char *detail = (char *)"sentinel";
     round_trip(&in, &out, &detail);

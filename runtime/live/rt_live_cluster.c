@@ -24,13 +24,13 @@
 #include "runtime/live/rt_live_cluster_internal.h"
 #include "runtime/live/rt_live_events.h"
 
-G_DEFINE_QUARK(rt-live-cluster-error-quark, rt_live_cluster_error)
+G_DEFINE_QUARK(rt - live - cluster - error - quark, rt_live_cluster_error)
 
 #define TICK_MS 10u
 #define READS_PER_WAKEUP 16u
 #define READ_CHUNK_BYTES 65536u
 #define LOG_TAIL_BYTES 600
-#define READY_WAIT_US 3000000  /* a job manager gets this long to start listening */
+#define READY_WAIT_US 3000000 /* a job manager gets this long to start listening */
 #define READY_POLL_US 2000
 
 void rt_live_cluster_config_init(RtLiveClusterConfig *cfg) {
@@ -252,7 +252,7 @@ static void on_unexpected_exit(Proc *p, int status) {
     if (c->res.unexpected_exit)
         return;
     c->res.unexpected_exit = true;
-    c->res.exit_status = WIFEXITED(status) ? WEXITSTATUS(status)
+    c->res.exit_status = WIFEXITED(status)     ? WEXITSTATUS(status)
                          : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                                : 255;
     char *tail = log_tail(p->log_path);
@@ -333,8 +333,8 @@ static bool proc_spawn(Proc *p, GError **error) {
     RtLiveCluster *c = p->c;
     int fds[2];
     if (pipe(fds) != 0) { /* made close-on-exec by move_high */
-        g_set_error(error, RT_LIVE_CLUSTER_ERROR, RT_LIVE_CLUSTER_ERROR_SPAWN,
-                    "pipe for %s: %s", p->name, g_strerror(errno));
+        g_set_error(error, RT_LIVE_CLUSTER_ERROR, RT_LIVE_CLUSTER_ERROR_SPAWN, "pipe for %s: %s",
+                    p->name, g_strerror(errno));
         return false;
     }
     int rfd = move_high(fds[0]), wfd = move_high(fds[1]);
@@ -518,8 +518,8 @@ static gboolean limit_cb(gpointer data) {
 /* True if something accepts TCP connections on 127.0.0.1:port (loopback: the answer is
  * immediate, accepted or refused). */
 static bool port_accepts(uint32_t port) {
-    GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                              G_SOCKET_PROTOCOL_TCP, NULL);
+    GSocket *s =
+        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
     if (s == NULL)
         return false;
     GInetAddress *ia = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);

@@ -62,22 +62,22 @@ typedef enum {
 typedef enum { RT_LIVE_ROLE_JOBMANAGER, RT_LIVE_ROLE_WORKER } RtLiveRole;
 
 typedef struct RtLiveClusterConfig {
-    const char *const *child_args; /* NULL-terminated args after argv[0] that make the
-                                      program load the same job; borrowed */
-    const char *dir;               /* run directory; borrowed */
-    uint16_t base_port;            /* 0: the launcher picks a free range */
-    uint32_t n_jobmanagers;        /* >= 1 */
-    uint32_t n_workers;            /* >= 1; jobmanagers + workers <= RT_CLUSTER_MAX_PROCESSES */
-    uint64_t time_limit_ns;        /* the run ends here at the latest */
-    uint64_t drain_ns;             /* kept running this long after RT_EV_JOB_FINISHED */
-    uint64_t reorder_lag_ns;       /* events are held this long before delivery */
-    const char *zk_quorum;         /* non-NULL: checked reachable before starting */
-    uint64_t zk_connect_timeout_ns;/* for that check */
-    RtObserver *arrival;           /* NULL, or sees each process's events the moment they
-                                      are read (per-process order only, before merging):
-                                      for work that cannot wait for the ordered delivery,
-                                      such as reading a checkpoint's files before a later
-                                      checkpoint subsumes them; borrowed */
+    const char *const *child_args;  /* NULL-terminated args after argv[0] that make the
+                                       program load the same job; borrowed */
+    const char *dir;                /* run directory; borrowed */
+    uint16_t base_port;             /* 0: the launcher picks a free range */
+    uint32_t n_jobmanagers;         /* >= 1 */
+    uint32_t n_workers;             /* >= 1; jobmanagers + workers <= RT_CLUSTER_MAX_PROCESSES */
+    uint64_t time_limit_ns;         /* the run ends here at the latest */
+    uint64_t drain_ns;              /* kept running this long after RT_EV_JOB_FINISHED */
+    uint64_t reorder_lag_ns;        /* events are held this long before delivery */
+    const char *zk_quorum;          /* non-NULL: checked reachable before starting */
+    uint64_t zk_connect_timeout_ns; /* for that check */
+    RtObserver *arrival;            /* NULL, or sees each process's events the moment they
+                                       are read (per-process order only, before merging):
+                                       for work that cannot wait for the ordered delivery,
+                                       such as reading a checkpoint's files before a later
+                                       checkpoint subsumes them; borrowed */
 } RtLiveClusterConfig;
 
 /* Defaults: base_port 0, 1 job manager, 1 worker, time limit 60 s, drain 500 ms,
@@ -85,16 +85,16 @@ typedef struct RtLiveClusterConfig {
 void rt_live_cluster_config_init(RtLiveClusterConfig *cfg);
 
 typedef struct RtLiveClusterResult {
-    const char *end_reason;   /* static: "job finished", "time limit", "process exited" */
-    uint64_t end_time_ns;     /* cluster time when the children were told to stop */
-    uint64_t events;          /* delivered to the observer (injected ones included) */
-    uint64_t late_events;     /* delivered with a clamped time */
-    uint64_t bad_lines;       /* event lines that did not parse (ignored) */
-    uint32_t crashes;         /* processes killed by injected faults */
-    uint32_t restarts;        /* processes restarted */
-    bool unexpected_exit;     /* a child exited on its own before the end */
-    int exit_status;          /* that child's exit code, or 128 + signal */
-    char *exit_message;       /* owned: "worker-1 exited with status 2: <log tail>" */
+    const char *end_reason; /* static: "job finished", "time limit", "process exited" */
+    uint64_t end_time_ns;   /* cluster time when the children were told to stop */
+    uint64_t events;        /* delivered to the observer (injected ones included) */
+    uint64_t late_events;   /* delivered with a clamped time */
+    uint64_t bad_lines;     /* event lines that did not parse (ignored) */
+    uint32_t crashes;       /* processes killed by injected faults */
+    uint32_t restarts;      /* processes restarted */
+    bool unexpected_exit;   /* a child exited on its own before the end */
+    int exit_status;        /* that child's exit code, or 128 + signal */
+    char *exit_message;     /* owned: "worker-1 exited with status 2: <log tail>" */
     bool job_finished;
 } RtLiveClusterResult;
 
@@ -140,7 +140,7 @@ typedef struct RtLiveProcessConfig {
     int event_fd;             /* JSON lines go here; -1: events are dropped */
     int64_t origin_us;        /* the cluster's time origin (g_get_monotonic_time) */
     uint64_t seed;
-    uint64_t bugs;            /* planted bugs (rt_bugs.h) */
+    uint64_t bugs; /* planted bugs (rt_bugs.h) */
 } RtLiveProcessConfig;
 
 /* The body of a child process: creates its storage, env and job manager or task

@@ -11,9 +11,9 @@ typedef struct RtLiveCluster RtLiveCluster;
 
 /* An event waiting in the reorder buffer. */
 typedef struct LiveEvent {
-    RtEvent ev;      /* ev.detail == detail */
-    char *detail;    /* owned, may be NULL */
-    uint64_t seq;    /* arrival order: the last tie-breaker */
+    RtEvent ev;   /* ev.detail == detail */
+    char *detail; /* owned, may be NULL */
+    uint64_t seq; /* arrival order: the last tie-breaker */
 } LiveEvent;
 
 /* The read end of one incarnation's event pipe (it outlives the process: what a killed
@@ -23,30 +23,30 @@ typedef struct Reader {
     RtProcessId pid;
     int fd;
     GSource *src;
-    GString *buf;    /* bytes after the last complete line */
+    GString *buf; /* bytes after the last complete line */
 } Reader;
 
 typedef struct Proc {
     RtLiveCluster *c;
     RtProcessId id;
     RtLiveRole role;
-    char *name;      /* "worker-1" */
-    char *log_path;  /* DIR/logs/NAME.log */
-    GPid pid;        /* 0 while down (reaped) */
-    GSource *watch;  /* child watch of pid */
+    char *name;     /* "worker-1" */
+    char *log_path; /* DIR/logs/NAME.log */
+    GPid pid;       /* 0 while down (reaped) */
+    GSource *watch; /* child watch of pid */
     uint32_t incarnation;
-    bool killing;    /* we signalled it: its exit is expected */
+    bool killing; /* we signalled it: its exit is expected */
     bool restart_when_reaped;
 } Proc;
 
 typedef struct Fault {
     RtLiveCluster *c;
-    uint64_t at_ns;  /* cluster time */
+    uint64_t at_ns; /* cluster time */
     RtProcessId pid;
-    bool crash;      /* else restart */
+    bool crash; /* else restart */
     uint64_t restart_after_ns;
     char *description; /* NULL: no RT_EV_WORLD_FAULT event */
-    GSource *src;    /* pending timer, NULL once fired or cancelled */
+    GSource *src;      /* pending timer, NULL once fired or cancelled */
 } Fault;
 
 struct RtLiveCluster {
@@ -61,12 +61,12 @@ struct RtLiveCluster {
     uint32_t n_procs;
     uint32_t n_jobmanagers; /* procs[0 .. n_jobmanagers) are job managers */
     Proc procs[RT_CLUSTER_MAX_PROCESSES];
-    GPtrArray *readers;  /* Reader* */
-    GPtrArray *faults;   /* Fault*, owned */
-    GArray *pending;     /* LiveEvent */
+    GPtrArray *readers; /* Reader* */
+    GPtrArray *faults;  /* Fault*, owned */
+    GArray *pending;    /* LiveEvent */
     uint64_t next_seq;
     uint64_t last_delivered_ns;
-    int64_t origin_us;   /* g_get_monotonic_time() at the start; 0 before */
+    int64_t origin_us; /* g_get_monotonic_time() at the start; 0 before */
     bool running, stopping, ran;
     GSource *tick_src, *limit_src, *drain_src, *grace_src, *deadline_src;
     FILE *events_file;

@@ -35,8 +35,8 @@ static bool dir_is_empty(const char *path, GError **error) {
 static bool make_dir(const char *path, GError **error) {
     if (g_mkdir_with_parents(path, 0755) != 0) {
         int e = errno;
-        g_set_error(error, RT_LIVE_CLUSTER_ERROR, RT_LIVE_CLUSTER_ERROR_DIR,
-                    "cannot create %s: %s", path, g_strerror(e));
+        g_set_error(error, RT_LIVE_CLUSTER_ERROR, RT_LIVE_CLUSTER_ERROR_DIR, "cannot create %s: %s",
+                    path, g_strerror(e));
         return false;
     }
     return true;
@@ -68,8 +68,8 @@ static bool check_dir(RtLiveCluster *c, GError **error) {
         return false;
     }
     if (!dir_is_empty(c->dir, &e)) {
-        g_set_error(error, RT_LIVE_CLUSTER_ERROR, RT_LIVE_CLUSTER_ERROR_DIR,
-                    "run directory %s: %s", c->dir, e->message);
+        g_set_error(error, RT_LIVE_CLUSTER_ERROR, RT_LIVE_CLUSTER_ERROR_DIR, "run directory %s: %s",
+                    c->dir, e->message);
         g_error_free(e);
         return false;
     }
@@ -95,8 +95,8 @@ static bool create_dir(RtLiveCluster *c, GError **error) {
 
 /* True if 127.0.0.1:port can be bound as the live env binds it (SO_REUSEADDR). */
 static bool port_free(uint32_t port, GError **error) {
-    GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                              G_SOCKET_PROTOCOL_TCP, error);
+    GSocket *s =
+        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
     if (s == NULL)
         return false;
     GInetAddress *ia = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
@@ -119,8 +119,8 @@ static bool range_free(uint32_t base, uint32_t n, GError **error) {
         }
         if (!port_free(base + p, &e)) {
             g_set_error(error, RT_LIVE_CLUSTER_ERROR, RT_LIVE_CLUSTER_ERROR_PORT,
-                        "port %u (base port %u + process %u) is in use: %s", base + p, base,
-                        p, e->message);
+                        "port %u (base port %u + process %u) is in use: %s", base + p, base, p,
+                        e->message);
             g_error_free(e);
             return false;
         }
@@ -174,8 +174,7 @@ static bool check_zookeeper(RtLiveCluster *c, const char *quorum, uint64_t timeo
     g_source_set_callback(deadline, zk_deadline_cb, &expired, NULL);
     g_source_attach(deadline, c->ctx);
     RtCoordState st = rt_coord_state(coord);
-    for (uint32_t guard = 0; guard < 1000000u && !expired && st == RT_COORD_CONNECTING;
-         guard++) {
+    for (uint32_t guard = 0; guard < 1000000u && !expired && st == RT_COORD_CONNECTING; guard++) {
         g_main_context_iteration(c->ctx, TRUE);
         st = rt_coord_state(coord);
     }
@@ -220,8 +219,7 @@ RtLiveCluster *rt_live_cluster_new(const RtLiveClusterConfig *cfg, RtObserver *o
     c->exe = g_file_read_link("/proc/self/exe", &e);
     if (c->exe == NULL) {
         g_set_error(error, RT_LIVE_CLUSTER_ERROR, RT_LIVE_CLUSTER_ERROR_SPAWN,
-                    "cannot find the running program to start the processes: %s",
-                    e->message);
+                    "cannot find the running program to start the processes: %s", e->message);
         g_error_free(e);
         rt_live_cluster_free(c);
         return NULL;

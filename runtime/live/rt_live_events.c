@@ -26,15 +26,14 @@ static void append_escaped(GString *out, const char *s) {
 
 void rt_live_event_append_json(GString *out, const RtEvent *ev) {
     assert(out != NULL && ev != NULL);
-    g_string_append_printf(out,
-                           "{\"t\":%" PRIu64 ",\"p\":%" PRIu32 ",\"kind\":\"%s\",\"k\":%u,"
-                           "\"op\":%u,\"idx\":%u,\"att\":%" PRIu32 ",\"ckpt\":%" PRIu64
-                           ",\"key\":%" PRIu64 ",\"a\":%" PRIu64 ",\"b\":%" PRIu64
-                           ",\"c\":%" PRIu64 ",\"detail\":",
-                           ev->time_ns, ev->process, rt_event_kind_name(ev->kind),
-                           (unsigned)ev->kind, (unsigned)ev->subtask.op,
-                           (unsigned)ev->subtask.index, ev->attempt, ev->checkpoint_id, ev->key,
-                           ev->a, ev->b, ev->c);
+    g_string_append_printf(
+        out,
+        "{\"t\":%" PRIu64 ",\"p\":%" PRIu32 ",\"kind\":\"%s\",\"k\":%u,"
+        "\"op\":%u,\"idx\":%u,\"att\":%" PRIu32 ",\"ckpt\":%" PRIu64 ",\"key\":%" PRIu64
+        ",\"a\":%" PRIu64 ",\"b\":%" PRIu64 ",\"c\":%" PRIu64 ",\"detail\":",
+        ev->time_ns, ev->process, rt_event_kind_name(ev->kind), (unsigned)ev->kind,
+        (unsigned)ev->subtask.op, (unsigned)ev->subtask.index, ev->attempt, ev->checkpoint_id,
+        ev->key, ev->a, ev->b, ev->c);
     if (ev->detail == NULL)
         g_string_append(out, "null");
     else
@@ -66,7 +65,9 @@ static bool parse_string(const char *p, GString *out, const char **end) {
         }
         p++;
         switch (*p) {
-        case '"': case '\\': case '/': g_string_append_c(out, *p); break;
+        case '"':
+        case '\\':
+        case '/': g_string_append_c(out, *p); break;
         case 'n': g_string_append_c(out, '\n'); break;
         case 't': g_string_append_c(out, '\t'); break;
         case 'r': g_string_append_c(out, '\r'); break;
@@ -119,8 +120,8 @@ bool rt_live_event_parse_json(const char *line, RtEvent *ev, char **detail_out) 
     int used = -1;
     int n = sscanf(line,
                    "{\"t\":%" SCNu64 ",\"p\":%u,\"kind\":\"%*[^\"]\",\"k\":%u,\"op\":%u,"
-                   "\"idx\":%u,\"att\":%u,\"ckpt\":%" SCNu64 ",\"key\":%" SCNu64
-                   ",\"a\":%" SCNu64 ",\"b\":%" SCNu64 ",\"c\":%" SCNu64 "%n",
+                   "\"idx\":%u,\"att\":%u,\"ckpt\":%" SCNu64 ",\"key\":%" SCNu64 ",\"a\":%" SCNu64
+                   ",\"b\":%" SCNu64 ",\"c\":%" SCNu64 "%n",
                    &t, &p, &k, &op, &idx, &att, &ckpt, &key, &a, &b, &c, &used);
     if (n != 11 || used < 0 || op > UINT16_MAX || idx > UINT16_MAX)
         return false;

@@ -20,7 +20,7 @@ typedef struct PipeObserver {
     int fd;
     GString *line;
     GMainLoop *loop;
-    bool broken;     /* the launcher is gone: stop */
+    bool broken; /* the launcher is gone: stop */
 } PipeObserver;
 
 /* Writes the whole buffer; false when the pipe is closed. */
@@ -118,8 +118,8 @@ int rt_live_process_main(const RtLiveProcessConfig *pc, const RtJobSpec *spec) {
             g_main_loop_run(p.loop);
     } else {
         fprintf(stderr, "ckptsim live: %s %u could not start: %s\n",
-                pc->role == RT_LIVE_ROLE_JOBMANAGER ? "job manager" : "worker",
-                pc->process_id, e != NULL ? e->message : "unknown error");
+                pc->role == RT_LIVE_ROLE_JOBMANAGER ? "job manager" : "worker", pc->process_id,
+                e != NULL ? e->message : "unknown error");
         g_clear_error(&e);
         status = 2;
     }

@@ -68,9 +68,9 @@ static void install_faults(SimLiveHost *h) {
     for (guint i = 0; i < h->plan->len; i++) {
         const SimFault *f = g_ptr_array_index(h->plan, i);
         if (!supported(f)) {
-            g_ptr_array_add(h->warnings,
-                            g_strdup_printf("fault %s (%s): not supported live, skipped",
-                                            f->name, f->text));
+            g_ptr_array_add(
+                h->warnings,
+                g_strdup_printf("fault %s (%s): not supported live, skipped", f->name, f->text));
             continue;
         }
         h->faults_planned++;
@@ -181,9 +181,8 @@ static void verdict(SimLiveHost *h, GPtrArray *found) {
     for (guint i = 0; found != NULL && i < found->len; i++) {
         SimViolation *v = g_ptr_array_index(found, i);
         if (expected(s, v))
-            g_ptr_array_add(h->violations, sim_violation_new(v->invariant, v->message,
-                                                             v->time_ns, v->checkpoint_id,
-                                                             v->fault));
+            g_ptr_array_add(h->violations, sim_violation_new(v->invariant, v->message, v->time_ns,
+                                                             v->checkpoint_id, v->fault));
     }
     if (h->stats.checkpoints_completed < s->expect.min_completed_checkpoints)
         add_violation(h, SIM_RUN_INVARIANT_EXPECT,
@@ -236,16 +235,14 @@ static const char *zk_quorum(const SimScenario *s) {
 /* How long the launcher waits for ZooKeeper: the processes' own connection timeout. */
 static uint64_t zk_timeout_ns(const SimScenario *s, uint64_t def) {
     uint64_t t = def;
-    if (!rt_config_get_duration_ns(s->config,
-                                   "high-availability.zookeeper.client.connection-timeout", def,
-                                   &t, NULL) ||
+    if (!rt_config_get_duration_ns(
+            s->config, "high-availability.zookeeper.client.connection-timeout", def, &t, NULL) ||
         t == 0)
         t = def;
     return t;
 }
 
-static bool make_cluster(SimLiveHost *h, const SimLiveArgs *a, const char *file,
-                         GError **error) {
+static bool make_cluster(SimLiveHost *h, const SimLiveArgs *a, const char *file, GError **error) {
     const SimScenario *s = h->s;
     char **args = child_args(a, file, h->seed);
     RtLiveClusterConfig cfg;

@@ -21,12 +21,12 @@ typedef struct SimLiveArgs {
     char **sets;
     char **bugs;
     char *dir;
-    int base_port;     /* 0: picked */
+    int base_port; /* 0: picked */
     gboolean json;
-    char *time_limit;  /* a duration; NULL: the scenario's time-limit */
+    char *time_limit; /* a duration; NULL: the scenario's time-limit */
     /* hidden child mode */
     char *role;
-    int id;            /* process id, -1 when absent */
+    int id; /* process id, -1 when absent */
     int event_fd;
     gint64 origin_us;
     char *storage;
@@ -51,11 +51,11 @@ typedef struct SimLiveKept {
 #define SIM_LIVE_MAX_KEPT 100000u
 
 typedef struct SimLiveFiles {
-    char *root;        /* owned */
-    char *zk_quorum;   /* owned, NULL without ZooKeeper */
-    void *zk_reader;   /* RtLiveZkReader*, opened on first use */
-    bool zk_failed;    /* opening it failed once: do not retry */
-    GArray *kept;      /* SimLiveKept */
+    char *root;             /* owned */
+    char *zk_quorum;        /* owned, NULL without ZooKeeper */
+    void *zk_reader;        /* RtLiveZkReader*, opened on first use */
+    bool zk_failed;         /* opening it failed once: do not retry */
+    GArray *kept;           /* SimLiveKept */
     uint64_t delivering_id; /* the completion the oracle is checking now; 0: none */
 } SimLiveFiles;
 
@@ -76,23 +76,23 @@ typedef struct SimLiveObserver {
 } SimLiveObserver;
 
 struct SimLiveHost {
-    const SimScenario *s;   /* borrowed */
+    const SimScenario *s; /* borrowed */
     uint64_t seed;
     uint64_t time_limit_ns;
-    char *dir;              /* the run directory (given, or a new temporary one) */
-    bool dir_created;       /* we made it up (printed so it can be found) */
+    char *dir;        /* the run directory (given, or a new temporary one) */
+    bool dir_created; /* we made it up (printed so it can be found) */
     RtLiveCluster *cluster;
     SimLiveObserver observer;
-    SimLiveObserver arrival;     /* keeps each checkpoint's files when it completes */
+    SimLiveObserver arrival; /* keeps each checkpoint's files when it completes */
     SimOracle *oracle;
     SimLiveFiles files;
-    GPtrArray *plan;        /* SimFault*, owned */
-    GArray *event_faults;   /* guint: plan indexes of event-triggered faults */
-    GArray *event_matches;  /* uint32_t per event fault; UINT32_MAX once fired */
+    GPtrArray *plan;       /* SimFault*, owned */
+    GArray *event_faults;  /* guint: plan indexes of event-triggered faults */
+    GArray *event_matches; /* uint32_t per event fault; UINT32_MAX once fired */
     uint32_t faults_planned, faults_fired;
     uint64_t failovers;
-    GPtrArray *warnings;    /* char* */
-    GPtrArray *violations;  /* SimViolation* */
+    GPtrArray *warnings;   /* char* */
+    GPtrArray *violations; /* SimViolation* */
     RtLiveClusterResult result;
     SimOracleStats stats;
     uint64_t end_ns;
@@ -101,8 +101,7 @@ struct SimLiveHost {
 /* The option context of `ckptsim live` (fills a). */
 GOptionContext *sim_live_option_context(SimLiveArgs *a);
 /* Seed, time limit and run directory from a and s; false + error on bad input. */
-bool sim_live_host_init(SimLiveHost *h, const SimLiveArgs *a, const SimScenario *s,
-                        GError **error);
+bool sim_live_host_init(SimLiveHost *h, const SimLiveArgs *a, const SimScenario *s, GError **error);
 void sim_live_host_clear(SimLiveHost *h);
 /* Prints the verdict (one JSON object, or lines for people) to stdout. */
 void sim_live_print(const SimLiveHost *h, bool json, const char *file);

@@ -54,8 +54,7 @@ static GBytes *read_znodes(SimLiveFiles *f, const char *path) {
         GError *e = NULL;
         f->zk_reader = rt_live_zk_reader_new(f->zk_quorum, ZK_READER_CONNECT_NS, &e);
         if (f->zk_reader == NULL) {
-            fprintf(stderr, "ckptsim live: the checker cannot read ZooKeeper: %s\n",
-                    e->message);
+            fprintf(stderr, "ckptsim live: the checker cannot read ZooKeeper: %s\n", e->message);
             g_error_free(e);
             f->zk_failed = true;
             return NULL;
@@ -74,8 +73,7 @@ static GBytes *read_now(SimLiveFiles *f, const char *path) {
     char *data = NULL;
     gsize len = 0;
     GBytes *b = NULL;
-    if (g_file_test(full, G_FILE_TEST_IS_REGULAR) &&
-        g_file_get_contents(full, &data, &len, NULL))
+    if (g_file_test(full, G_FILE_TEST_IS_REGULAR) && g_file_get_contents(full, &data, &len, NULL))
         b = g_bytes_new_take(data, len);
     g_free(full);
     return b;
@@ -186,20 +184,19 @@ GOptionContext *sim_live_option_context(SimLiveArgs *a) {
     GOptionContext *ctx = g_option_context_new("SCENARIO - run a scenario's job for real");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_description(
-        ctx,
-        "Runs the scenario's job with the same runtime as real processes on this machine:\n"
-        "one process per job manager and worker, TCP on 127.0.0.1, real files with fsync\n"
-        "under DIR/storage, and the real ZooKeeper client when the scenario uses ZooKeeper\n"
-        "(high-availability.zookeeper.quorum, state.backend.type=zookeeper). Timed and\n"
-        "event-triggered crash / restart faults are injected with SIGKILL and a restart;\n"
-        "other fault kinds are reported as not supported live. The oracle then checks the\n"
-        "merged events (DIR/events.jsonl) and the real files. Logs: DIR/logs/.\n"
-        "Exit status: 0 everything held, 1 a violation, 2 bad input (scenario, port in use,\n"
-        "unwritable directory, unreachable ZooKeeper).\n\n"
-        "Examples:\n"
-        "  ckptsim live scenarios/linear.ini --dir /tmp/live1\n"
-        "  ckptsim live scenarios/linear.ini --set operator.source.records=500 "
-        "--set 'faults.kill=at 1 s: crash worker-1 restart after 300 ms' --json\n");
+        ctx, "Runs the scenario's job with the same runtime as real processes on this machine:\n"
+             "one process per job manager and worker, TCP on 127.0.0.1, real files with fsync\n"
+             "under DIR/storage, and the real ZooKeeper client when the scenario uses ZooKeeper\n"
+             "(high-availability.zookeeper.quorum, state.backend.type=zookeeper). Timed and\n"
+             "event-triggered crash / restart faults are injected with SIGKILL and a restart;\n"
+             "other fault kinds are reported as not supported live. The oracle then checks the\n"
+             "merged events (DIR/events.jsonl) and the real files. Logs: DIR/logs/.\n"
+             "Exit status: 0 everything held, 1 a violation, 2 bad input (scenario, port in use,\n"
+             "unwritable directory, unreachable ZooKeeper).\n\n"
+             "Examples:\n"
+             "  ckptsim live scenarios/linear.ini --dir /tmp/live1\n"
+             "  ckptsim live scenarios/linear.ini --set operator.source.records=500 "
+             "--set 'faults.kill=at 1 s: crash worker-1 restart after 300 ms' --json\n");
     return ctx;
 }
 
@@ -265,8 +262,8 @@ static void print_json(const SimLiveHost *h, const char *file) {
     sim_json_string(j, h->s->name);
     g_string_append(j, ",\"file\":");
     sim_json_string(j, file);
-    g_string_append_printf(j, ",\"seed\":%" PRIu64 ",\"mode\":\"live\",\"verdict\":\"%s\"",
-                           h->seed, h->violations->len == 0 ? "pass" : "violation");
+    g_string_append_printf(j, ",\"seed\":%" PRIu64 ",\"mode\":\"live\",\"verdict\":\"%s\"", h->seed,
+                           h->violations->len == 0 ? "pass" : "violation");
     g_string_append(j, ",\"violations\":[");
     for (guint i = 0; i < h->violations->len; i++) {
         const SimViolation *v = g_ptr_array_index(h->violations, i);
@@ -287,15 +284,15 @@ static void print_json(const SimLiveHost *h, const char *file) {
     g_string_append_printf(
         j,
         ",\"time_ns\":%" PRIu64 ",\"events\":%" PRIu64 ",\"late_events\":%" PRIu64
-        ",\"records_total\":%" PRIu64 ",\"records_committed\":%" PRIu64
-        ",\"records_lost\":%" PRIu64 ",\"records_duplicated\":%" PRIu64
-        ",\"checkpoints_completed\":%" PRIu64 ",\"checkpoints_checked\":%" PRIu64
-        ",\"failovers\":%" PRIu64 ",\"crashes\":%u,\"restarts\":%u,\"faults_planned\":%u"
+        ",\"records_total\":%" PRIu64 ",\"records_committed\":%" PRIu64 ",\"records_lost\":%" PRIu64
+        ",\"records_duplicated\":%" PRIu64 ",\"checkpoints_completed\":%" PRIu64
+        ",\"checkpoints_checked\":%" PRIu64 ",\"failovers\":%" PRIu64
+        ",\"crashes\":%u,\"restarts\":%u,\"faults_planned\":%u"
         ",\"faults_fired\":%u,\"base_port\":%u,\"dir\":",
         h->end_ns, r->events, r->late_events, o->records_total, o->records_committed,
-        o->records_lost, o->records_duplicated, o->checkpoints_completed,
-        o->checkpoints_checked, h->failovers, r->crashes, r->restarts, h->faults_planned,
-        h->faults_fired, rt_live_cluster_base_port(h->cluster));
+        o->records_lost, o->records_duplicated, o->checkpoints_completed, o->checkpoints_checked,
+        h->failovers, r->crashes, r->restarts, h->faults_planned, h->faults_fired,
+        rt_live_cluster_base_port(h->cluster));
     sim_json_string(j, h->dir);
     g_string_append(j, "}\n");
     fputs(j->str, stdout);
@@ -309,9 +306,9 @@ static void print_human(const SimLiveHost *h) {
            " checkpoints, %" PRIu64 " failovers, %u crashes, %u restarts, %" PRIu64 "/%" PRIu64
            " records committed\n",
            h->s->name, h->seed, h->violations->len == 0 ? "held" : "VIOLATION",
-           r->end_reason != NULL ? r->end_reason : "unknown", (double)h->end_ns / 1e9,
-           r->events, o->checkpoints_completed, h->failovers, r->crashes, r->restarts,
-           o->records_committed, o->records_total);
+           r->end_reason != NULL ? r->end_reason : "unknown", (double)h->end_ns / 1e9, r->events,
+           o->checkpoints_completed, h->failovers, r->crashes, r->restarts, o->records_committed,
+           o->records_total);
     for (guint i = 0; i < h->warnings->len; i++)
         printf("  warning: %s\n", (const char *)g_ptr_array_index(h->warnings, i));
     if (r->late_events > 0)
