@@ -86,6 +86,8 @@ START_TEST(test_ack_before_fsync) { check_bug("ack-before-fsync"); }
 END_TEST
 START_TEST(test_nonfifo_network) { check_bug("nonfifo-network"); }
 END_TEST
+START_TEST(test_drop_channel_state) { check_bug("drop-channel-state"); }
+END_TEST
 START_TEST(test_no_fencing) { check_bug("no-fencing"); }
 END_TEST
 
@@ -99,6 +101,7 @@ static Suite *bugs_caught_suite(void) {
     tcase_add_test(tc, test_restore_older_checkpoint);
     tcase_add_test(tc, test_ack_before_fsync);
     tcase_add_test(tc, test_nonfifo_network);
+    tcase_add_test(tc, test_drop_channel_state);
     tcase_add_test(tc, test_no_fencing);
     suite_add_tcase(s, tc);
     return s;
