@@ -15,6 +15,12 @@
  * Transaction ids are (attempt << 32) | sequence: unique across attempts, so a new
  * attempt never reuses the name of a file an older attempt left behind.
  *
+ * Storage callbacks carry an operation id, not a pointer: a crash cancels pending I/O
+ * without running its callbacks, so the sink owns its operations in flight and frees
+ * them when it is freed; a callback that arrives later (the sink was freed by a task
+ * cancel while its process lived on) finds its id gone and does nothing. The ids live
+ * in one process-wide registry, only added to and removed from, never iterated.
+ *
  * Planted bugs: RT_BUG_SINK_COMMIT_ON_PRECOMMIT commits right after the pre-commit
  * write, without waiting for the checkpoint to complete (a failover then replays
  * records that are already committed: duplicates); RT_BUG_ACK_BEFORE_FSYNC reports the
@@ -24,7 +30,6 @@
 #include <assert.h>
 #include <string.h>
 
-#include "runtime/checkpoint/rt_lifeline.h"
 #include "runtime/env/rt_bugs.h"
 #include "runtime/operators/rt_operator.h"
 #include "runtime/operators/rt_sink_format.h"
@@ -49,7 +54,7 @@ typedef struct SinkTxn {
 
 typedef struct RtSink {
     RtOperator base;
-    RtLifeline *life;
+    GQueue ios;            /* SinkIo in flight (registered), by their link */
     uint64_t txn_seq;      /* next transaction sequence number */
     uint64_t current_txn;  /* the open transaction */
     RtSinkEncoder current; /* records of the open transaction, encoded */
@@ -64,9 +69,10 @@ typedef struct RtSink {
     bool bug_commit_early, bug_ack_early;
 } RtSink;
 
-/* One storage operation in flight. */
+/* One storage operation (or a chain of them, one at a time) of a sink. */
 typedef struct SinkIo {
-    RtLifeline *life;
+    uint64_t id;                /* registry key while an operation is in flight, else 0 */
+    GList link;                 /* in sink->ios while registered */
     RtSink *sink;
     uint64_t txn;
     GBytes *data;               /* kept alive while a write is in flight */
@@ -78,19 +84,66 @@ typedef struct SinkIo {
 static void sink_commit_next(RtSink *s);
 static void sink_recover_next(RtSink *s);
 
+/* The registry of operations in flight: operation id -> SinkIo (keyed by &io->id). A
+ * sweep may run worlds on threads, hence the lock. */
+G_LOCK_DEFINE_STATIC(sink_ios);
+static GHashTable *sink_ios;
+static uint64_t sink_ios_last_id;
+
 static SinkIo *io_new(RtSink *s, uint64_t txn) {
     SinkIo *io = g_new0(SinkIo, 1);
-    io->life = rt_lifeline_ref(s->life);
+    io->link.data = io;
     io->sink = s;
     io->txn = txn;
     return io;
 }
 
+/* Frees an operation that is not in flight. */
 static void io_free(SinkIo *io) {
+    assert(io != NULL && io->id == 0);
     if (io->data != NULL)
         g_bytes_unref(io->data);
-    rt_lifeline_unref(io->life);
     g_free(io);
+}
+
+/* Registers io for one storage operation under a new id; returns the callback's
+ * user data (the id). */
+static void *io_ud(SinkIo *io) {
+    assert(io->id == 0);
+    G_LOCK(sink_ios);
+    if (sink_ios == NULL)
+        sink_ios = g_hash_table_new(g_int64_hash, g_int64_equal);
+    io->id = ++sink_ios_last_id;
+    g_hash_table_insert(sink_ios, &io->id, io);
+    G_UNLOCK(sink_ios);
+    assert(io->id <= UINTPTR_MAX);
+    g_queue_push_tail_link(&io->sink->ios, &io->link);
+    return (void *)(uintptr_t)io->id;
+}
+
+/* Unregisters io (its operation completed, or its sink is going away). */
+static void io_unregister(SinkIo *io) {
+    assert(io->id != 0);
+    G_LOCK(sink_ios);
+    bool removed = g_hash_table_remove(sink_ios, &io->id);
+    if (g_hash_table_size(sink_ios) == 0)
+        g_clear_pointer(&sink_ios, g_hash_table_unref);
+    G_UNLOCK(sink_ios);
+    assert(removed);
+    io->id = 0;
+    g_queue_unlink(&io->sink->ios, &io->link);
+}
+
+/* The operation whose callback got user data ud, now owned by the caller (unregistered),
+ * or NULL if its sink was freed meanwhile. */
+static SinkIo *io_take(void *ud) {
+    uint64_t id = (uint64_t)(uintptr_t)ud;
+    G_LOCK(sink_ios);
+    SinkIo *io = sink_ios != NULL ? g_hash_table_lookup(sink_ios, &id) : NULL;
+    G_UNLOCK(sink_ios);
+    if (io != NULL)
+        io_unregister(io);
+    return io;
 }
 
 static SinkTxn *find_txn(RtSink *s, uint64_t txn) {
@@ -170,18 +223,21 @@ static void commit_finished(RtSink *s, uint64_t txn, bool committed) {
 }
 
 static void commit_dir_synced(void *ud, GError *error) {
-    SinkIo *io = ud;
-    if (io->life->alive)
-        commit_finished(io->sink, io->txn, error == NULL);
+    SinkIo *io = io_take(ud);
+    bool ok = error == NULL;
     g_clear_error(&error);
+    if (io == NULL)
+        return;
+    RtSink *s = io->sink;
+    uint64_t txn = io->txn;
     io_free(io);
+    commit_finished(s, txn, ok);
 }
 
 static void commit_renamed(void *ud, GError *error) {
-    SinkIo *io = ud;
-    if (!io->life->alive) {
+    SinkIo *io = io_take(ud);
+    if (io == NULL) {
         g_clear_error(&error);
-        io_free(io);
         return;
     }
     RtSink *s = io->sink;
@@ -201,27 +257,27 @@ static void commit_renamed(void *ud, GError *error) {
         return;
     }
     char *dir = sink_dir(s);
-    if (!rt_storage_fsync_dir(s->base.ctx.env->storage, dir, commit_dir_synced, io, NULL))
-        commit_dir_synced(io, NULL);
+    void *u = io_ud(io);
+    if (!rt_storage_fsync_dir(s->base.ctx.env->storage, dir, commit_dir_synced, u, NULL))
+        commit_dir_synced(u, NULL);
     g_free(dir);
 }
 
 static void commit_rename(RtSink *s, SinkTxn *t) {
     char *from = txn_path(s, t->txn, false), *to = txn_path(s, t->txn, true);
-    SinkIo *io = io_new(s, t->txn);
-    if (!rt_storage_rename(s->base.ctx.env->storage, from, to, commit_renamed, io, NULL)) {
+    void *u = io_ud(io_new(s, t->txn));
+    if (!rt_storage_rename(s->base.ctx.env->storage, from, to, commit_renamed, u, NULL)) {
         GError *e = g_error_new_literal(RT_STORAGE_ERROR, RT_STORAGE_ERROR_IO, "rename");
-        commit_renamed(io, e);
+        commit_renamed(u, e);
     }
     g_free(from);
     g_free(to);
 }
 
 static void commit_read_done(void *ud, const void *data, size_t len, GError *error) {
-    SinkIo *io = ud;
-    if (!io->life->alive) {
+    SinkIo *io = io_take(ud);
+    if (io == NULL) {
         g_clear_error(&error);
-        io_free(io);
         return;
     }
     RtSink *s = io->sink;
@@ -254,9 +310,9 @@ static void sink_commit_next(RtSink *s) {
     /* Read the pending file back for the commit events: memory holds only the open
      * transaction (and a restored transaction's records are not in memory at all). */
     char *path = txn_path(s, t->txn, false);
-    SinkIo *io = io_new(s, t->txn);
-    if (!rt_storage_read(s->base.ctx.env->storage, path, commit_read_done, io, NULL)) {
-        io_free(io);
+    void *u = io_ud(io_new(s, t->txn));
+    if (!rt_storage_read(s->base.ctx.env->storage, path, commit_read_done, u, NULL)) {
+        io_free(io_take(u));
         commit_rename(s, t);
     }
     g_free(path);
@@ -293,17 +349,22 @@ static void precommit_durable(RtSink *s, SinkIo *io, const GError *error) {
 }
 
 static void precommit_synced(void *ud, GError *error) {
-    SinkIo *io = ud;
-    if (io->life->alive)
+    SinkIo *io = io_take(ud);
+    if (io != NULL) {
         precommit_durable(io->sink, io, error);
+        io_free(io);
+    }
     g_clear_error(&error);
-    io_free(io);
 }
 
 static void precommit_written(void *ud, GError *error) {
-    SinkIo *io = ud;
-    if (!io->life->alive || error != NULL) {
-        precommit_synced(io, error);
+    SinkIo *io = io_take(ud);
+    if (io == NULL || error != NULL) {
+        if (io != NULL) {
+            precommit_durable(io->sink, io, error);
+            io_free(io);
+        }
+        g_clear_error(&error);
         return;
     }
     RtSink *s = io->sink;
@@ -312,9 +373,10 @@ static void precommit_written(void *ud, GError *error) {
         io->done(io->done_ud, NULL);
     }
     char *path = txn_path(s, io->txn, false);
-    if (!rt_storage_fsync(s->base.ctx.env->storage, path, precommit_synced, io, NULL)) {
+    void *u = io_ud(io);
+    if (!rt_storage_fsync(s->base.ctx.env->storage, path, precommit_synced, u, NULL)) {
         GError *e = g_error_new_literal(RT_STORAGE_ERROR, RT_STORAGE_ERROR_IO, "fsync");
-        precommit_synced(io, e);
+        precommit_synced(u, e);
     }
     g_free(path);
 }
@@ -376,11 +438,12 @@ static bool sink_snapshot(RtOperator *self, uint64_t id, RtSnapshot *snap, bool 
         char *path = txn_path(s, t->txn, false);
         size_t len = 0;
         const void *data = g_bytes_get_data(io->data, &len);
+        void *u = io_ud(io);
         bool ok = rt_storage_write(self->ctx.env->storage, path, data, len, precommit_written,
-                                   io, error);
+                                   u, error);
         g_free(path);
         if (!ok) {
-            io_free(io); /* the transaction stays WRITING: the task fails */
+            io_free(io_take(u)); /* the transaction stays WRITING: the task fails */
             return false;
         }
         *async = true;
@@ -398,13 +461,15 @@ static void recovery_finished(RtSink *s) {
 }
 
 static void abort_removed(void *ud, GError *error) {
-    SinkIo *io = ud;
-    if (io->life->alive) {
-        observe(io->sink, RT_EV_TXN_ABORT, io->txn, 0);
-        recovery_finished(io->sink);
-    }
+    SinkIo *io = io_take(ud);
     g_clear_error(&error);
+    if (io == NULL)
+        return;
+    RtSink *s = io->sink;
+    uint64_t txn = io->txn;
     io_free(io);
+    observe(s, RT_EV_TXN_ABORT, txn, 0);
+    recovery_finished(s);
 }
 
 static void abort_later(void *ud) {
@@ -419,9 +484,9 @@ static void sink_recover_next(RtSink *s) {
         return;
     }
     char *path = txn_path(s, s->abort_txn, false);
-    SinkIo *io = io_new(s, s->abort_txn);
-    if (!rt_storage_remove(s->base.ctx.env->storage, path, abort_removed, io, NULL))
-        rt_env_timer_start(s->base.ctx.env, 0, abort_later, io);
+    void *u = io_ud(io_new(s, s->abort_txn));
+    if (!rt_storage_remove(s->base.ctx.env->storage, path, abort_removed, u, NULL))
+        rt_env_timer_start(s->base.ctx.env, 0, abort_later, u);
     g_free(path);
 }
 
@@ -478,13 +543,18 @@ static void sink_end_of_input(RtOperator *self) {
 
 static bool sink_is_done(RtOperator *self) {
     RtSink *s = (RtSink *)self;
-    return s->end_of_input && rt_sink_encoder_count(&s->current) == 0 && g_queue_is_empty(&s->pending) &&
-           !s->recovering;
+    return s->end_of_input && rt_sink_encoder_count(&s->current) == 0 &&
+           g_queue_is_empty(&s->pending) && !s->recovering;
 }
 
 static void sink_free(RtOperator *self) {
     RtSink *s = (RtSink *)self;
-    rt_lifeline_kill(s->life);
+    /* Operations in flight: their callbacks, if they ever run, find nothing. */
+    while (!g_queue_is_empty(&s->ios)) {
+        SinkIo *io = g_queue_peek_head(&s->ios);
+        io_unregister(io);
+        io_free(io);
+    }
     rt_sink_encoder_deinit(&s->current);
     SinkTxn *t;
     while ((t = g_queue_pop_head(&s->pending)) != NULL)
@@ -507,7 +577,7 @@ RtOperator *rt_sink_new(const RtOperatorContext *ctx) {
     RtSink *s = g_new0(RtSink, 1);
     s->base.ops = &sink_ops;
     s->base.ctx = *ctx;
-    s->life = rt_lifeline_new();
+    g_queue_init(&s->ios);
     rt_sink_encoder_init(&s->current);
     g_queue_init(&s->pending);
     s->current_txn = next_txn(s);

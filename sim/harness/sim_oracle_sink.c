@@ -2,8 +2,9 @@
  * sink output god's-eye (every committed-<txn> file under sink/<op>/<subtask>/, decoded
  * with the sink's own format, record by record without a copy), counts each record
  * identity (src, offset) in a bit-packed counter per source subtask (4 bits, or wide
- * enough for the largest path multiplicity plus one, saturating), and compares with the path multiplicity from the record's
- * source to the sink: fewer copies = lost, more = duplicated. For a sink fed only by one
+ * enough for the largest path multiplicity plus one, saturating), and compares with the
+ * path multiplicity from the record's source to the sink: fewer copies = lost, more =
+ * duplicated. For a sink fed only by one
  * counter, each key's largest committed value (the counter's final count) must equal the
  * number of copies of records with that key the counter must have seen.
  */
