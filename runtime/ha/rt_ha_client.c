@@ -15,7 +15,8 @@ typedef struct Waiter {
 
 struct RtHaClient {
     RtEnv *env;
-    RtHaConfig cfg;          /* own copies of root and storage_dir */
+    RtHaConfig cfg;          /* own copies of root, storage_dir and the connect string */
+    char *connect;           /* owned: cfg.coord.connect_string points here */
     RtCoord *coord;          /* current session */
     GPtrArray *retired;      /* RtCoord*: ended sessions whose callbacks may still drain */
     RtHaStateFunc listener;
@@ -249,6 +250,8 @@ RtHaClient *rt_ha_client_new(RtEnv *env, const RtHaConfig *cfg, GError **error) 
     client->cfg = *cfg;
     client->cfg.root = g_strdup(cfg->root);
     client->cfg.storage_dir = g_strdup(cfg->storage_dir);
+    client->connect = g_strdup(cfg->coord.connect_string);
+    client->cfg.coord.connect_string = client->connect;
     client->retired = g_ptr_array_new();
     client->waiters = g_array_new(FALSE, TRUE, sizeof(Waiter));
     client->tracked = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
@@ -279,6 +282,7 @@ void rt_ha_client_free(RtHaClient *client) {
         (*(GDestroyNotify *)value)(key);
     g_hash_table_unref(client->tracked);
     rt_ha_config_clear(&client->cfg);
+    g_free(client->connect);
     g_free(client);
 }
 

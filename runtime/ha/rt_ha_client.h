@@ -73,7 +73,7 @@ typedef void (*RtHaReadyFunc)(void *user_data);
 
 typedef struct RtHaClient RtHaClient;
 
-/* Opens the first session (asynchronously). cfg is copied. NULL + error when the world
+/* Opens the first session (asynchronously). cfg is copied (strings too). NULL + error when the world
  * has no ZooKeeper or the config is malformed. */
 RtHaClient *rt_ha_client_new(RtEnv *env, const RtHaConfig *cfg, GError **error);
 /* Closes the current session and drops every pending callback. NULL is a no-op. */
