@@ -104,7 +104,8 @@ struct RtChannel {
  * write() replaces a file's content; the data is volatile until fsync(path) returns.
  * rename() and delete() are volatile until fsync_dir(parent) returns. A crash of the
  * writing process loses volatile changes and may leave a torn (prefix-truncated or
- * garbled) file. Directories exist implicitly (as in object stores). */
+ * garbled) file. Directories exist implicitly (as in object stores). write() copies the
+ * data during the call: the caller may reuse or free its buffer as soon as it returns. */
 typedef void (*RtStorageDoneFunc)(void *user_data, GError *error /* owned by callee */);
 typedef void (*RtStorageReadFunc)(void *user_data, const void *data, size_t len,
                                   GError *error /* owned by callee; data NULL then */);
