@@ -195,8 +195,9 @@ GOptionContext *sim_live_option_context(SimLiveArgs *a) {
              "unwritable directory, unreachable ZooKeeper).\n\n"
              "Examples:\n"
              "  ckptsim live scenarios/linear.ini --dir /tmp/live1\n"
-             "  ckptsim live scenarios/linear.ini --set operator.source.records=500 "
-             "--set 'faults.kill=at 1 s: crash worker-1 restart after 300 ms' --json\n");
+             "  ckptsim live scenarios/linear.ini --set scenario.faults-stop-at=3s \\\n"
+             "      --set 'faults.kill=at 1 s: crash worker-1 restart after 300 ms' --json\n"
+             "  ckptsim live scenarios/crash-mid-alignment.ini --base-port 24000\n");
     return ctx;
 }
 
