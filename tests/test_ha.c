@@ -173,14 +173,15 @@ START_TEST(test_lowest_wins) {
     /* The leader published its address and fencing token, in an ephemeral node. */
     const void *data = NULL;
     size_t len = 0;
-    ck_assert(sim_zk_tree_data(sim_zk_tree(zk), ROOT "/leader/jobmanager/connection_info", &data,
-                               &len));
+    ck_assert(
+        sim_zk_tree_data(sim_zk_tree(zk), ROOT "/leader/jobmanager/connection_info", &data, &len));
     char *text = g_strndup(data, len);
     char *want = g_strdup_printf("session=%016" PRIx64, proc(who)->token);
     ck_assert_msg(strstr(text, want) != NULL, "%s lacks %s", text, want);
     RtCoordStat st;
     ck_assert(sim_zk_tree_stat(sim_zk_tree(zk), ROOT "/leader/jobmanager/connection_info", &st));
-    ck_assert_int_eq(st.ephemeral_owner, rt_coord_session_id(rt_ha_client_coord(proc(who)->client)));
+    ck_assert_int_eq(st.ephemeral_owner,
+                     rt_coord_session_id(rt_ha_client_coord(proc(who)->client)));
     g_free(text);
     g_free(want);
 }
@@ -323,16 +324,15 @@ START_TEST(test_counter_cas_contention) {
     Claims cl[N];
     for (SimProcessId i = 0; i < N; i++) {
         client(i, false);
-        proc(i)->counter = rt_ckpt_id_counter_zk_new(proc(i)->client,
-                                                     ROOT "/jobs/" JOB "/checkpoint_id_counter",
-                                                     NULL);
+        proc(i)->counter = rt_ckpt_id_counter_zk_new(
+            proc(i)->client, ROOT "/jobs/" JOB "/checkpoint_id_counter", NULL);
         cl[i] = (Claims){proc(i), g_array_new(FALSE, TRUE, sizeof(uint64_t)), EACH, false};
     }
     run_for(SEC);
     for (SimProcessId i = 0; i < N; i++)
         ck_assert(rt_ckpt_id_counter_start(proc(i)->counter, on_started, &cl[i], NULL));
     run_for(20 * SEC);
-    bool *seen = g_new0(bool, N * EACH + 1);
+    bool *seen = g_new0(bool, N *EACH + 1);
     for (int i = 0; i < N; i++) {
         ck_assert(cl[i].started);
         ck_assert_uint_eq(cl[i].ids->len, EACH);
@@ -519,8 +519,7 @@ START_TEST(test_recovery_fails_loudly) {
     ck_assert_uint_eq(rt_ckpt_store_count(r), 2); /* the old view is kept */
     /* A pointer to a missing file: the same. */
     RtCoord *raw = rt_ha_client_coord(proc(1)->client);
-    ck_assert(rt_coord_set(raw, PTR(1), "ha/t/none", 9, RT_COORD_ANY_VERSION, set_done, &n,
-                           NULL));
+    ck_assert(rt_coord_set(raw, PTR(1), "ha/t/none", 9, RT_COORD_ANY_VERSION, set_done, &n, NULL));
     run_for(SEC);
     ck_assert_int_eq(n, 3);
     d = store_op(r, NULL);
@@ -542,8 +541,7 @@ START_TEST(test_config) {
     RtHaConfig hc;
     GError *err = NULL;
     ck_assert(!rt_ha_config_read(&hc, conf, &err)); /* storageDir is required */
-    ck_assert_msg(strstr(err->message, "high-availability.storageDir") != NULL, "%s",
-                  err->message);
+    ck_assert_msg(strstr(err->message, "high-availability.storageDir") != NULL, "%s", err->message);
     g_clear_error(&err);
     rt_config_set(conf, "high-availability.storageDir", "ha");
     ck_assert(rt_ha_config_read(&hc, conf, &err));

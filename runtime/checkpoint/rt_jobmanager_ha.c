@@ -110,8 +110,8 @@ bool jm_ha_start(RtJobManager *jm, GError **error) {
     if (jm->ha_client == NULL)
         return false;
     char *address = g_strdup_printf("jobmanager@%u", jm->env->process_id);
-    jm->election = rt_leader_election_new(jm->ha_client, "jobmanager", address, &election_hooks,
-                                          jm);
+    jm->election =
+        rt_leader_election_new(jm->ha_client, "jobmanager", address, &election_hooks, jm);
     g_free(address);
     return true;
 }

@@ -13,7 +13,7 @@ typedef struct ZkCounter {
     RtCkptIdCounter base; /* first */
     RtHaClient *client;
     char *path;
-    char *fence;          /* NULL: plain setData */
+    char *fence; /* NULL: plain setData */
     RtLifeline *life;
     uint64_t start_value; /* read by start: the next id then */
     bool started;
@@ -25,7 +25,7 @@ typedef struct CounterCall {
     RtHaClient *client;
     RtLifeline *life;
     uint32_t cas_tries;
-    uint64_t id;          /* the id being claimed */
+    uint64_t id; /* the id being claimed */
     RtCkptIdCounterStartFunc start_done;
     RtCkptIdFunc id_done;
     void *user_data;
@@ -122,8 +122,8 @@ static void start_created(RtCoord *coord, const char *path, GError *error, void 
     }
 }
 
-static bool counter_start(RtCkptIdCounter *self, RtCkptIdCounterStartFunc done,
-                          void *user_data, GError **error) {
+static bool counter_start(RtCkptIdCounter *self, RtCkptIdCounterStartFunc done, void *user_data,
+                          GError **error) {
     ZkCounter *c = (ZkCounter *)self;
     assert(!c->busy);
     RtCoord *coord = rt_ha_client_coord(c->client);
@@ -133,8 +133,7 @@ static bool counter_start(RtCkptIdCounter *self, RtCkptIdCounterStartFunc done,
     CounterCall *call = call_new(c, user_data);
     call->start_done = done;
     /* INITIAL_CHECKPOINT_ID = 1: the node holds the next id. */
-    if (!rt_coord_create(coord, c->path, "1", 1, RT_COORD_PERSISTENT, start_created, call,
-                         error)) {
+    if (!rt_coord_create(coord, c->path, "1", 1, RT_COORD_PERSISTENT, start_created, call, error)) {
         rt_ha_client_untrack(c->client, call);
         call_free(call);
         return false;
@@ -166,11 +165,10 @@ static void cas_result(CounterCall *call, GError *error) {
         cas_read(call);
         return;
     }
-    if (call->c->fence != NULL &&
-        g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NO_NODE)) {
-        GError *fenced = g_error_new(RT_HA_ERROR, RT_HA_ERROR_FENCED,
-                                     "%s: not the leader any more (%s)", call->c->path,
-                                     error->message);
+    if (call->c->fence != NULL && g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NO_NODE)) {
+        GError *fenced =
+            g_error_new(RT_HA_ERROR, RT_HA_ERROR_FENCED, "%s: not the leader any more (%s)",
+                        call->c->path, error->message);
         g_error_free(error);
         error = fenced;
     }
@@ -188,8 +186,8 @@ static void cas_set_done(RtCoord *coord, const RtCoordStat *stat, GError *error,
     cas_result(call, error);
 }
 
-static void cas_multi_done(RtCoord *coord, const RtCoordOpResult *results, size_t n,
-                           GError *error, void *ud) {
+static void cas_multi_done(RtCoord *coord, const RtCoordOpResult *results, size_t n, GError *error,
+                           void *ud) {
     (void)results;
     (void)n;
     cas_set_done(coord, NULL, error, ud);
@@ -233,15 +231,14 @@ static void cas_got(RtCoord *coord, const void *data, size_t len, const RtCoordS
 static void cas_read(CounterCall *call) {
     rt_ha_client_track(call->client, call, call_free);
     GError *err = NULL;
-    if (!rt_coord_get(rt_ha_client_coord(call->client), call->c->path, NULL, cas_got, call,
-                      &err)) {
+    if (!rt_coord_get(rt_ha_client_coord(call->client), call->c->path, NULL, cas_got, call, &err)) {
         rt_ha_client_untrack(call->client, call);
         id_finish(call, 0, err);
     }
 }
 
-static bool counter_get_and_increment(RtCkptIdCounter *self, RtCkptIdFunc done,
-                                      void *user_data, GError **error) {
+static bool counter_get_and_increment(RtCkptIdCounter *self, RtCkptIdFunc done, void *user_data,
+                                      GError **error) {
     ZkCounter *c = (ZkCounter *)self;
     assert(c->started && !c->busy);
     CounterCall *call = call_new(c, user_data);

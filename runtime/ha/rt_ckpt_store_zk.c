@@ -191,13 +191,15 @@ static void add_finish(ZkCall *call, GError *error) {
     RtCompletedCheckpoint *cp = call->cp;
     call->cp = NULL;
     if (error == NULL) {
-        RtEvent ev = {.kind = RT_EV_CKPT_PUBLISHED, .checkpoint_id = cp->checkpoint_id,
-                      .attempt = cp->attempt, .a = s->leader_session_id};
+        RtEvent ev = {.kind = RT_EV_CKPT_PUBLISHED,
+                      .checkpoint_id = cp->checkpoint_id,
+                      .attempt = cp->attempt,
+                      .a = s->leader_session_id};
         rt_env_observe(s->base.env, &ev);
         rt_ckpt_store_base_append(&s->base, cp);
     } else {
-        bool kept = g_error_matches(error, RT_CKPT_STORE_ERROR,
-                                    RT_CKPT_STORE_ERROR_POSSIBLY_PERSISTED);
+        bool kept =
+            g_error_matches(error, RT_CKPT_STORE_ERROR, RT_CKPT_STORE_ERROR_POSSIBLY_PERSISTED);
         if (!kept) {
             /* Nothing in ZooKeeper points to them: the files may go. */
             remove_file(s, call->state_path);
@@ -218,11 +220,11 @@ static void add_finish(ZkCall *call, GError *error) {
 static GError *add_error(ZkCall *call, GError *cause) {
     uint64_t id = call->cp->checkpoint_id;
     bool unknown = call->outcome_unknown;
-    GError *err = g_error_new(RT_CKPT_STORE_ERROR,
-                              unknown ? RT_CKPT_STORE_ERROR_POSSIBLY_PERSISTED
-                                      : RT_CKPT_STORE_ERROR_FAILED,
-                              "publishing checkpoint %" PRIu64 " in ZooKeeper%s: %s", id,
-                              unknown ? " (outcome unknown: state kept)" : "", cause->message);
+    GError *err =
+        g_error_new(RT_CKPT_STORE_ERROR,
+                    unknown ? RT_CKPT_STORE_ERROR_POSSIBLY_PERSISTED : RT_CKPT_STORE_ERROR_FAILED,
+                    "publishing checkpoint %" PRIu64 " in ZooKeeper%s: %s", id,
+                    unknown ? " (outcome unknown: state kept)" : "", cause->message);
     g_error_free(cause);
     return err;
 }
@@ -243,8 +245,8 @@ static void add_retry_fire(void *ud) {
                                                      "too many calls waiting")));
 }
 
-static void add_multi_done(RtCoord *coord, const RtCoordOpResult *results, size_t n,
-                           GError *error, void *ud) {
+static void add_multi_done(RtCoord *coord, const RtCoordOpResult *results, size_t n, GError *error,
+                           void *ud) {
     (void)coord;
     (void)results;
     (void)n;
@@ -253,9 +255,8 @@ static void add_multi_done(RtCoord *coord, const RtCoordOpResult *results, size_
         g_clear_error(&error);
         return;
     }
-    if (error == NULL ||
-        (call->outcome_unknown &&
-         g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NODE_EXISTS))) {
+    if (error == NULL || (call->outcome_unknown &&
+                          g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NODE_EXISTS))) {
         /* NodeExists after an unknown outcome: our earlier try committed (FLINK-24543). */
         g_clear_error(&error);
         add_finish(call, NULL);
@@ -265,13 +266,13 @@ static void add_multi_done(RtCoord *coord, const RtCoordOpResult *results, size_
     const RtHaConfig *cfg = rt_ha_client_config(call->client);
     if (rt_ha_error_retryable(error) && call->tries <= cfg->max_retries) {
         g_error_free(error);
-        call->s->retry_timer = rt_env_timer_start(call->s->base.env, cfg->retry_wait_ns,
-                                                  add_retry_fire, call);
+        call->s->retry_timer =
+            rt_env_timer_start(call->s->base.env, cfg->retry_wait_ns, add_retry_fire, call);
         return;
     }
     if (g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NO_NODE) && call->s->fence) {
-        GError *fenced = g_error_new(RT_HA_ERROR, RT_HA_ERROR_FENCED,
-                                     "fenced: %s is gone (%s)", call->s->fence, error->message);
+        GError *fenced = g_error_new(RT_HA_ERROR, RT_HA_ERROR_FENCED, "fenced: %s is gone (%s)",
+                                     call->s->fence, error->message);
         g_error_free(error);
         error = fenced;
     }
@@ -364,8 +365,8 @@ static bool zk_add(RtCkptStore *self, RtCompletedCheckpoint *cp, RtCkptStoreDone
     call->state_path = rt_ckpt_store_zk_state_path(s->client, s->base.job, cp->checkpoint_id);
     GBytes *bytes = rt_ckpt_metadata_encode(cp);
     /* The checkpoint's own _metadata first (finalizeCheckpoint), then the HA state file. */
-    bool ok = rt_atomic_write(self->env->storage, call->meta_path, bytes, add_meta_written, call,
-                              error);
+    bool ok =
+        rt_atomic_write(self->env->storage, call->meta_path, bytes, add_meta_written, call, error);
     g_bytes_unref(bytes);
     if (!ok) {
         call_free(call);
@@ -423,8 +424,7 @@ RtCkptStore *rt_ckpt_store_zk_new(RtHaClient *client, const char *ckpt_dir, cons
     assert(client != NULL && ckpt_dir != NULL && job != NULL);
     RtEnv *env = rt_ha_client_env(client);
     ZkStore *s = g_new0(ZkStore, 1);
-    rt_ckpt_store_base_init(&s->base, &zk_store_ops, env, job, num_retained, discard,
-                            discard_data);
+    rt_ckpt_store_base_init(&s->base, &zk_store_ops, env, job, num_retained, discard, discard_data);
     s->client = client;
     s->ckpt_dir = g_strdup(ckpt_dir);
     char *jp = rt_ckpt_zk_job_path(client, job);
@@ -435,8 +435,8 @@ RtCkptStore *rt_ckpt_store_zk_new(RtHaClient *client, const char *ckpt_dir, cons
     /* A distinct lock per store instance (Flink: a random UUID): one store per grant,
      * and grants have distinct leader session ids. */
     RtRng rng;
-    char *stream = g_strdup_printf("ckpt-store-zk-%u-%016" PRIx64, env->process_id,
-                                   leader_session_id);
+    char *stream =
+        g_strdup_printf("ckpt-store-zk-%u-%016" PRIx64, env->process_id, leader_session_id);
     rt_env_rng(env, stream, &rng);
     g_free(stream);
     s->lock_name = g_strdup_printf("%u-%016" PRIx64, env->process_id, rt_rng_next(&rng));

@@ -47,9 +47,9 @@
 #include "runtime/ha/rt_ckpt_store.h"
 #include "runtime/ha/rt_ha_client.h"
 
-#define RT_CKPT_STORE_ZK_MAX_ENTRIES 10000u  /* pointers recovery accepts */
-#define RT_CKPT_STORE_ZK_MAX_RESCANS 10u     /* recovery retries on a changed cversion */
-#define RT_CKPT_ID_COUNTER_ZK_MAX_CAS 64u    /* BadVersion retries per increment */
+#define RT_CKPT_STORE_ZK_MAX_ENTRIES 10000u /* pointers recovery accepts */
+#define RT_CKPT_STORE_ZK_MAX_RESCANS 10u    /* recovery retries on a changed cversion */
+#define RT_CKPT_ID_COUNTER_ZK_MAX_CAS 64u   /* BadVersion retries per increment */
 
 /* <root>/jobs/<job> for the client's root (job sanitised as rt_ckpt_job_dir does). */
 char *rt_ckpt_zk_job_path(const RtHaClient *client, const char *job);
@@ -65,8 +65,7 @@ RtCkptStore *rt_ckpt_store_zk_new(RtHaClient *client, const char *ckpt_dir, cons
 
 /* A counter at path (absolute znode path); fence as above or NULL for a plain setData
  * (the checkpoint ID counter, as Flink's SharedCount). */
-RtCkptIdCounter *rt_ckpt_id_counter_zk_new(RtHaClient *client, const char *path,
-                                           const char *fence);
+RtCkptIdCounter *rt_ckpt_id_counter_zk_new(RtHaClient *client, const char *path, const char *fence);
 
 /* The value a started ZooKeeper counter read at start (the next id to hand out, >= 1). */
 uint64_t rt_ckpt_id_counter_zk_next(const RtCkptIdCounter *counter);

@@ -22,31 +22,31 @@ typedef struct ZkStore {
     uint64_t leader_session_id; /* reported with RT_EV_CKPT_PUBLISHED */
     char *lock_name;            /* our lock node's name under <id>/locks */
     RtLifeline *life;
-    bool busy;                  /* a recover or add is in flight */
-    ZkCall *adding;             /* the add in flight, NULL when none */
-    RtTimerId retry_timer;      /* the add waits to retry */
-    uint64_t retry_ticket;      /* ... then for a connection */
+    bool busy;             /* a recover or add is in flight */
+    ZkCall *adding;        /* the add in flight, NULL when none */
+    RtTimerId retry_timer; /* the add waits to retry */
+    uint64_t retry_ticket; /* ... then for a connection */
 } ZkStore;
 
 /* One asynchronous operation's context (add, removal or recovery). */
 struct ZkCall {
     ZkStore *s;
-    RtHaClient *client;         /* tracks the context while a ZooKeeper call is out */
+    RtHaClient *client; /* tracks the context while a ZooKeeper call is out */
     RtLifeline *life;
-    RtCompletedCheckpoint *cp;  /* owned (add, removal) */
-    char *node;                 /* the pointer znode */
-    char *meta_path;            /* chk-<id>/_metadata */
-    char *state_path;           /* completedCheckpoint-<id> */
-    uint32_t tries;             /* multi tries so far */
-    bool outcome_unknown;       /* some try may have committed */
+    RtCompletedCheckpoint *cp; /* owned (add, removal) */
+    char *node;                /* the pointer znode */
+    char *meta_path;           /* chk-<id>/_metadata */
+    char *state_path;          /* completedCheckpoint-<id> */
+    uint32_t tries;            /* multi tries so far */
+    bool outcome_unknown;      /* some try may have committed */
     RtCkptStoreDoneFunc done;
     void *user_data;
     /* recovery */
-    GPtrArray *names;           /* char*, pointer names to read, ascending */
-    guint next;                 /* index into names */
-    int32_t cversion;           /* of the checkpoints znode when listed */
+    GPtrArray *names; /* char*, pointer names to read, ascending */
+    guint next;       /* index into names */
+    int32_t cversion; /* of the checkpoints znode when listed */
     uint32_t scans;
-    GPtrArray *found;           /* RtCompletedCheckpoint*, owned, ascending */
+    GPtrArray *found; /* RtCompletedCheckpoint*, owned, ascending */
 };
 
 ZkCall *zk_call_new(ZkStore *s);
@@ -59,7 +59,6 @@ bool zk_call_enter(ZkCall *call);
 char *zk_store_node(const ZkStore *s, uint64_t checkpoint_id);
 
 /* rt_ckpt_store_zk_recover.c */
-bool zk_store_recover(RtCkptStore *self, RtCkptStoreDoneFunc done, void *user_data,
-                      GError **error);
+bool zk_store_recover(RtCkptStore *self, RtCkptStoreDoneFunc done, void *user_data, GError **error);
 
 #endif /* RT_CKPT_STORE_ZK_INTERNAL_H */

@@ -35,8 +35,8 @@ static void recovery_finish(ZkCall *call, GError *error) {
 static GError *unreadable(const char *node, const char *what, const GError *cause) {
     return g_error_new(RT_CKPT_STORE_ERROR, RT_CKPT_STORE_ERROR_UNREADABLE,
                        "%s: the state handle is broken (%s%s%s); try cleaning the state "
-                       "handle store", node, what, cause != NULL ? ": " : "",
-                       cause != NULL ? cause->message : "");
+                       "handle store",
+                       node, what, cause != NULL ? ": " : "", cause != NULL ? cause->message : "");
 }
 
 static bool pointer_name(const char *name, uint64_t *id) {
@@ -113,8 +113,7 @@ static void on_pointer(RtCoord *coord, const void *data, size_t len, const RtCoo
         return;
     }
     GError *err = NULL;
-    if (!rt_storage_read(call->s->base.env->storage, call->state_path, on_state_read, call,
-                         &err))
+    if (!rt_storage_read(call->s->base.env->storage, call->state_path, on_state_read, call, &err))
         recovery_finish(call, unreadable(name, call->state_path, err));
     g_clear_error(&err);
 }
@@ -166,8 +165,8 @@ static void recovery_next(ZkCall *call) {
     g_free(lock);
 }
 
-static void on_listed(RtCoord *coord, const char *const *names, size_t n,
-                      const RtCoordStat *stat, GError *error, void *ud) {
+static void on_listed(RtCoord *coord, const char *const *names, size_t n, const RtCoordStat *stat,
+                      GError *error, void *ud) {
     (void)coord;
     ZkCall *call = ud;
     if (!zk_call_enter(call)) {
@@ -208,8 +207,8 @@ static void on_listed(RtCoord *coord, const char *const *names, size_t n,
 static void recovery_list(ZkCall *call) {
     zk_call_track(call);
     GError *err = NULL;
-    if (!rt_coord_children(rt_ha_client_coord(call->client), call->s->zk_dir, NULL, on_listed,
-                           call, &err)) {
+    if (!rt_coord_children(rt_ha_client_coord(call->client), call->s->zk_dir, NULL, on_listed, call,
+                           &err)) {
         rt_ha_client_untrack(call->client, call);
         recovery_finish(call, err);
     }

@@ -5,7 +5,7 @@
 #include <assert.h>
 #include <string.h>
 
-G_DEFINE_QUARK(rt-ha-error-quark, rt_ha_error)
+G_DEFINE_QUARK(rt - ha - error - quark, rt_ha_error)
 
 typedef struct Waiter {
     uint64_t ticket;
@@ -15,20 +15,20 @@ typedef struct Waiter {
 
 struct RtHaClient {
     RtEnv *env;
-    RtHaConfig cfg;          /* own copies of root, storage_dir and the connect string */
-    char *connect;           /* owned: cfg.coord.connect_string points here */
-    RtCoord *coord;          /* current session */
-    GPtrArray *retired;      /* RtCoord*: ended sessions whose callbacks may still drain */
+    RtHaConfig cfg;     /* own copies of root, storage_dir and the connect string */
+    char *connect;      /* owned: cfg.coord.connect_string points here */
+    RtCoord *coord;     /* current session */
+    GPtrArray *retired; /* RtCoord*: ended sessions whose callbacks may still drain */
     RtHaStateFunc listener;
     void *listener_data;
-    uint64_t sessions;       /* opened so far */
-    bool fresh;              /* the current session followed an ended one, not yet seen up */
-    GArray *waiters;         /* Waiter, in ticket order */
+    uint64_t sessions; /* opened so far */
+    bool fresh;        /* the current session followed an ended one, not yet seen up */
+    GArray *waiters;   /* Waiter, in ticket order */
     uint64_t next_ticket;
-    RtTimerId flush_timer;   /* runs waiters while connected */
-    RtTimerId reopen_timer;  /* retries opening a session */
-    GHashTable *tracked;     /* ctx -> GDestroyNotify: calls in flight (never iterated
-                                for anything observable: only freed) */
+    RtTimerId flush_timer;  /* runs waiters while connected */
+    RtTimerId reopen_timer; /* retries opening a session */
+    GHashTable *tracked;    /* ctx -> GDestroyNotify: calls in flight (never iterated
+                               for anything observable: only freed) */
 };
 
 /* ------------------------------------------------------------------ config */
@@ -40,10 +40,10 @@ static bool config_error(GError **error, const char *key, const char *what) {
 
 bool rt_ha_enabled(const RtConfig *conf, bool *enabled, GError **error) {
     static const char *const modes[] = {"none", "zookeeper", NULL};
-    const char *key = rt_config_has(conf, "high-availability.type") ||
-                              !rt_config_has(conf, "high-availability")
-                          ? "high-availability.type"
-                          : "high-availability";
+    const char *key =
+        rt_config_has(conf, "high-availability.type") || !rt_config_has(conf, "high-availability")
+            ? "high-availability.type"
+            : "high-availability";
     unsigned mode = 0;
     if (!rt_config_get_choice(conf, key, modes, 0, &mode, error))
         return false;
@@ -71,8 +71,10 @@ static char *join_root(const char *root, const char *cluster) {
 
 static bool read_retry_policy(RtHaConfig *out, const RtConfig *conf, GError **error) {
     uint64_t retries = 0;
-    if (!rt_config_get_bool(conf, "high-availability.zookeeper.client.tolerate-suspended-"
-                                  "connections", false, &out->tolerate_suspended, error) ||
+    if (!rt_config_get_bool(conf,
+                            "high-availability.zookeeper.client.tolerate-suspended-"
+                            "connections",
+                            false, &out->tolerate_suspended, error) ||
         !rt_config_get_duration_ns(conf, "high-availability.zookeeper.client.retry-wait",
                                    RT_HA_DEFAULT_RETRY_WAIT_NS, &out->retry_wait_ns, error) ||
         !rt_config_get_u64(conf, "high-availability.zookeeper.client.max-retry-attempts",
@@ -164,8 +166,8 @@ static void reopen_fire(void *user_data) {
     RtCoord *c = open_session(client, &err);
     if (c == NULL) {
         g_clear_error(&err);
-        client->reopen_timer = rt_env_timer_start(client->env, client->cfg.retry_wait_ns,
-                                                  reopen_fire, client);
+        client->reopen_timer =
+            rt_env_timer_start(client->env, client->cfg.retry_wait_ns, reopen_fire, client);
         return;
     }
     retire(client, client->coord);
@@ -177,6 +179,8 @@ static void on_session(RtCoord *coord, RtCoordState state, void *user_data) {
     RtHaClient *client = user_data;
     if (coord != client->coord)
         return; /* a retired session */
+    RtEvent ev = {.kind = RT_EV_COORD_SESSION, .a = state, .b = client->sessions};
+    rt_env_observe(client->env, &ev);
     bool fresh = false;
     if (state == RT_COORD_CONNECTED) {
         fresh = client->fresh;

@@ -40,8 +40,8 @@
 #define RT_HA_ERROR (rt_ha_error_quark())
 GQuark rt_ha_error_quark(void);
 typedef enum {
-    RT_HA_ERROR_CONFIG,  /* a missing or malformed HA key */
-    RT_HA_ERROR_FENCED,  /* a write was refused: the writer is not the leader any more */
+    RT_HA_ERROR_CONFIG, /* a missing or malformed HA key */
+    RT_HA_ERROR_FENCED, /* a write was refused: the writer is not the leader any more */
 } RtHaError;
 
 #define RT_HA_DEFAULT_RETRY_WAIT_NS (5ull * 1000000000ull)
@@ -73,8 +73,8 @@ typedef void (*RtHaReadyFunc)(void *user_data);
 
 typedef struct RtHaClient RtHaClient;
 
-/* Opens the first session (asynchronously). cfg is copied (strings too). NULL + error when the world
- * has no ZooKeeper or the config is malformed. */
+/* Opens the first session (asynchronously). cfg is copied (strings too). NULL + error when the
+ * world has no ZooKeeper or the config is malformed. */
 RtHaClient *rt_ha_client_new(RtEnv *env, const RtHaConfig *cfg, GError **error);
 /* Closes the current session and drops every pending callback. NULL is a no-op. */
 void rt_ha_client_free(RtHaClient *client);

@@ -21,28 +21,28 @@ struct RtLeaderElection {
     RtLeaderElectionHooks hooks;
     void *user_data;
     char *address;
-    char *latch_dir;         /* <root>/leader/latch */
-    char *info_path;         /* <root>/leader/<component>/connection_info */
-    char *latch;             /* our latch node, NULL when none */
-    char *creating_token;    /* token of the latch create in flight, NULL when none */
-    char *orphan_token;      /* a create with unknown outcome: its node may linger */
-    uint64_t gen;            /* bumped whenever the latch is dropped */
-    bool connected_once;     /* the current session has been CONNECTED */
+    char *latch_dir;      /* <root>/leader/latch */
+    char *info_path;      /* <root>/leader/<component>/connection_info */
+    char *latch;          /* our latch node, NULL when none */
+    char *creating_token; /* token of the latch create in flight, NULL when none */
+    char *orphan_token;   /* a create with unknown outcome: its node may linger */
+    uint64_t gen;         /* bumped whenever the latch is dropped */
+    bool connected_once;  /* the current session has been CONNECTED */
     bool leader;
-    uint64_t session_id;     /* fencing token of the current grant */
+    uint64_t session_id; /* fencing token of the current grant */
     uint64_t grants;
-    RtTimerId lost_timer;    /* tolerate-suspended: LOST after the session timeout */
-    RtTimerId retry_timer;   /* a latch create that failed for good is tried again */
-    RtTimerId start_timer;   /* the first look at the session's state */
-    RtRng rng;               /* tokens and leader session ids */
+    RtTimerId lost_timer;  /* tolerate-suspended: LOST after the session timeout */
+    RtTimerId retry_timer; /* a latch create that failed for good is tried again */
+    RtTimerId start_timer; /* the first look at the session's state */
+    RtRng rng;             /* tokens and leader session ids */
 };
 
 typedef struct Ctx {
     RtLeaderElection *e;
-    RtHaClient *client;      /* tracks this context until its callback runs */
+    RtHaClient *client; /* tracks this context until its callback runs */
     RtLifeline *life;
     uint64_t gen;
-    uint64_t grant;          /* connection_info: the grant it publishes */
+    uint64_t grant; /* connection_info: the grant it publishes */
     uint32_t tries;
     char *token;
 } Ctx;
@@ -125,8 +125,7 @@ static void drop_latch(RtLeaderElection *e) {
 static void info_step_created(RtCoord *coord, const char *path, GError *error, void *ud);
 
 static void info_create(RtLeaderElection *e, Ctx *c) {
-    char *data = g_strdup_printf("address=%s\nsession=%016" PRIx64 "\n", e->address,
-                                 e->session_id);
+    char *data = g_strdup_printf("address=%s\nsession=%016" PRIx64 "\n", e->address, e->session_id);
     if (!rt_coord_create(rt_ha_client_coord(e->client), e->info_path, data, strlen(data),
                          RT_COORD_EPHEMERAL, info_step_created, c, NULL))
         ctx_take(c, false);
@@ -182,14 +181,13 @@ static void info_step_stat(RtCoord *coord, const RtCoordStat *stat, GError *erro
         info_create(e, c);
     } else if (stat->ephemeral_owner == rt_coord_session_id(coord)) {
         /* Ours (an earlier grant of this session): replace the data. */
-        char *data = g_strdup_printf("address=%s\nsession=%016" PRIx64 "\n", e->address,
-                                     e->session_id);
-        if (!rt_coord_set(coord, e->info_path, data, strlen(data), stat->version, info_step_set,
-                          c, NULL))
+        char *data =
+            g_strdup_printf("address=%s\nsession=%016" PRIx64 "\n", e->address, e->session_id);
+        if (!rt_coord_set(coord, e->info_path, data, strlen(data), stat->version, info_step_set, c,
+                          NULL))
             ctx_take(c, false);
         g_free(data);
-    } else if (!rt_coord_delete(coord, e->info_path, stat->version, info_step_deleted, c,
-                                NULL)) {
+    } else if (!rt_coord_delete(coord, e->info_path, stat->version, info_step_deleted, c, NULL)) {
         ctx_take(c, false);
     }
 }
@@ -282,8 +280,8 @@ static GPtrArray *candidates(RtLeaderElection *e, const char *const *names, size
     return list;
 }
 
-static void on_children(RtCoord *coord, const char *const *names, size_t n,
-                        const RtCoordStat *stat, GError *error, void *ud) {
+static void on_children(RtCoord *coord, const char *const *names, size_t n, const RtCoordStat *stat,
+                        GError *error, void *ud) {
     (void)coord;
     (void)stat;
     RtLeaderElection *e = ctx_take(ud, true);
@@ -316,8 +314,7 @@ static void recheck(RtLeaderElection *e) {
     if (e->latch == NULL)
         return;
     Ctx *c = ctx_new(e);
-    if (!rt_coord_children(rt_ha_client_coord(e->client), e->latch_dir, NULL, on_children, c,
-                           NULL))
+    if (!rt_coord_children(rt_ha_client_coord(e->client), e->latch_dir, NULL, on_children, c, NULL))
         ctx_take(c, false);
 }
 
@@ -448,8 +445,8 @@ static void start_fire(void *ud) {
 }
 
 RtLeaderElection *rt_leader_election_new(RtHaClient *client, const char *component,
-                                         const char *address,
-                                         const RtLeaderElectionHooks *hooks, void *user_data) {
+                                         const char *address, const RtLeaderElectionHooks *hooks,
+                                         void *user_data) {
     assert(client != NULL && component != NULL && address != NULL && hooks != NULL);
     assert(hooks->granted != NULL && hooks->revoked != NULL);
     RtLeaderElection *e = g_new0(RtLeaderElection, 1);

@@ -47,8 +47,8 @@ typedef struct RtLeaderElection RtLeaderElection;
  * its state listener). component names the connection_info node ([A-Za-z0-9_.-]);
  * address is what the leader publishes. Hooks run later, never from inside this call. */
 RtLeaderElection *rt_leader_election_new(RtHaClient *client, const char *component,
-                                         const char *address,
-                                         const RtLeaderElectionHooks *hooks, void *user_data);
+                                         const char *address, const RtLeaderElectionHooks *hooks,
+                                         void *user_data);
 /* Leaves the election (deletes our latch node best-effort) without running hooks. */
 void rt_leader_election_free(RtLeaderElection *e);
 
