@@ -357,6 +357,8 @@ static void start_input_capture(RtSubtask *st, PendingSnap *p) {
 static void out_timeout_cb(void *ud) {
     PendingSnap *p = ud;
     p->out_timer = 0;
+    if (p->st->state != RT_SUBTASK_RUNNING)
+        return; /* the task failed: it is torn down, nothing more is sent */
     rt_output_timeout_barrier(p->st->out, p->checkpoint_id, capture_out, p);
     p->out_waiting = false;
     maybe_persist(p);
