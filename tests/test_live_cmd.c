@@ -121,6 +121,7 @@ START_TEST(test_linear_holds_live) {
     ck_assert_int_eq(json_number(o.out, "records_committed"), 500);
     ck_assert_int_eq(json_number(o.out, "records_lost"), 0);
     ck_assert_int_eq(json_number(o.out, "records_duplicated"), 0);
+    ck_assert_int_eq(json_number(o.out, "bad_event_lines"), 0);
     ck_assert_int_ge(json_number(o.out, "checkpoints_completed"), 1);
     ck_assert_int_eq(json_number(o.out, "checkpoints_checked"),
                      json_number(o.out, "checkpoints_completed"));

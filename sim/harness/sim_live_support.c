@@ -285,12 +285,13 @@ static void print_json(const SimLiveHost *h, const char *file) {
     g_string_append_printf(
         j,
         ",\"time_ns\":%" PRIu64 ",\"events\":%" PRIu64 ",\"late_events\":%" PRIu64
-        ",\"records_total\":%" PRIu64 ",\"records_committed\":%" PRIu64 ",\"records_lost\":%" PRIu64
+        ",\"bad_event_lines\":%" PRIu64 ",\"records_total\":%" PRIu64
+        ",\"records_committed\":%" PRIu64 ",\"records_lost\":%" PRIu64
         ",\"records_duplicated\":%" PRIu64 ",\"checkpoints_completed\":%" PRIu64
         ",\"checkpoints_checked\":%" PRIu64 ",\"failovers\":%" PRIu64
         ",\"crashes\":%u,\"restarts\":%u,\"faults_planned\":%u"
         ",\"faults_fired\":%u,\"base_port\":%u,\"dir\":",
-        h->end_ns, r->events, r->late_events, o->records_total, o->records_committed,
+        h->end_ns, r->events, r->late_events, r->bad_lines, o->records_total, o->records_committed,
         o->records_lost, o->records_duplicated, o->checkpoints_completed, o->checkpoints_checked,
         h->failovers, r->crashes, r->restarts, h->faults_planned, h->faults_fired,
         rt_live_cluster_base_port(h->cluster));
@@ -312,6 +313,10 @@ static void print_human(const SimLiveHost *h) {
            o->records_total);
     for (guint i = 0; i < h->warnings->len; i++)
         printf("  warning: %s\n", (const char *)g_ptr_array_index(h->warnings, i));
+    if (r->bad_lines > 0)
+        printf("  warning: %" PRIu64 " event lines were malformed or dropped: the check "
+               "saw less than happened\n",
+               r->bad_lines);
     if (r->late_events > 0)
         printf("  warning: %" PRIu64 " events arrived after later ones were checked "
                "(their times were clamped)\n",
