@@ -451,6 +451,34 @@ START_TEST(test_store_multi_and_fencing) {
 }
 END_TEST
 
+/* A publish issued while suspended (tolerate false: already revoked) must not reach the
+ * server before the latch reset on reconnect: it is fenced, never published. */
+START_TEST(test_suspended_publish_fenced) {
+    elect(0, false);
+    run_for(2 * SEC);
+    Proc *a = proc(0);
+    /* Suspensions of varied lengths, so that some publish waits queued for the very
+     * connection attempt that succeeds. */
+    for (uint64_t k = 1; k <= 24; k++) {
+        ck_assert(rt_leader_election_has_leadership(a->el));
+        RtCkptStore *s = store(0, rt_leader_election_latch_path(a->el), 1);
+        int revokes = a->revokes;
+        sim_zk_drop_connection(zk, 0, 5000000u + k * 2500000u);
+        run_for(1000000u);
+        ck_assert_int_eq(a->revokes, revokes + 1);
+        Done d = {0, NULL};
+        ck_assert(rt_ckpt_store_add(s, checkpoint(k), on_done, &d, NULL));
+        run_for(5 * SEC);
+        ck_assert_int_eq(d.calls, 1);
+        ck_assert_msg(d.error != NULL, "trial %" PRIu64 ": a revoked leader published", k);
+        g_error_free(d.error);
+        char *node = g_strdup_printf(ROOT "/jobs/" JOB "/checkpoints/%019" PRIu64, k);
+        ck_assert(!znode(node));
+        g_free(node);
+    }
+}
+END_TEST
+
 START_TEST(test_no_fencing_bug_lets_zombie_publish) {
     client(0, false);
     run_for(SEC);
@@ -567,6 +595,7 @@ static Suite *ha_suite(void) {
     tcase_add_test(tc, test_suspended_tolerated);
     tcase_add_test(tc, test_counter_cas_contention);
     tcase_add_test(tc, test_store_multi_and_fencing);
+    tcase_add_test(tc, test_suspended_publish_fenced);
     tcase_add_test(tc, test_no_fencing_bug_lets_zombie_publish);
     tcase_add_test(tc, test_subsumption);
     tcase_add_test(tc, test_recovery_fails_loudly);

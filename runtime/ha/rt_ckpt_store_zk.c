@@ -282,6 +282,16 @@ static void add_multi_done(RtCoord *coord, const RtCoordOpResult *results, size_
 /* One try of the multi, on the current session. */
 static void add_issue(ZkCall *call) {
     ZkStore *s = call->s;
+    if (rt_ha_client_state(s->client) != RT_COORD_CONNECTED) {
+        /* Never queue the multi on a suspended session: on reconnect the client would
+         * send it before the election resets a revoked latch. Wait until the state
+         * listener has seen the connection (rt_ha_client_when_connected). */
+        s->retry_ticket = rt_ha_client_when_connected(s->client, add_retry_ready, call);
+        if (s->retry_ticket == 0)
+            add_finish(call, add_error(call, g_error_new(RT_HA_ERROR, RT_HA_ERROR_CONFIG,
+                                                         "too many calls waiting")));
+        return;
+    }
     call->tries++;
     char *locks = g_strdup_printf("%s/locks", call->node);
     char *lock = g_strdup_printf("%s/%s", locks, s->lock_name);

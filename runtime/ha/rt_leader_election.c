@@ -26,6 +26,8 @@ struct RtLeaderElection {
     char *latch;          /* our latch node, NULL when none */
     char *creating_token; /* token of the latch create in flight, NULL when none */
     char *orphan_token;   /* a create with unknown outcome: its node may linger */
+    GPtrArray *stale;     /* char*: our reset latch nodes not known deleted yet (a stale
+                             node would still pass a fence check and block the election) */
     uint64_t gen;         /* bumped whenever the latch is dropped */
     bool connected_once;  /* the current session has been CONNECTED */
     bool leader;
@@ -84,6 +86,38 @@ static void ignore_done(RtCoord *coord, GError *error, void *user_data) {
 static void delete_quietly(RtLeaderElection *e, const char *path) {
     rt_coord_delete(rt_ha_client_coord(e->client), path, RT_COORD_ANY_VERSION, ignore_done, NULL,
                     NULL);
+}
+
+static bool is_stale(const RtLeaderElection *e, const char *path) {
+    for (guint i = 0; i < e->stale->len; i++)
+        if (strcmp(g_ptr_array_index(e->stale, i), path) == 0)
+            return true;
+    return false;
+}
+
+static void on_stale_deleted(RtCoord *coord, GError *error, void *ud) {
+    (void)coord;
+    Ctx *c = ud;
+    bool gone = error == NULL || g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NO_NODE);
+    g_clear_error(&error);
+    char *path = g_strdup(c->token);
+    RtLeaderElection *e = ctx_take(c, false);
+    for (guint i = 0; e != NULL && gone && i < e->stale->len; i++) {
+        if (strcmp(g_ptr_array_index(e->stale, i), path) == 0) {
+            g_ptr_array_remove_index(e->stale, i);
+            break;
+        }
+    }
+    g_free(path);
+}
+
+/* Deletes a reset latch node of ours; re-issued on every reconnect until it is gone. */
+static void stale_delete(RtLeaderElection *e, const char *path) {
+    Ctx *c = ctx_new(e);
+    c->token = g_strdup(path);
+    if (!rt_coord_delete(rt_ha_client_coord(e->client), path, RT_COORD_ANY_VERSION,
+                         on_stale_deleted, c, NULL))
+        ctx_take(c, false);
 }
 
 /* ---------------------------------------------------------------- leadership */
@@ -263,6 +297,11 @@ static GPtrArray *candidates(RtLeaderElection *e, const char *const *names, size
         if (latch_seq(names[i]) < 0)
             continue;
         bool mine = e->latch != NULL && strcmp(strrchr(e->latch, '/') + 1, names[i]) == 0;
+        char *full = g_strdup_printf("%s/%s", e->latch_dir, names[i]);
+        bool stale = is_stale(e, full);
+        g_free(full);
+        if (stale)
+            continue; /* ours, being deleted: it leads nobody */
         if (!mine && e->orphan_token != NULL && strstr(names[i], e->orphan_token) != NULL) {
             char *path = g_strdup_printf("%s/%s", e->latch_dir, names[i]);
             delete_quietly(e, path);
@@ -397,11 +436,19 @@ static void on_connected(RtLeaderElection *e, bool new_session) {
         drop_latch(e); /* went with the old session, as did any orphan */
         g_free(e->orphan_token);
         e->orphan_token = NULL;
-    } else if (e->connected_once && (!tolerate || !e->leader) && e->latch != NULL) {
+        g_ptr_array_set_size(e->stale, 0);
+    } else {
+        /* First (FIFO: before any retried write), whatever reset nodes may remain. */
+        for (guint i = 0; i < e->stale->len; i++)
+            stale_delete(e, g_ptr_array_index(e->stale, i));
+    }
+    if (!new_session && e->connected_once && (!tolerate || !e->leader) && e->latch != NULL) {
         /* Curator's reset on RECONNECTED: a fresh node behind everyone else. */
         char *old = g_strdup(e->latch);
         drop_latch(e);
-        delete_quietly(e, old);
+        if (e->stale->len < 64)
+            g_ptr_array_add(e->stale, g_strdup(old));
+        stale_delete(e, old);
         g_free(old);
     }
     e->connected_once = true;
@@ -456,6 +503,7 @@ RtLeaderElection *rt_leader_election_new(RtHaClient *client, const char *compone
     e->hooks = *hooks;
     e->user_data = user_data;
     e->address = g_strdup(address);
+    e->stale = g_ptr_array_new_with_free_func(g_free);
     const char *root = rt_ha_client_config(client)->root;
     e->latch_dir = g_strdup_printf("%s/leader/latch", root);
     e->info_path = g_strdup_printf("%s/leader/%s/connection_info", root, component);
@@ -485,6 +533,7 @@ void rt_leader_election_free(RtLeaderElection *e) {
     g_free(e->latch);
     g_free(e->creating_token);
     g_free(e->orphan_token);
+    g_ptr_array_unref(e->stale);
     g_free(e);
 }
 
