@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/checkpoint/rt_lifeline.h"
+#include "runtime/env/rt_pending_ops.h"
 
 typedef enum { PC_PENDING, PC_FULLY_ACKED, PC_FINALIZING } PendingState;
 
@@ -29,7 +29,7 @@ struct RtCkptCoordinator {
     RtCkptIdCounter *counter;
     RtCkptCoordinatorHooks hooks;
     void *user_data;
-    RtLifeline *life;
+    RtPendingOps ops;           /* id requests and publications in flight */
     RtRng rng;                  /* initial delay draws */
     bool running;
     uint64_t epoch;             /* bumped by every start and stop */
@@ -252,11 +252,17 @@ static void periodic_fire(void *user_data) {
     execute_queued(coord);
 }
 
+/* An id request or a publication in flight, registered in coord->ops: the counter or
+ * the store (owned by the job manager) may outlive the coordinator, or not. */
 typedef struct IdRequest {
+    RtPendingOp op; /* first */
     RtCkptCoordinator *coord;
-    RtLifeline *life;
     uint64_t epoch;
 } IdRequest;
+
+static void op_free(RtPendingOp *op) {
+    g_free(op);
+}
 
 static void trigger_with_id(RtCkptCoordinator *coord, uint64_t id) {
     uint64_t now = rt_env_now_ns(coord->env);
@@ -276,16 +282,14 @@ static void trigger_with_id(RtCkptCoordinator *coord, uint64_t id) {
 }
 
 static void id_done(void *user_data, uint64_t checkpoint_id, GError *error) {
-    IdRequest *req = user_data;
-    RtCkptCoordinator *coord = req->coord;
-    bool alive = req->life->alive;
-    bool current = alive && req->epoch == coord->epoch && coord->running;
-    rt_lifeline_unref(req->life);
-    g_free(req);
-    if (!alive) {
+    IdRequest *req = (IdRequest *)rt_pending_op_take(user_data);
+    if (req == NULL) { /* the coordinator was freed */
         g_clear_error(&error);
         return;
     }
+    RtCkptCoordinator *coord = req->coord;
+    bool current = req->epoch == coord->epoch && coord->running;
+    g_free(req);
     coord->counter_busy = false;
     if (error != NULL) {
         /* Flink: TRIGGER_CHECKPOINT_FAILURE, not counted; the next tick retries. */
@@ -304,13 +308,13 @@ static void id_done(void *user_data, uint64_t checkpoint_id, GError *error) {
 static void start_trigger(RtCkptCoordinator *coord) {
     IdRequest *req = g_new0(IdRequest, 1);
     req->coord = coord;
-    req->life = rt_lifeline_ref(coord->life);
     req->epoch = coord->epoch;
     GError *err = NULL;
     coord->counter_busy = true;
-    if (!rt_ckpt_id_counter_get_and_increment(coord->counter, id_done, req, &err)) {
+    void *token = rt_pending_op_register(&coord->ops, &req->op, op_free);
+    if (!rt_ckpt_id_counter_get_and_increment(coord->counter, id_done, token, &err)) {
         coord->counter_busy = false;
-        rt_lifeline_unref(req->life);
+        rt_pending_op_unregister(&req->op);
         g_free(req);
         observe(coord, RT_EV_CKPT_ABORT, 0, (RtSubtaskId){0, 0}, coord->attempt, 0,
                 err->message);
@@ -355,8 +359,8 @@ static void timeout_fire(void *user_data) {
 /* ---------------------------------------------------------------- completion */
 
 typedef struct Publish {
+    RtPendingOp op; /* first: registered in coord->ops */
     RtCkptCoordinator *coord;
-    RtLifeline *life;
     uint64_t id;
     uint64_t epoch;
 } Publish;
@@ -394,17 +398,15 @@ static void complete(RtCkptCoordinator *coord, Pending *p, bool current) {
 }
 
 static void publish_done(void *user_data, GError *error) {
-    Publish *pub = user_data;
-    RtCkptCoordinator *coord = pub->coord;
-    bool alive = pub->life->alive;
-    uint64_t id = pub->id;
-    bool current = alive && pub->epoch == coord->epoch && coord->running;
-    rt_lifeline_unref(pub->life);
-    g_free(pub);
-    if (!alive) {
+    Publish *pub = (Publish *)rt_pending_op_take(user_data);
+    if (pub == NULL) { /* the coordinator was freed */
         g_clear_error(&error);
         return;
     }
+    RtCkptCoordinator *coord = pub->coord;
+    uint64_t id = pub->id;
+    bool current = pub->epoch == coord->epoch && coord->running;
+    g_free(pub);
     coord->store_busy = false;
     Pending *p = find_pending(coord, id);
     assert(p != NULL && p->state == PC_FINALIZING);
@@ -453,14 +455,15 @@ static void pump_completion(RtCkptCoordinator *coord) {
     p->state = PC_FINALIZING;
     Publish *pub = g_new0(Publish, 1);
     pub->coord = coord;
-    pub->life = rt_lifeline_ref(coord->life);
     pub->id = p->id;
     pub->epoch = coord->epoch;
     GError *err = NULL;
     coord->store_busy = true;
-    if (!rt_ckpt_store_add(coord->store, build_completed(coord, p), publish_done, pub, &err)) {
+    void *token = rt_pending_op_register(&coord->ops, &pub->op, op_free);
+    if (!rt_ckpt_store_add(coord->store, build_completed(coord, p), publish_done, token,
+                           &err)) {
         coord->store_busy = false;
-        rt_lifeline_unref(pub->life);
+        rt_pending_op_unregister(&pub->op);
         g_free(pub);
         g_clear_error(&err);
         abort_pending(coord, p, RT_CKPT_FAIL_FINALIZE, true, coord->running);
@@ -529,7 +532,7 @@ RtCkptCoordinator *rt_ckpt_coordinator_new(RtEnv *env, const RtCkptCoordinatorCo
     coord->counter = counter;
     coord->hooks = *hooks;
     coord->user_data = user_data;
-    coord->life = rt_lifeline_new();
+    rt_pending_ops_init(&coord->ops);
     rt_env_rng(env, "ckpt-coordinator", &coord->rng);
     coord->pending = g_ptr_array_new();
     coord->base_interval_ns = MAX(config->interval_ns, config->min_pause_ns);
@@ -591,7 +594,7 @@ void rt_ckpt_coordinator_stop(RtCkptCoordinator *coord, RtCkptFailureReason reas
 void rt_ckpt_coordinator_free(RtCkptCoordinator *coord) {
     if (coord == NULL)
         return;
-    rt_lifeline_kill(coord->life);
+    rt_pending_ops_clear(&coord->ops);
     rt_env_timer_cancel(coord->env, coord->periodic);
     for (guint i = 0; i < coord->pending->len; i++) {
         Pending *p = g_ptr_array_index(coord->pending, i);

@@ -251,26 +251,34 @@ static void on_accept(RtChannel *ch, RtProcessId peer, void *user_data) {
 
 /* ------------------------------------------------------------------ recovery */
 
-/* Recovery chain: counter -> store -> attempt file -> WAITING. Each step's callback
- * holds a lifeline reference (the job manager may be freed meanwhile). */
+/* Recovery chain: counter -> store -> attempt file -> WAITING. Each step is a context
+ * registered in jm->ops (the job manager may be freed meanwhile); its callbacks get
+ * the step's token. */
 typedef struct RecoveryStep {
+    RtPendingOp op;    /* first: registered in jm->ops */
     RtJobManager *jm;
-    RtLifeline *life;
     uint64_t term_gen; /* a step of an ended term changes nothing */
 } RecoveryStep;
 
-static RecoveryStep *step_new(RtJobManager *jm) {
-    RecoveryStep *s = g_new0(RecoveryStep, 1);
-    s->jm = jm;
-    s->life = rt_lifeline_ref(jm->life);
-    s->term_gen = jm->term_gen;
-    return s;
+static void step_free_op(RtPendingOp *op) {
+    g_free(op);
 }
 
-/* Takes s; returns the job manager if it is alive and in the same term, else NULL. */
-static RtJobManager *step_take(RecoveryStep *s) {
-    RtJobManager *jm = s->life->alive && s->jm->term_gen == s->term_gen ? s->jm : NULL;
-    rt_lifeline_unref(s->life);
+/* A new step, registered; returns its token (the callbacks' user data). */
+static void *step_new(RtJobManager *jm) {
+    RecoveryStep *s = g_new0(RecoveryStep, 1);
+    s->jm = jm;
+    s->term_gen = jm->term_gen;
+    return rt_pending_op_register(&jm->ops, &s->op, step_free_op);
+}
+
+/* Ends the step of token; returns the job manager if it is alive and in the same term,
+ * else NULL. */
+static RtJobManager *step_take(void *token) {
+    RecoveryStep *s = (RecoveryStep *)rt_pending_op_take(token);
+    if (s == NULL)
+        return NULL;
+    RtJobManager *jm = s->jm->term_gen == s->term_gen ? s->jm : NULL;
     g_free(s);
     return jm;
 }
@@ -351,14 +359,15 @@ static void store_recovered(void *user_data, GError *error) {
         return;
     }
     GError *err = NULL;
-    RecoveryStep *s = step_new(jm);
+    void *s = step_new(jm);
     bool ok;
     if (jm->term->attempts != NULL) {
         jm->term->attempt_busy = true;
         ok = rt_ckpt_id_counter_start(jm->term->attempts, attempts_started, s, &err);
         jm->term->attempt_busy = ok;
     } else {
-        ok = rt_durable_u64_read(jm->env->storage, jm->attempt_path, attempt_read_done, s, &err);
+        ok = rt_durable_u64_read(jm->env->storage, &jm->ops, jm->attempt_path,
+                                 attempt_read_done, s, &err);
     }
     if (!ok) {
         step_take(s);
@@ -377,7 +386,7 @@ static void counter_started(void *user_data, GError *error) {
         return;
     }
     GError *err = NULL;
-    RecoveryStep *s = step_new(jm);
+    void *s = step_new(jm);
     if (!rt_ckpt_store_recover(jm->store, store_recovered, s, &err)) {
         step_take(s);
         recovery_failed(jm, err);
@@ -388,7 +397,7 @@ void jm_recover_start(RtJobManager *jm) {
     assert(jm->term != NULL);
     jm->state = JM_RECOVERING;
     GError *err = NULL;
-    RecoveryStep *s = step_new(jm);
+    void *s = step_new(jm);
     if (!rt_ckpt_id_counter_start(jm->counter, counter_started, s, &err)) {
         step_take(s);
         recovery_failed(jm, err);
@@ -524,7 +533,7 @@ RtJobManager *rt_jobmanager_new(RtEnv *env, const RtJobSpec *spec, GError **erro
     RtJobManager *jm = g_new0(RtJobManager, 1);
     jm->env = env;
     jm->spec = spec;
-    jm->life = rt_lifeline_new();
+    rt_pending_ops_init(&jm->ops);
     jm->workers = g_ptr_array_new_with_free_func(worker_free);
     jm->retired = g_ptr_array_new();
     jm->job = g_strdup(spec->graph->name != NULL ? spec->graph->name : "job");
@@ -573,7 +582,7 @@ void jm_store_discard(void *ud, const RtCompletedCheckpoint *cp) {
 void rt_jobmanager_free(RtJobManager *jm) {
     if (jm == NULL)
         return;
-    rt_lifeline_kill(jm->life);
+    rt_pending_ops_clear(&jm->ops);
     if (jm->term != NULL)
         rt_env_unlisten(jm->env, RT_PORT_JOBMANAGER);
     rt_env_timer_cancel(jm->env, jm->restart_timer);

@@ -193,8 +193,8 @@ static void deploy(RtJobManager *jm, uint32_t attempt) {
 }
 
 typedef struct AttemptWrite {
+    RtPendingOp op;     /* first: registered in jm->ops */
     RtJobManager *jm;
-    RtLifeline *life;
     JmTerm *term;       /* the term that claims it (HA: its counter answers) */
     uint64_t term_gen;  /* a claim of an ended term deploys nothing */
     uint32_t attempt;
@@ -202,17 +202,20 @@ typedef struct AttemptWrite {
 
 static void attempt_written(void *user_data, GError *error, bool possibly_persisted) {
     (void)possibly_persisted;
-    AttemptWrite *aw = user_data;
-    RtJobManager *jm = aw->life->alive ? aw->jm : NULL;
-    if (jm != NULL && aw->term->attempts != NULL)
+    AttemptWrite *aw = (AttemptWrite *)rt_pending_op_take(user_data);
+    if (aw == NULL) { /* the job manager was freed */
+        g_clear_error(&error);
+        return;
+    }
+    RtJobManager *jm = aw->jm;
+    if (aw->term->attempts != NULL)
         aw->term->attempt_busy = false;
-    if (jm != NULL && jm->term_gen != aw->term_gen) {
+    if (jm->term_gen != aw->term_gen) {
         if (aw->term->retired)
             jm_reap_schedule(jm);
         jm = NULL; /* leadership changed meanwhile */
     }
     uint32_t attempt = aw->attempt;
-    rt_lifeline_unref(aw->life);
     g_free(aw);
     if (jm == NULL) {
         g_clear_error(&error);
@@ -230,13 +233,17 @@ static void attempt_written(void *user_data, GError *error, bool possibly_persis
         deploy(jm, attempt);
 }
 
+static void attempt_free_op(RtPendingOp *op) {
+    g_free(op);
+}
+
 static void attempt_claimed(void *user_data, uint64_t attempt, GError *error) {
-    AttemptWrite *aw = user_data;
-    if (error == NULL) {
+    AttemptWrite *aw = (AttemptWrite *)rt_pending_op_lookup(user_data);
+    if (aw != NULL && error == NULL) {
         assert(attempt >= aw->attempt && attempt < G_MAXUINT32 - 1);
         aw->attempt = (uint32_t)attempt;
     }
-    attempt_written(aw, error, false);
+    attempt_written(user_data, error, false);
 }
 
 static void grace_fire(void *user_data) {
@@ -269,26 +276,26 @@ void jm_try_deploy(RtJobManager *jm) {
     assert(jm->attempt < G_MAXUINT32 - 1);
     AttemptWrite *aw = g_new0(AttemptWrite, 1);
     aw->jm = jm;
-    aw->life = rt_lifeline_ref(jm->life);
     aw->term = jm->term;
     aw->term_gen = jm->term_gen;
     aw->attempt = jm->attempt + 1;
     jm->persisting_attempt = true;
+    void *token = rt_pending_op_register(&jm->ops, &aw->op, attempt_free_op);
     bool ok;
     if (jm->term->attempts != NULL) {
         /* HA: claimed from the fenced counter in ZooKeeper (a deposed leader cannot). */
         rt_ckpt_id_counter_set_floor(jm->term->attempts, aw->attempt);
-        ok = rt_ckpt_id_counter_get_and_increment(jm->term->attempts, attempt_claimed, aw,
+        ok = rt_ckpt_id_counter_get_and_increment(jm->term->attempts, attempt_claimed, token,
                                                   NULL);
         jm->term->attempt_busy = ok;
     } else {
         /* Persist the attempt before any message carries it (survives a JM restart). */
-        ok = rt_durable_u64_write(jm->env->storage, jm->attempt_path, aw->attempt,
-                                  attempt_written, aw, NULL);
+        ok = rt_durable_u64_write(jm->env->storage, &jm->ops, jm->attempt_path, aw->attempt,
+                                  attempt_written, token, NULL);
     }
     if (!ok) {
         jm->persisting_attempt = false;
-        rt_lifeline_unref(aw->life);
+        rt_pending_op_unregister(&aw->op);
         g_free(aw);
     }
 }

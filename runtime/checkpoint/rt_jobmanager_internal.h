@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #include "runtime/checkpoint/rt_ckpt_coordinator.h"
-#include "runtime/checkpoint/rt_lifeline.h"
+#include "runtime/env/rt_pending_ops.h"
 #include "runtime/dataflow/rt_cluster.h"
 #include "runtime/dataflow/rt_protocol.h"
 #include "runtime/ha/rt_ckpt_store.h"
@@ -76,7 +76,7 @@ typedef struct JmTerm {
 struct RtJobManager {
     RtEnv *env;
     const RtJobSpec *spec;
-    RtLifeline *life;
+    RtPendingOps ops;            /* contexts of recovery steps and attempt writes in flight */
     JmState state;
     char *job;                   /* job name */
     char *ckpt_dir;              /* state.checkpoints.dir */

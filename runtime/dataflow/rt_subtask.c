@@ -840,7 +840,6 @@ RtSubtask *rt_subtask_new(RtTaskManager *tm, RtSubtaskId id, uint64_t restore_ch
     st->attempt = tm->attempt;
     st->spec = g->operators->pdata[id.op];
     assert(id.index < st->spec->parallelism);
-    st->life = rt_lifeline_new();
     st->state = RT_SUBTASK_RESTORING;
     g_queue_init(&st->input);
     st->snapshots = g_ptr_array_new_with_free_func(snap_free);
@@ -991,7 +990,6 @@ void rt_subtask_free(RtSubtask *st) {
     rt_env_timer_cancel(st->env, st->step_timer);
     rt_env_timer_cancel(st->env, st->flush_timer);
     rt_env_timer_cancel(st->env, st->align_timer);
-    rt_lifeline_kill(st->life);
     rt_operator_free(st->op);
     rt_barrier_handler_free(st->handler);
     g_ptr_array_unref(st->snapshots); /* before the output: captures refer to it */

@@ -530,7 +530,6 @@ RtTaskManager *rt_taskmanager_new(RtEnv *env, const RtJobSpec *spec, GError **er
     tm->spec = spec;
     tm->cfg = cfg;
     tm->backend = backend;
-    tm->life = rt_lifeline_new();
     tm->n_subtasks = rt_job_graph_n_subtasks(spec->graph);
     tm->data_out = g_hash_table_new(g_direct_hash, g_direct_equal);
     tm->data_in = g_ptr_array_new();
@@ -590,7 +589,6 @@ void rt_taskmanager_free(RtTaskManager *tm) {
     g_queue_clear_full(&tm->local, (GDestroyNotify)g_bytes_unref);
     g_queue_clear_full(&tm->stash, (GDestroyNotify)g_bytes_unref);
     rt_state_backend_free(tm->backend);
-    rt_lifeline_kill(tm->life);
     g_byte_array_unref(tm->scratch);
     g_free(tm->jm);
     g_free(tm->jm_retry);

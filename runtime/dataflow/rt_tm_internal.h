@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #include "runtime/checkpoint/rt_barrier_handler.h"
-#include "runtime/checkpoint/rt_lifeline.h"
 #include "runtime/dataflow/rt_cluster.h"
 #include "runtime/dataflow/rt_output.h"
 #include "runtime/dataflow/rt_protocol.h"
@@ -84,7 +83,6 @@ struct RtSubtask {
     RtSubtaskId id;
     uint32_t attempt;
     const RtOperatorSpec *spec;
-    RtLifeline *life;            /* dies with the subtask: late async callbacks see it */
     RtSubtaskState state;
     RtKeyedStateStore *keyed;    /* keyed operators only */
     RtOperator *op;
@@ -115,7 +113,6 @@ struct RtSubtask {
 struct RtTaskManager {
     RtEnv *env;
     const RtJobSpec *spec;
-    RtLifeline *life;
     RtTmConfig cfg;
     RtStateBackend *backend;
     /* control */

@@ -1,6 +1,9 @@
 /* rt_atomic_file.c - temp + fsync + rename + fsync_dir, and durable numbers
  * (rt_atomic_file.h). Each write is a small chain of storage calls carried by a
- * context that owns copies of everything it needs, so it never touches its caller. */
+ * context that owns copies of everything it needs, so it never touches its caller. The
+ * context is registered in the caller's RtPendingOps set (rt_pending_ops.h): the
+ * storage callbacks carry its token, and the caller's free frees it if it is still in
+ * flight (a crash never delivers its completion). */
 #include "runtime/ha/rt_atomic_file.h"
 
 #include <assert.h>
@@ -16,6 +19,7 @@ G_DEFINE_QUARK(rt-atomic-file-error-quark, rt_atomic_file_error)
 typedef enum { STEP_WRITE, STEP_FSYNC, STEP_RENAME, STEP_FSYNC_DIR } Step;
 
 typedef struct AtomicWrite {
+    RtPendingOp op; /* first: registered in the owner's set while in flight */
     RtStorage *st;
     char *path;
     char *tmp;
@@ -34,6 +38,7 @@ char *rt_path_parent(const char *path) {
 }
 
 static void atomic_write_free(AtomicWrite *w) {
+    assert(w->op.id == 0);
     g_free(w->path);
     g_free(w->tmp);
     g_free(w->dir);
@@ -46,7 +51,13 @@ static void ignore_done(void *user_data, GError *error) {
     g_clear_error(&error);
 }
 
+static void atomic_write_free_op(RtPendingOp *op) {
+    atomic_write_free((AtomicWrite *)op);
+}
+
+/* Unregisters w, reports the outcome and frees w. */
 static void atomic_write_finish(AtomicWrite *w, GError *error) {
+    rt_pending_op_unregister(&w->op);
     bool possibly = error != NULL && w->step >= STEP_RENAME;
     if (error != NULL && !possibly) {
         /* Best effort: the temp file is garbage; readers ignore it anyway. */
@@ -57,7 +68,11 @@ static void atomic_write_finish(AtomicWrite *w, GError *error) {
 }
 
 static void atomic_write_step(void *user_data, GError *error) {
-    AtomicWrite *w = user_data;
+    AtomicWrite *w = (AtomicWrite *)rt_pending_op_lookup(user_data);
+    if (w == NULL) { /* its owner let go of it */
+        g_clear_error(&error);
+        return;
+    }
     if (error != NULL) {
         g_prefix_error(&error, "%s: ", w->path);
         atomic_write_finish(w, error);
@@ -68,15 +83,15 @@ static void atomic_write_step(void *user_data, GError *error) {
     switch (w->step) {
     case STEP_WRITE:
         w->step = STEP_FSYNC;
-        ok = rt_storage_fsync(w->st, w->tmp, atomic_write_step, w, &err);
+        ok = rt_storage_fsync(w->st, w->tmp, atomic_write_step, user_data, &err);
         break;
     case STEP_FSYNC:
         w->step = STEP_RENAME;
-        ok = rt_storage_rename(w->st, w->tmp, w->path, atomic_write_step, w, &err);
+        ok = rt_storage_rename(w->st, w->tmp, w->path, atomic_write_step, user_data, &err);
         break;
     case STEP_RENAME:
         w->step = STEP_FSYNC_DIR;
-        ok = rt_storage_fsync_dir(w->st, w->dir, atomic_write_step, w, &err);
+        ok = rt_storage_fsync_dir(w->st, w->dir, atomic_write_step, user_data, &err);
         break;
     case STEP_FSYNC_DIR:
         atomic_write_finish(w, NULL);
@@ -88,9 +103,10 @@ static void atomic_write_step(void *user_data, GError *error) {
     }
 }
 
-bool rt_atomic_write(RtStorage *st, const char *path, GBytes *data, RtAtomicWriteDone done,
-                     void *user_data, GError **error) {
-    assert(st != NULL && data != NULL && done != NULL && rt_storage_path_valid(path));
+bool rt_atomic_write(RtStorage *st, RtPendingOps *owner, const char *path, GBytes *data,
+                     RtAtomicWriteDone done, void *user_data, GError **error) {
+    assert(st != NULL && owner != NULL && data != NULL && done != NULL &&
+           rt_storage_path_valid(path));
     AtomicWrite *w = g_new0(AtomicWrite, 1);
     w->st = st;
     w->path = g_strdup(path);
@@ -102,7 +118,9 @@ bool rt_atomic_write(RtStorage *st, const char *path, GBytes *data, RtAtomicWrit
     w->user_data = user_data;
     gsize len = 0;
     const void *bytes = g_bytes_get_data(data, &len);
-    if (!rt_storage_write(st, w->tmp, bytes, len, atomic_write_step, w, error)) {
+    void *token = rt_pending_op_register(owner, &w->op, atomic_write_free_op);
+    if (!rt_storage_write(st, w->tmp, bytes, len, atomic_write_step, token, error)) {
+        rt_pending_op_unregister(&w->op);
         atomic_write_free(w);
         return false;
     }
@@ -152,13 +170,28 @@ bool rt_durable_u64_decode(const void *data, size_t len, uint64_t *value, GError
 }
 
 typedef struct U64Read {
+    RtPendingOp op; /* first: registered in the owner's set while in flight */
     char *path;
     RtDurableU64ReadDone done;
     void *user_data;
 } U64Read;
 
+static void u64_read_free(U64Read *r) {
+    assert(r->op.id == 0);
+    g_free(r->path);
+    g_free(r);
+}
+
+static void u64_read_free_op(RtPendingOp *op) {
+    u64_read_free((U64Read *)op);
+}
+
 static void u64_read_done(void *user_data, const void *data, size_t len, GError *error) {
-    U64Read *r = user_data;
+    U64Read *r = (U64Read *)rt_pending_op_take(user_data);
+    if (r == NULL) { /* its owner let go of it */
+        g_clear_error(&error);
+        return;
+    }
     uint64_t value = 0;
     bool found = false;
     if (error != NULL && g_error_matches(error, RT_STORAGE_ERROR, RT_STORAGE_ERROR_NOT_FOUND)) {
@@ -170,30 +203,33 @@ static void u64_read_done(void *user_data, const void *data, size_t len, GError 
     } else {
         g_prefix_error(&error, "%s: ", r->path);
     }
-    r->done(r->user_data, found, value, error);
-    g_free(r->path);
-    g_free(r);
+    RtDurableU64ReadDone done = r->done;
+    void *ud = r->user_data;
+    u64_read_free(r);
+    done(ud, found, value, error);
 }
 
-bool rt_durable_u64_read(RtStorage *st, const char *path, RtDurableU64ReadDone done,
-                         void *user_data, GError **error) {
-    assert(st != NULL && done != NULL && rt_storage_path_valid(path));
+bool rt_durable_u64_read(RtStorage *st, RtPendingOps *owner, const char *path,
+                         RtDurableU64ReadDone done, void *user_data, GError **error) {
+    assert(st != NULL && owner != NULL && done != NULL && rt_storage_path_valid(path));
     U64Read *r = g_new0(U64Read, 1);
     r->path = g_strdup(path);
     r->done = done;
     r->user_data = user_data;
-    if (!rt_storage_read(st, path, u64_read_done, r, error)) {
-        g_free(r->path);
-        g_free(r);
+    void *token = rt_pending_op_register(owner, &r->op, u64_read_free_op);
+    if (!rt_storage_read(st, path, u64_read_done, token, error)) {
+        rt_pending_op_unregister(&r->op);
+        u64_read_free(r);
         return false;
     }
     return true;
 }
 
-bool rt_durable_u64_write(RtStorage *st, const char *path, uint64_t value,
-                          RtAtomicWriteDone done, void *user_data, GError **error) {
+bool rt_durable_u64_write(RtStorage *st, RtPendingOps *owner, const char *path,
+                          uint64_t value, RtAtomicWriteDone done, void *user_data,
+                          GError **error) {
     GBytes *b = rt_durable_u64_encode(value);
-    bool ok = rt_atomic_write(st, path, b, done, user_data, error);
+    bool ok = rt_atomic_write(st, owner, path, b, done, user_data, error);
     g_bytes_unref(b);
     return ok;
 }

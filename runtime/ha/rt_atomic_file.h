@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "runtime/env/rt_env.h"
+#include "runtime/env/rt_pending_ops.h"
 
 #define RT_ATOMIC_FILE_ERROR (rt_atomic_file_error_quark())
 GQuark rt_atomic_file_error_quark(void);
@@ -33,9 +34,11 @@ typedef void (*RtAtomicWriteDone)(void *user_data, GError *error, bool possibly_
 
 /* Replaces path's content with data (ref'd) durably, as described above. path must be
  * a valid storage path containing a '/'. Async contract of RtEnv: false + error at
- * once, or done exactly once later. A crash of the process silences done. */
-bool rt_atomic_write(RtStorage *st, const char *path, GBytes *data, RtAtomicWriteDone done,
-                     void *user_data, GError **error);
+ * once, or done exactly once later. The write's context is registered in owner (the
+ * caller's set, rt_pending_ops.h): clearing owner cancels it (done never runs), as
+ * does a crash of the process. */
+bool rt_atomic_write(RtStorage *st, RtPendingOps *owner, const char *path, GBytes *data,
+                     RtAtomicWriteDone done, void *user_data, GError **error);
 
 /* The parent directory of path (caller frees): "a/b/c" -> "a/b". path contains '/'. */
 char *rt_path_parent(const char *path);
@@ -45,12 +48,13 @@ char *rt_path_parent(const char *path);
 typedef void (*RtDurableU64ReadDone)(void *user_data, bool found, uint64_t value,
                                      GError *error);
 
-/* Reads a durable number file. Async contract as rt_atomic_write. */
-bool rt_durable_u64_read(RtStorage *st, const char *path, RtDurableU64ReadDone done,
-                         void *user_data, GError **error);
+/* Reads a durable number file. Async contract and owner as rt_atomic_write. */
+bool rt_durable_u64_read(RtStorage *st, RtPendingOps *owner, const char *path,
+                         RtDurableU64ReadDone done, void *user_data, GError **error);
 /* Writes value durably with rt_atomic_write. */
-bool rt_durable_u64_write(RtStorage *st, const char *path, uint64_t value,
-                          RtAtomicWriteDone done, void *user_data, GError **error);
+bool rt_durable_u64_write(RtStorage *st, RtPendingOps *owner, const char *path,
+                          uint64_t value, RtAtomicWriteDone done, void *user_data,
+                          GError **error);
 
 /* Encoding and decoding of a durable number file's content (pure). */
 GBytes *rt_durable_u64_encode(uint64_t value);

@@ -1,12 +1,14 @@
 /* rt_ckpt_id_counter_zk.c - the checkpoint ID counter on a versioned znode, after
  * Flink's ZooKeeperCheckpointIDCounter: compare-and-set with setData(version), retried
  * on BadVersion (rt_ckpt_store_zk.h). Optionally fenced: the set is a multi that also
- * checks the leader's latch node. */
+ * checks the leader's latch node. A call's context is registered in the counter's
+ * RtPendingOps set from start to finish; ZooKeeper callbacks carry its token, so the
+ * counter's free frees it whether or not a session ever answers (rt_pending_ops.h). */
 #include <assert.h>
 #include <inttypes.h>
 #include <string.h>
 
-#include "runtime/checkpoint/rt_lifeline.h"
+#include "runtime/env/rt_pending_ops.h"
 #include "runtime/ha/rt_ckpt_store_zk.h"
 
 typedef struct ZkCounter {
@@ -14,16 +16,16 @@ typedef struct ZkCounter {
     RtHaClient *client;
     char *path;
     char *fence; /* NULL: plain setData */
-    RtLifeline *life;
+    RtPendingOps ops; /* calls in flight */
     uint64_t start_value; /* read by start: the next id then */
     bool started;
     bool busy;
 } ZkCounter;
 
 typedef struct CounterCall {
+    RtPendingOp op; /* first: registered in c->ops until finished */
     ZkCounter *c;
     RtHaClient *client;
-    RtLifeline *life;
     uint32_t cas_tries;
     uint64_t id; /* the id being claimed */
     RtCkptIdCounterStartFunc start_done;
@@ -31,9 +33,14 @@ typedef struct CounterCall {
     void *user_data;
 } CounterCall;
 
-static void call_free(gpointer p) {
-    CounterCall *call = p;
-    rt_lifeline_unref(call->life);
+static void call_free_op(RtPendingOp *op) {
+    g_free(op);
+}
+
+/* Unregisters (if registered) and frees call. */
+static void call_free(CounterCall *call) {
+    if (call->op.id != 0)
+        rt_pending_op_unregister(&call->op);
     g_free(call);
 }
 
@@ -41,19 +48,19 @@ static CounterCall *call_new(ZkCounter *c, void *user_data) {
     CounterCall *call = g_new0(CounterCall, 1);
     call->c = c;
     call->client = c->client;
-    call->life = rt_lifeline_ref(c->life);
     call->user_data = user_data;
-    rt_ha_client_track(c->client, call, call_free);
+    rt_pending_op_register(&c->ops, &call->op, call_free_op);
     return call;
 }
 
-/* The call's callback ran: untracks it; false (and frees it) if the counter is gone. */
-static bool call_enter(CounterCall *call) {
-    rt_ha_client_untrack(call->client, call);
-    if (call->life->alive)
-        return true;
-    call_free(call);
-    return false;
+/* The user data of the call's ZooKeeper callbacks. */
+static void *call_ud(CounterCall *call) {
+    return rt_pending_op_token(&call->op);
+}
+
+/* A callback ran: the call of token ud, or NULL if the counter freed it. */
+static CounterCall *call_enter(void *ud) {
+    return (CounterCall *)rt_pending_op_lookup(ud);
 }
 
 static bool parse_value(const void *data, size_t len, uint64_t *out) {
@@ -85,8 +92,8 @@ static void start_got(RtCoord *coord, const void *data, size_t len, const RtCoor
                       GError *error, void *user_data) {
     (void)coord;
     (void)stat;
-    CounterCall *call = user_data;
-    if (!call_enter(call)) {
+    CounterCall *call = call_enter(user_data);
+    if (call == NULL) {
         g_clear_error(&error);
         return;
     }
@@ -103,8 +110,8 @@ static void start_got(RtCoord *coord, const void *data, size_t len, const RtCoor
 
 static void start_created(RtCoord *coord, const char *path, GError *error, void *user_data) {
     (void)path;
-    CounterCall *call = user_data;
-    if (!call_enter(call)) {
+    CounterCall *call = call_enter(user_data);
+    if (call == NULL) {
         g_clear_error(&error);
         return;
     }
@@ -114,10 +121,8 @@ static void start_created(RtCoord *coord, const char *path, GError *error, void 
         return;
     }
     g_clear_error(&error);
-    rt_ha_client_track(call->client, call, call_free);
     GError *err = NULL;
-    if (!rt_coord_get(coord, call->c->path, NULL, start_got, call, &err)) {
-        rt_ha_client_untrack(call->client, call);
+    if (!rt_coord_get(coord, call->c->path, NULL, start_got, call_ud(call), &err)) {
         start_finish(call, err);
     }
 }
@@ -133,8 +138,8 @@ static bool counter_start(RtCkptIdCounter *self, RtCkptIdCounterStartFunc done, 
     CounterCall *call = call_new(c, user_data);
     call->start_done = done;
     /* INITIAL_CHECKPOINT_ID = 1: the node holds the next id. */
-    if (!rt_coord_create(coord, c->path, "1", 1, RT_COORD_PERSISTENT, start_created, call, error)) {
-        rt_ha_client_untrack(c->client, call);
+    if (!rt_coord_create(coord, c->path, "1", 1, RT_COORD_PERSISTENT, start_created, call_ud(call),
+                         error)) {
         call_free(call);
         return false;
     }
@@ -178,8 +183,8 @@ static void cas_result(CounterCall *call, GError *error) {
 static void cas_set_done(RtCoord *coord, const RtCoordStat *stat, GError *error, void *ud) {
     (void)coord;
     (void)stat;
-    CounterCall *call = ud;
-    if (!call_enter(call)) {
+    CounterCall *call = call_enter(ud);
+    if (call == NULL) {
         g_clear_error(&error);
         return;
     }
@@ -195,8 +200,8 @@ static void cas_multi_done(RtCoord *coord, const RtCoordOpResult *results, size_
 
 static void cas_got(RtCoord *coord, const void *data, size_t len, const RtCoordStat *stat,
                     GError *error, void *ud) {
-    CounterCall *call = ud;
-    if (!call_enter(call)) {
+    CounterCall *call = call_enter(ud);
+    if (call == NULL) {
         g_clear_error(&error);
         return;
     }
@@ -211,28 +216,25 @@ static void cas_got(RtCoord *coord, const void *data, size_t len, const RtCoordS
     call->id = MAX(v, call->c->base.floor);
     char buf[24];
     int blen = g_snprintf(buf, sizeof buf, "%" PRIu64, call->id + 1);
-    rt_ha_client_track(call->client, call, call_free);
     GError *err = NULL;
     bool ok;
     if (call->c->fence != NULL) {
         RtCoordOp ops[2] = {rt_coord_op_check(call->c->fence, RT_COORD_ANY_VERSION),
                             rt_coord_op_set(call->c->path, buf, (size_t)blen, stat->version)};
-        ok = rt_coord_multi(coord, ops, 2, cas_multi_done, call, &err);
+        ok = rt_coord_multi(coord, ops, 2, cas_multi_done, call_ud(call), &err);
     } else {
         ok = rt_coord_set(coord, call->c->path, buf, (size_t)blen, stat->version, cas_set_done,
-                          call, &err);
+                          call_ud(call), &err);
     }
     if (!ok) {
-        rt_ha_client_untrack(call->client, call);
         id_finish(call, 0, err);
     }
 }
 
 static void cas_read(CounterCall *call) {
-    rt_ha_client_track(call->client, call, call_free);
     GError *err = NULL;
-    if (!rt_coord_get(rt_ha_client_coord(call->client), call->c->path, NULL, cas_got, call, &err)) {
-        rt_ha_client_untrack(call->client, call);
+    if (!rt_coord_get(rt_ha_client_coord(call->client), call->c->path, NULL, cas_got,
+                      call_ud(call), &err)) {
         id_finish(call, 0, err);
     }
 }
@@ -243,8 +245,8 @@ static bool counter_get_and_increment(RtCkptIdCounter *self, RtCkptIdFunc done, 
     assert(c->started && !c->busy);
     CounterCall *call = call_new(c, user_data);
     call->id_done = done;
-    if (!rt_coord_get(rt_ha_client_coord(c->client), c->path, NULL, cas_got, call, error)) {
-        rt_ha_client_untrack(c->client, call);
+    if (!rt_coord_get(rt_ha_client_coord(c->client), c->path, NULL, cas_got, call_ud(call),
+                      error)) {
         call_free(call);
         return false;
     }
@@ -254,7 +256,7 @@ static bool counter_get_and_increment(RtCkptIdCounter *self, RtCkptIdFunc done, 
 
 static void counter_free(RtCkptIdCounter *self) {
     ZkCounter *c = (ZkCounter *)self;
-    rt_lifeline_kill(c->life);
+    rt_pending_ops_clear(&c->ops);
     g_free(c->path);
     g_free(c->fence);
     g_free(c);
@@ -286,6 +288,6 @@ RtCkptIdCounter *rt_ckpt_id_counter_zk_new(RtHaClient *client, const char *path,
     c->client = client;
     c->path = g_strdup(path);
     c->fence = g_strdup(fence);
-    c->life = rt_lifeline_new();
+    rt_pending_ops_init(&c->ops);
     return &c->base;
 }

@@ -1,12 +1,14 @@
 /* rt_ckpt_store_fs.c - completed-checkpoint store and ID counter in durable storage
- * (rt_ckpt_store_fs.h). Every asynchronous step carries a small context holding a
- * reference to the owner's lifeline, so a late completion after free is absorbed. */
+ * (rt_ckpt_store_fs.h). Every asynchronous step carries a small context registered in
+ * its owner's RtPendingOps set (rt_pending_ops.h): the owner's free frees the contexts
+ * still in flight (a crash never delivers their completions), and a late completion
+ * after free finds its token gone and does nothing. */
 #include "runtime/ha/rt_ckpt_store_fs.h"
 
 #include <assert.h>
 #include <string.h>
 
-#include "runtime/checkpoint/rt_lifeline.h"
+#include "runtime/env/rt_pending_ops.h"
 #include "runtime/ha/rt_atomic_file.h"
 
 typedef struct FsStore {
@@ -14,15 +16,15 @@ typedef struct FsStore {
     char *dir;        /* state.checkpoints.dir */
     char *job;
     char *job_dir;    /* <dir>/<job> */
-    RtLifeline *life;
+    RtPendingOps ops; /* contexts of operations in flight */
     bool busy;        /* a recover or add is in flight (one at a time) */
 } FsStore;
 
 /* ------------------------------------------------------------------ recovery */
 
 typedef struct Recovery {
+    RtPendingOp op;     /* first: registered in fs->ops until finished */
     FsStore *fs;
-    RtLifeline *life;
     GArray *ids;        /* uint64_t checkpoint ids found, ascending */
     guint next;         /* index into ids being read */
     GPtrArray *found;   /* RtCompletedCheckpoint*, owned */
@@ -33,16 +35,15 @@ typedef struct Recovery {
 static void recovery_free(Recovery *r) {
     g_array_unref(r->ids);
     g_ptr_array_unref(r->found);
-    rt_lifeline_unref(r->life);
     g_free(r);
 }
 
+static void recovery_free_op(RtPendingOp *op) {
+    recovery_free((Recovery *)op);
+}
+
 static void recovery_finish(Recovery *r, GError *error) {
-    if (!r->life->alive) {
-        g_clear_error(&error);
-        recovery_free(r);
-        return;
-    }
+    rt_pending_op_unregister(&r->op);
     FsStore *fs = r->fs;
     fs->busy = false;
     if (error == NULL) {
@@ -60,9 +61,9 @@ static void recovery_read_next(Recovery *r);
 
 static void recovery_read_done(void *user_data, const void *data, size_t len,
                                GError *error) {
-    Recovery *r = user_data;
-    if (!r->life->alive) {
-        recovery_finish(r, error);
+    Recovery *r = (Recovery *)rt_pending_op_lookup(user_data);
+    if (r == NULL) { /* the store was freed */
+        g_clear_error(&error);
         return;
     }
     uint64_t id = g_array_index(r->ids, uint64_t, r->next);
@@ -104,7 +105,8 @@ static void recovery_read_next(Recovery *r) {
     uint64_t id = g_array_index(r->ids, uint64_t, r->next);
     char *path = rt_ckpt_metadata_path(r->fs->dir, r->fs->job, id);
     GError *err = NULL;
-    bool ok = rt_storage_read(r->fs->base.env->storage, path, recovery_read_done, r, &err);
+    bool ok = rt_storage_read(r->fs->base.env->storage, path, recovery_read_done,
+                              rt_pending_op_token(&r->op), &err);
     g_free(path);
     if (!ok) {
         g_prefix_error(&err, "recovering checkpoint %" G_GUINT64_FORMAT ": ", id);
@@ -117,10 +119,13 @@ static void recovery_read_next(Recovery *r) {
  * only files, not the chk-* directories.) */
 static void recovery_counter_done(void *user_data, bool found, uint64_t value,
                                   GError *error) {
-    Recovery *r = user_data;
-    if (error != NULL || !r->life->alive) {
-        if (error != NULL)
-            g_prefix_error(&error, "recovering checkpoints: ");
+    Recovery *r = (Recovery *)rt_pending_op_lookup(user_data);
+    if (r == NULL) { /* the store was freed */
+        g_clear_error(&error);
+        return;
+    }
+    if (error != NULL) {
+        g_prefix_error(&error, "recovering checkpoints: ");
         recovery_finish(r, error);
         return;
     }
@@ -150,16 +155,17 @@ static bool fs_recover(RtCkptStore *self, RtCkptStoreDoneFunc done, void *user_d
     }
     Recovery *r = g_new0(Recovery, 1);
     r->fs = fs;
-    r->life = rt_lifeline_ref(fs->life);
     r->ids = g_array_new(FALSE, TRUE, sizeof(uint64_t));
     r->found = g_ptr_array_new_with_free_func(completed_free);
     r->done = done;
     r->user_data = user_data;
     char *counter = rt_ckpt_id_counter_fs_path(fs->dir, fs->job);
-    bool ok = rt_durable_u64_read(self->env->storage, counter, recovery_counter_done, r,
-                                  error);
+    void *token = rt_pending_op_register(&fs->ops, &r->op, recovery_free_op);
+    bool ok = rt_durable_u64_read(self->env->storage, &fs->ops, counter,
+                                  recovery_counter_done, token, error);
     g_free(counter);
     if (!ok) {
+        rt_pending_op_unregister(&r->op);
         recovery_free(r);
         return false;
     }
@@ -170,8 +176,8 @@ static bool fs_recover(RtCkptStore *self, RtCkptStoreDoneFunc done, void *user_d
 /* ----------------------------------------------------------- add + subsume */
 
 typedef struct Removal {
+    RtPendingOp op;            /* first: registered in fs->ops until finished */
     FsStore *fs;
-    RtLifeline *life;
     RtCompletedCheckpoint *cp; /* owned */
     char *path;
     bool removed;              /* _metadata removed; now syncing the directory */
@@ -179,28 +185,38 @@ typedef struct Removal {
 
 static void removal_free(Removal *rm) {
     rt_completed_checkpoint_free(rm->cp);
-    rt_lifeline_unref(rm->life);
     g_free(rm->path);
     g_free(rm);
 }
 
+static void removal_free_op(RtPendingOp *op) {
+    removal_free((Removal *)op);
+}
+
 static void removal_step(void *user_data, GError *error) {
-    Removal *rm = user_data;
-    if (error != NULL || !rm->life->alive) {
+    Removal *rm = (Removal *)rt_pending_op_lookup(user_data);
+    if (error != NULL || rm == NULL) {
         /* Keep the state: the pointer may still exist. Lingering files are allowed. */
         g_clear_error(&error);
-        removal_free(rm);
+        if (rm != NULL) {
+            rt_pending_op_unregister(&rm->op);
+            removal_free(rm);
+        }
         return;
     }
     if (!rm->removed) {
         rm->removed = true;
         char *dir = rt_path_parent(rm->path);
-        bool ok = rt_storage_fsync_dir(rm->fs->base.env->storage, dir, removal_step, rm, NULL);
+        bool ok = rt_storage_fsync_dir(rm->fs->base.env->storage, dir, removal_step, user_data,
+                                       NULL);
         g_free(dir);
-        if (!ok)
+        if (!ok) {
+            rt_pending_op_unregister(&rm->op);
             removal_free(rm);
+        }
         return;
     }
+    rt_pending_op_unregister(&rm->op);
     if (rm->fs->base.discard != NULL)
         rm->fs->base.discard(rm->fs->base.discard_data, rm->cp);
     removal_free(rm);
@@ -213,29 +229,38 @@ static void fs_subsume(FsStore *fs) {
             return;
         Removal *rm = g_new0(Removal, 1);
         rm->fs = fs;
-        rm->life = rt_lifeline_ref(fs->life);
         rm->cp = old;
         rm->path = rt_ckpt_metadata_path(fs->dir, fs->job, old->checkpoint_id);
-        if (!rt_storage_remove(fs->base.env->storage, rm->path, removal_step, rm, NULL))
+        void *token = rt_pending_op_register(&fs->ops, &rm->op, removal_free_op);
+        if (!rt_storage_remove(fs->base.env->storage, rm->path, removal_step, token, NULL)) {
+            rt_pending_op_unregister(&rm->op);
             removal_free(rm);
+        }
     }
 }
 
 typedef struct Add {
+    RtPendingOp op;            /* first: registered in fs->ops until finished */
     FsStore *fs;
-    RtLifeline *life;
-    RtCompletedCheckpoint *cp; /* owned until appended */
+    RtCompletedCheckpoint *cp; /* owned until appended (or freed on failure) */
     RtCkptStoreDoneFunc done;
     void *user_data;
 } Add;
 
-static void add_done(void *user_data, GError *error, bool possibly_persisted) {
-    Add *a = user_data;
-    if (!a->life->alive) {
-        g_clear_error(&error);
+static void add_free(Add *a) {
+    if (a->cp != NULL)
         rt_completed_checkpoint_free(a->cp);
-        rt_lifeline_unref(a->life);
-        g_free(a);
+    g_free(a);
+}
+
+static void add_free_op(RtPendingOp *op) {
+    add_free((Add *)op);
+}
+
+static void add_done(void *user_data, GError *error, bool possibly_persisted) {
+    Add *a = (Add *)rt_pending_op_lookup(user_data);
+    if (a == NULL) { /* the store was freed */
+        g_clear_error(&error);
         return;
     }
     FsStore *fs = a->fs;
@@ -252,15 +277,17 @@ static void add_done(void *user_data, GError *error, bool possibly_persisted) {
     } else {
         rt_ckpt_store_base_append(&fs->base, a->cp);
     }
-    RtCkptStoreDoneFunc done = a->done;
-    void *ud = a->user_data;
-    RtLifeline *life = a->life; /* kept across done: it may free the store */
-    g_free(a);
+    a->cp = NULL;
+    bool published = err == NULL;
+    /* a stays registered across done: if done frees the store, the store frees a. */
+    a->done(a->user_data, err);
+    a = (Add *)rt_pending_op_take(user_data);
+    if (a == NULL)
+        return;
+    add_free(a);
     /* The new checkpoint is in before any old one goes (Flink's rule). */
-    done(ud, err);
-    if (err == NULL && life->alive)
+    if (published)
         fs_subsume(fs);
-    rt_lifeline_unref(life);
 }
 
 static bool fs_add(RtCkptStore *self, RtCompletedCheckpoint *cp, RtCkptStoreDoneFunc done,
@@ -275,17 +302,17 @@ static bool fs_add(RtCkptStore *self, RtCompletedCheckpoint *cp, RtCkptStoreDone
     GBytes *bytes = rt_ckpt_metadata_encode(cp);
     Add *a = g_new0(Add, 1);
     a->fs = fs;
-    a->life = rt_lifeline_ref(fs->life);
     a->cp = cp;
     a->done = done;
     a->user_data = user_data;
-    bool ok = rt_atomic_write(self->env->storage, path, bytes, add_done, a, error);
+    void *token = rt_pending_op_register(&fs->ops, &a->op, add_free_op);
+    bool ok = rt_atomic_write(self->env->storage, &fs->ops, path, bytes, add_done, token,
+                              error);
     g_bytes_unref(bytes);
     g_free(path);
     if (!ok) {
-        rt_completed_checkpoint_free(cp);
-        rt_lifeline_unref(a->life);
-        g_free(a);
+        rt_pending_op_unregister(&a->op);
+        add_free(a);
         return false;
     }
     fs->busy = true;
@@ -299,7 +326,7 @@ static char *fs_location(RtCkptStore *self, uint64_t checkpoint_id) {
 
 static void fs_free(RtCkptStore *self) {
     FsStore *fs = (FsStore *)self;
-    rt_lifeline_kill(fs->life);
+    rt_pending_ops_clear(&fs->ops);
     rt_ckpt_store_base_deinit(self);
     g_free(fs->dir);
     g_free(fs->job);
@@ -325,7 +352,7 @@ RtCkptStore *rt_ckpt_store_fs_new(RtEnv *env, const char *dir, const char *job,
     fs->dir = g_strdup(dir);
     fs->job = g_strdup(job);
     fs->job_dir = rt_ckpt_job_dir(dir, job);
-    fs->life = rt_lifeline_new();
+    rt_pending_ops_init(&fs->ops);
     return &fs->base;
 }
 
@@ -334,39 +361,42 @@ RtCkptStore *rt_ckpt_store_fs_new(RtEnv *env, const char *dir, const char *job,
 typedef struct FsCounter {
     RtCkptIdCounter base; /* first */
     char *path;
-    RtLifeline *life;
+    RtPendingOps ops;     /* contexts of operations in flight */
     uint64_t next;        /* the next id to hand out, >= 1 once started */
     bool started;
     bool busy;
 } FsCounter;
 
 typedef struct CounterOp {
+    RtPendingOp op; /* first: registered in c->ops until finished */
     FsCounter *c;
-    RtLifeline *life;
     uint64_t id;
     RtCkptIdCounterStartFunc start_done;
     RtCkptIdFunc id_done;
     void *user_data;
 } CounterOp;
 
-static CounterOp *counter_op_new(FsCounter *c, void *user_data) {
-    CounterOp *op = g_new0(CounterOp, 1);
-    op->c = c;
-    op->life = rt_lifeline_ref(c->life);
-    op->user_data = user_data;
-    return op;
-}
-
 static void counter_op_free(CounterOp *op) {
-    rt_lifeline_unref(op->life);
     g_free(op);
 }
 
+static void counter_op_free_op(RtPendingOp *op) {
+    counter_op_free((CounterOp *)op);
+}
+
+/* A new operation, registered; *token receives its token. */
+static CounterOp *counter_op_new(FsCounter *c, void *user_data, void **token) {
+    CounterOp *op = g_new0(CounterOp, 1);
+    op->c = c;
+    op->user_data = user_data;
+    *token = rt_pending_op_register(&c->ops, &op->op, counter_op_free_op);
+    return op;
+}
+
 static void counter_read_done(void *user_data, bool found, uint64_t value, GError *error) {
-    CounterOp *op = user_data;
-    if (!op->life->alive) {
+    CounterOp *op = (CounterOp *)rt_pending_op_take(user_data);
+    if (op == NULL) { /* the counter was freed */
         g_clear_error(&error);
-        counter_op_free(op);
         return;
     }
     FsCounter *c = op->c;
@@ -390,9 +420,12 @@ static bool counter_start(RtCkptIdCounter *self, RtCkptIdCounterStartFunc done,
                           void *user_data, GError **error) {
     FsCounter *c = (FsCounter *)self;
     assert(!c->busy);
-    CounterOp *op = counter_op_new(c, user_data);
+    void *token = NULL;
+    CounterOp *op = counter_op_new(c, user_data, &token);
     op->start_done = done;
-    if (!rt_durable_u64_read(self->env->storage, c->path, counter_read_done, op, error)) {
+    if (!rt_durable_u64_read(self->env->storage, &c->ops, c->path, counter_read_done, token,
+                             error)) {
+        rt_pending_op_unregister(&op->op);
         counter_op_free(op);
         return false;
     }
@@ -402,10 +435,9 @@ static bool counter_start(RtCkptIdCounter *self, RtCkptIdCounterStartFunc done,
 
 static void counter_write_done(void *user_data, GError *error, bool possibly_persisted) {
     (void)possibly_persisted;
-    CounterOp *op = user_data;
-    if (!op->life->alive) {
+    CounterOp *op = (CounterOp *)rt_pending_op_take(user_data);
+    if (op == NULL) { /* the counter was freed */
         g_clear_error(&error);
-        counter_op_free(op);
         return;
     }
     FsCounter *c = op->c;
@@ -425,12 +457,14 @@ static bool counter_get_and_increment(RtCkptIdCounter *self, RtCkptIdFunc done,
     assert(c->started && !c->busy);
     uint64_t id = MAX(c->next, self->floor);
     assert(id >= 1 && id < G_MAXUINT64);
-    CounterOp *op = counter_op_new(c, user_data);
+    void *token = NULL;
+    CounterOp *op = counter_op_new(c, user_data, &token);
     op->id = id;
     op->id_done = done;
     /* Persist the counter before the id is used (survives a JM restart). */
-    if (!rt_durable_u64_write(self->env->storage, c->path, id + 1, counter_write_done, op,
-                              error)) {
+    if (!rt_durable_u64_write(self->env->storage, &c->ops, c->path, id + 1,
+                              counter_write_done, token, error)) {
+        rt_pending_op_unregister(&op->op);
         counter_op_free(op);
         return false;
     }
@@ -440,7 +474,7 @@ static bool counter_get_and_increment(RtCkptIdCounter *self, RtCkptIdFunc done,
 
 static void counter_free(RtCkptIdCounter *self) {
     FsCounter *c = (FsCounter *)self;
-    rt_lifeline_kill(c->life);
+    rt_pending_ops_clear(&c->ops);
     g_free(c->path);
     g_free(c);
 }
@@ -466,7 +500,7 @@ RtCkptIdCounter *rt_ckpt_id_counter_fs_new(RtEnv *env, const char *dir, const ch
     c->base.env = env;
     c->base.floor = 1;
     c->path = rt_ckpt_id_counter_fs_path(dir, job);
-    c->life = rt_lifeline_new();
+    rt_pending_ops_init(&c->ops);
     c->next = 1;
     return &c->base;
 }

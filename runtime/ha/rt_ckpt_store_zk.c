@@ -42,9 +42,8 @@ char *zk_store_node(const ZkStore *s, uint64_t checkpoint_id) {
 
 /* --------------------------------------------------------------- contexts */
 
-static void call_free(gpointer p) {
-    ZkCall *call = p;
-    rt_lifeline_unref(call->life);
+static void call_free_op(RtPendingOp *op) {
+    ZkCall *call = (ZkCall *)op;
     if (call->cp != NULL)
         rt_completed_checkpoint_free(call->cp);
     g_free(call->node);
@@ -61,24 +60,25 @@ ZkCall *zk_call_new(ZkStore *s) {
     ZkCall *call = g_new0(ZkCall, 1);
     call->s = s;
     call->client = s->client;
-    call->life = rt_lifeline_ref(s->life);
+    rt_pending_op_register(&s->ops, &call->op, call_free_op);
     return call;
 }
 
 void zk_call_free(ZkCall *call) {
-    call_free(call);
+    rt_pending_op_unregister(&call->op);
+    call_free_op(&call->op);
 }
 
-void zk_call_track(ZkCall *call) {
-    rt_ha_client_track(call->client, call, call_free);
+static void call_free(ZkCall *call) {
+    zk_call_free(call);
 }
 
-bool zk_call_enter(ZkCall *call) {
-    rt_ha_client_untrack(call->client, call);
-    if (call->life->alive)
-        return true;
-    call_free(call);
-    return false;
+void *zk_call_ud(ZkCall *call) {
+    return rt_pending_op_token(&call->op);
+}
+
+ZkCall *zk_call_enter(void *ud) {
+    return (ZkCall *)rt_pending_op_lookup(ud);
 }
 
 static void ignore_done(RtCoord *coord, GError *error, void *user_data) {
@@ -101,16 +101,16 @@ static void remove_file(ZkStore *s, const char *path) {
 
 static void removal_node_deleted(RtCoord *coord, GError *error, void *ud) {
     (void)coord;
-    ZkCall *call = ud;
+    ZkCall *call = zk_call_enter(ud);
     g_clear_error(&error);
-    if (zk_call_enter(call))
+    if (call != NULL)
         call_free(call);
 }
 
 /* `locks` is gone: the pointer is marked for deletion. Discard, then delete it. */
 static void removal_locks_deleted(RtCoord *coord, GError *error, void *ud) {
-    ZkCall *call = ud;
-    if (!zk_call_enter(call)) {
+    ZkCall *call = zk_call_enter(ud);
+    if (call == NULL) {
         g_clear_error(&error);
         return;
     }
@@ -126,28 +126,24 @@ static void removal_locks_deleted(RtCoord *coord, GError *error, void *ud) {
     remove_file(s, call->meta_path);
     if (s->base.discard != NULL)
         s->base.discard(s->base.discard_data, call->cp);
-    zk_call_track(call);
-    if (!rt_coord_delete(coord, call->node, RT_COORD_ANY_VERSION, removal_node_deleted, call,
+    if (!rt_coord_delete(coord, call->node, RT_COORD_ANY_VERSION, removal_node_deleted, ud,
                          NULL)) {
-        rt_ha_client_untrack(call->client, call);
         call_free(call);
     }
 }
 
 static void removal_lock_deleted(RtCoord *coord, GError *error, void *ud) {
-    ZkCall *call = ud;
+    ZkCall *call = zk_call_enter(ud);
     bool ok = error == NULL || g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NO_NODE);
     g_clear_error(&error);
-    if (!zk_call_enter(call))
+    if (call == NULL)
         return;
     if (!ok) {
         call_free(call);
         return;
     }
     char *locks = g_strdup_printf("%s/locks", call->node);
-    zk_call_track(call);
-    if (!rt_coord_delete(coord, locks, RT_COORD_ANY_VERSION, removal_locks_deleted, call, NULL)) {
-        rt_ha_client_untrack(call->client, call);
+    if (!rt_coord_delete(coord, locks, RT_COORD_ANY_VERSION, removal_locks_deleted, ud, NULL)) {
         call_free(call);
     }
     g_free(locks);
@@ -160,10 +156,8 @@ static void remove_checkpoint(ZkStore *s, RtCompletedCheckpoint *old) {
     call->meta_path = rt_ckpt_metadata_path(s->ckpt_dir, s->base.job, old->checkpoint_id);
     call->state_path = rt_ckpt_store_zk_state_path(s->client, s->base.job, old->checkpoint_id);
     char *lock = g_strdup_printf("%s/locks/%s", call->node, s->lock_name);
-    zk_call_track(call);
     if (!rt_coord_delete(rt_ha_client_coord(s->client), lock, RT_COORD_ANY_VERSION,
-                         removal_lock_deleted, call, NULL)) {
-        rt_ha_client_untrack(call->client, call);
+                         removal_lock_deleted, zk_call_ud(call), NULL)) {
         call_free(call);
     }
     g_free(lock);
@@ -207,14 +201,16 @@ static void add_finish(ZkCall *call, GError *error) {
         }
         rt_completed_checkpoint_free(cp);
     }
-    RtCkptStoreDoneFunc done = call->done;
-    void *ud = call->user_data;
-    RtLifeline *life = rt_lifeline_ref(call->life); /* kept across done: it may free us */
+    bool published = error == NULL;
+    void *token = zk_call_ud(call);
+    /* call stays registered across done: if done frees the store, the store frees it. */
+    call->done(call->user_data, error);
+    call = zk_call_enter(token);
+    if (call == NULL)
+        return;
     call_free(call);
-    done(ud, error);
-    if (error == NULL && life->alive)
+    if (published)
         subsume(s); /* the new checkpoint is in before any old one goes */
-    rt_lifeline_unref(life);
 }
 
 static GError *add_error(ZkCall *call, GError *cause) {
@@ -250,8 +246,8 @@ static void add_multi_done(RtCoord *coord, const RtCoordOpResult *results, size_
     (void)coord;
     (void)results;
     (void)n;
-    ZkCall *call = ud;
-    if (!zk_call_enter(call)) {
+    ZkCall *call = zk_call_enter(ud);
+    if (call == NULL) {
         g_clear_error(&error);
         return;
     }
@@ -305,13 +301,12 @@ static void add_issue(ZkCall *call) {
     ops[n++] = rt_coord_op_create(locks, NULL, 0, RT_COORD_PERSISTENT);
     ops[n++] = rt_coord_op_create(lock, NULL, 0, RT_COORD_EPHEMERAL);
     GError *err = NULL;
-    zk_call_track(call);
-    bool ok = rt_coord_multi(rt_ha_client_coord(s->client), ops, n, add_multi_done, call, &err);
+    bool ok = rt_coord_multi(rt_ha_client_coord(s->client), ops, n, add_multi_done,
+                             zk_call_ud(call), &err);
     g_free(locks);
     g_free(lock);
     if (ok)
         return;
-    rt_ha_client_untrack(call->client, call);
     /* Failed at once (a dead session): nothing was sent; retry like a lost connection. */
     const RtHaConfig *cfg = rt_ha_client_config(s->client);
     if (rt_ha_error_retryable(err) && call->tries <= cfg->max_retries) {
@@ -324,10 +319,9 @@ static void add_issue(ZkCall *call) {
 
 static void add_state_written(void *ud, GError *error, bool possibly_persisted) {
     (void)possibly_persisted; /* nothing points to it yet: not published either way */
-    ZkCall *call = ud;
-    if (!call->life->alive) {
+    ZkCall *call = zk_call_enter(ud);
+    if (call == NULL) {
         g_clear_error(&error);
-        call_free(call);
         return;
     }
     if (error != NULL) {
@@ -339,10 +333,9 @@ static void add_state_written(void *ud, GError *error, bool possibly_persisted) 
 
 static void add_meta_written(void *ud, GError *error, bool possibly_persisted) {
     (void)possibly_persisted;
-    ZkCall *call = ud;
-    if (!call->life->alive) {
+    ZkCall *call = zk_call_enter(ud);
+    if (call == NULL) {
         g_clear_error(&error);
-        call_free(call);
         return;
     }
     if (error != NULL) {
@@ -351,8 +344,8 @@ static void add_meta_written(void *ud, GError *error, bool possibly_persisted) {
     }
     GBytes *bytes = rt_ckpt_metadata_encode(call->cp);
     GError *err = NULL;
-    bool ok = rt_atomic_write(call->s->base.env->storage, call->state_path, bytes,
-                              add_state_written, call, &err);
+    bool ok = rt_atomic_write(call->s->base.env->storage, &call->s->ops, call->state_path,
+                              bytes, add_state_written, ud, &err);
     g_bytes_unref(bytes);
     if (!ok)
         add_finish(call, add_error(call, err));
@@ -375,8 +368,8 @@ static bool zk_add(RtCkptStore *self, RtCompletedCheckpoint *cp, RtCkptStoreDone
     call->state_path = rt_ckpt_store_zk_state_path(s->client, s->base.job, cp->checkpoint_id);
     GBytes *bytes = rt_ckpt_metadata_encode(cp);
     /* The checkpoint's own _metadata first (finalizeCheckpoint), then the HA state file. */
-    bool ok =
-        rt_atomic_write(self->env->storage, call->meta_path, bytes, add_meta_written, call, error);
+    bool ok = rt_atomic_write(self->env->storage, &s->ops, call->meta_path, bytes,
+                              add_meta_written, zk_call_ud(call), error);
     g_bytes_unref(bytes);
     if (!ok) {
         call_free(call);
@@ -398,8 +391,6 @@ static void zk_free(RtCkptStore *self) {
     ZkStore *s = (ZkStore *)self;
     rt_env_timer_cancel(self->env, s->retry_timer);
     rt_ha_client_cancel(s->client, s->retry_ticket);
-    if (s->adding != NULL && (s->retry_timer != 0 || s->retry_ticket != 0))
-        call_free(s->adding); /* waiting for a retry: nobody else holds it */
     /* releaseAll: our locks go, the pointers stay for the next leader. */
     RtCoord *coord = rt_ha_client_coord(s->client);
     for (guint i = 0; i < self->completed->len; i++) {
@@ -410,7 +401,7 @@ static void zk_free(RtCkptStore *self) {
         g_free(lock);
         g_free(node);
     }
-    rt_lifeline_kill(s->life);
+    rt_pending_ops_clear(&s->ops); /* the add, removals and recovery in flight */
     rt_ckpt_store_base_deinit(self);
     g_free(s->ckpt_dir);
     g_free(s->zk_dir);
@@ -450,6 +441,6 @@ RtCkptStore *rt_ckpt_store_zk_new(RtHaClient *client, const char *ckpt_dir, cons
     rt_env_rng(env, stream, &rng);
     g_free(stream);
     s->lock_name = g_strdup_printf("%u-%016" PRIx64, env->process_id, rt_rng_next(&rng));
-    s->life = rt_lifeline_new();
+    rt_pending_ops_init(&s->ops);
     return &s->base;
 }

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "runtime/checkpoint/rt_lifeline.h"
+#include "runtime/env/rt_pending_ops.h"
 #include "runtime/ha/rt_ckpt_store_zk.h"
 
 typedef struct ZkCall ZkCall;
@@ -21,18 +21,20 @@ typedef struct ZkStore {
     char *fence;                /* the leader's latch node, NULL: unfenced */
     uint64_t leader_session_id; /* reported with RT_EV_CKPT_PUBLISHED */
     char *lock_name;            /* our lock node's name under <id>/locks */
-    RtLifeline *life;
+    RtPendingOps ops;           /* ZkCall in flight (add, removals, recovery) */
     bool busy;             /* a recover or add is in flight */
     ZkCall *adding;        /* the add in flight, NULL when none */
     RtTimerId retry_timer; /* the add waits to retry */
     uint64_t retry_ticket; /* ... then for a connection */
 } ZkStore;
 
-/* One asynchronous operation's context (add, removal or recovery). */
+/* One asynchronous operation's context (add, removal or recovery), registered in
+ * s->ops from zk_call_new to zk_call_free: its ZooKeeper and storage callbacks carry
+ * its token (zk_call_ud), and the store's free frees it if it is still in flight. */
 struct ZkCall {
+    RtPendingOp op; /* first */
     ZkStore *s;
-    RtHaClient *client; /* tracks the context while a ZooKeeper call is out */
-    RtLifeline *life;
+    RtHaClient *client;
     RtCompletedCheckpoint *cp; /* owned (add, removal) */
     char *node;                /* the pointer znode */
     char *meta_path;           /* chk-<id>/_metadata */
@@ -49,12 +51,14 @@ struct ZkCall {
     GPtrArray *found; /* RtCompletedCheckpoint*, owned, ascending */
 };
 
+/* A new call, registered in s->ops. */
 ZkCall *zk_call_new(ZkStore *s);
+/* Unregisters and frees call. */
 void zk_call_free(ZkCall *call);
-/* Registers call with the client while a ZooKeeper call holds it. */
-void zk_call_track(ZkCall *call);
-/* A ZooKeeper callback arrived: untracks; false (call freed) if the store is gone. */
-bool zk_call_enter(ZkCall *call);
+/* The user data for call's callbacks (its token). */
+void *zk_call_ud(ZkCall *call);
+/* A callback arrived with user data ud: its call, or NULL if the store freed it. */
+ZkCall *zk_call_enter(void *ud);
 /* <zk_dir>/<%019d id>, caller frees. */
 char *zk_store_node(const ZkStore *s, uint64_t checkpoint_id);
 

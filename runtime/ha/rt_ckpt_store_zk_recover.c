@@ -58,10 +58,9 @@ static void skip_entry(ZkCall *call) {
 }
 
 static void on_state_read(void *ud, const void *data, size_t len, GError *error) {
-    ZkCall *call = ud;
-    if (!call->life->alive) {
+    ZkCall *call = zk_call_enter(ud);
+    if (call == NULL) { /* the store was freed */
         g_clear_error(&error);
-        zk_call_free(call);
         return;
     }
     const char *name = g_ptr_array_index(call->names, call->next);
@@ -91,8 +90,8 @@ static void on_pointer(RtCoord *coord, const void *data, size_t len, const RtCoo
                        GError *error, void *ud) {
     (void)coord;
     (void)stat;
-    ZkCall *call = ud;
-    if (!zk_call_enter(call)) {
+    ZkCall *call = zk_call_enter(ud);
+    if (call == NULL) {
         g_clear_error(&error);
         return;
     }
@@ -113,15 +112,15 @@ static void on_pointer(RtCoord *coord, const void *data, size_t len, const RtCoo
         return;
     }
     GError *err = NULL;
-    if (!rt_storage_read(call->s->base.env->storage, call->state_path, on_state_read, call, &err))
+    if (!rt_storage_read(call->s->base.env->storage, call->state_path, on_state_read, ud, &err))
         recovery_finish(call, unreadable(name, call->state_path, err));
     g_clear_error(&err);
 }
 
 static void on_locked(RtCoord *coord, const char *path, GError *error, void *ud) {
     (void)path;
-    ZkCall *call = ud;
-    if (!zk_call_enter(call)) {
+    ZkCall *call = zk_call_enter(ud);
+    if (call == NULL) {
         g_clear_error(&error);
         return;
     }
@@ -137,10 +136,8 @@ static void on_locked(RtCoord *coord, const char *path, GError *error, void *ud)
     g_clear_error(&error);
     char *node = g_strdup_printf("%s/%s", call->s->zk_dir,
                                  (const char *)g_ptr_array_index(call->names, call->next));
-    zk_call_track(call);
     GError *err = NULL;
-    if (!rt_coord_get(coord, node, NULL, on_pointer, call, &err)) {
-        rt_ha_client_untrack(call->client, call);
+    if (!rt_coord_get(coord, node, NULL, on_pointer, ud, &err)) {
         recovery_finish(call, err);
     }
     g_free(node);
@@ -155,11 +152,9 @@ static void recovery_next(ZkCall *call) {
     char *lock = g_strdup_printf("%s/%s/locks/%s", call->s->zk_dir,
                                  (const char *)g_ptr_array_index(call->names, call->next),
                                  call->s->lock_name);
-    zk_call_track(call);
     GError *err = NULL;
     if (!rt_coord_create(rt_ha_client_coord(call->client), lock, NULL, 0, RT_COORD_EPHEMERAL,
-                         on_locked, call, &err)) {
-        rt_ha_client_untrack(call->client, call);
+                         on_locked, zk_call_ud(call), &err)) {
         recovery_finish(call, err);
     }
     g_free(lock);
@@ -168,8 +163,8 @@ static void recovery_next(ZkCall *call) {
 static void on_listed(RtCoord *coord, const char *const *names, size_t n, const RtCoordStat *stat,
                       GError *error, void *ud) {
     (void)coord;
-    ZkCall *call = ud;
-    if (!zk_call_enter(call)) {
+    ZkCall *call = zk_call_enter(ud);
+    if (call == NULL) {
         g_clear_error(&error);
         return;
     }
@@ -205,11 +200,9 @@ static void on_listed(RtCoord *coord, const char *const *names, size_t n, const 
 }
 
 static void recovery_list(ZkCall *call) {
-    zk_call_track(call);
     GError *err = NULL;
-    if (!rt_coord_children(rt_ha_client_coord(call->client), call->s->zk_dir, NULL, on_listed, call,
+    if (!rt_coord_children(rt_ha_client_coord(call->client), call->s->zk_dir, NULL, on_listed, zk_call_ud(call),
                            &err)) {
-        rt_ha_client_untrack(call->client, call);
         recovery_finish(call, err);
     }
 }
@@ -228,9 +221,7 @@ bool zk_store_recover(RtCkptStore *self, RtCkptStoreDoneFunc done, void *user_da
     call->names = g_ptr_array_new_with_free_func(g_free);
     call->found = g_ptr_array_new_with_free_func(completed_free);
     rt_ha_create_path(coord, s->zk_dir);
-    zk_call_track(call);
-    if (!rt_coord_children(coord, s->zk_dir, NULL, on_listed, call, error)) {
-        rt_ha_client_untrack(call->client, call);
+    if (!rt_coord_children(coord, s->zk_dir, NULL, on_listed, zk_call_ud(call), error)) {
         zk_call_free(call);
         return false;
     }

@@ -27,8 +27,6 @@ struct RtHaClient {
     uint64_t next_ticket;
     RtTimerId flush_timer;  /* runs waiters while connected */
     RtTimerId reopen_timer; /* retries opening a session */
-    GHashTable *tracked;    /* ctx -> GDestroyNotify: calls in flight (never iterated
-                               for anything observable: only freed) */
 };
 
 /* ------------------------------------------------------------------ config */
@@ -258,7 +256,6 @@ RtHaClient *rt_ha_client_new(RtEnv *env, const RtHaConfig *cfg, GError **error) 
     client->cfg.coord.connect_string = client->connect;
     client->retired = g_ptr_array_new();
     client->waiters = g_array_new(FALSE, TRUE, sizeof(Waiter));
-    client->tracked = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     client->coord = open_session(client, error);
     if (client->coord == NULL) {
         rt_ha_client_free(client);
@@ -278,13 +275,6 @@ void rt_ha_client_free(RtHaClient *client) {
         rt_coord_free(g_ptr_array_index(client->retired, i));
     g_ptr_array_unref(client->retired);
     g_array_unref(client->waiters);
-    /* The sessions are gone with their callbacks: free what those would have freed. */
-    GHashTableIter it;
-    gpointer key, value;
-    g_hash_table_iter_init(&it, client->tracked);
-    while (g_hash_table_iter_next(&it, &key, &value))
-        (*(GDestroyNotify *)value)(key);
-    g_hash_table_unref(client->tracked);
     rt_ha_config_clear(&client->cfg);
     g_free(client->connect);
     g_free(client);
@@ -318,20 +308,6 @@ RtEnv *rt_ha_client_env(const RtHaClient *client) {
 uint64_t rt_ha_client_sessions(const RtHaClient *client) {
     assert(client != NULL);
     return client->sessions;
-}
-
-void rt_ha_client_track(RtHaClient *client, void *ctx, GDestroyNotify free_fn) {
-    assert(client != NULL && ctx != NULL && free_fn != NULL);
-    GDestroyNotify *holder = g_new(GDestroyNotify, 1);
-    *holder = free_fn;
-    g_hash_table_insert(client->tracked, ctx, holder);
-}
-
-void rt_ha_client_untrack(RtHaClient *client, void *ctx) {
-    assert(client != NULL && ctx != NULL);
-    bool removed = g_hash_table_remove(client->tracked, ctx);
-    assert(removed);
-    (void)removed;
 }
 
 static void ignore_created(RtCoord *coord, const char *path, GError *error, void *user_data) {

@@ -24,7 +24,9 @@
  * retried write (per-session FIFO).
  *
  * Lifecycle: new (opens the first session) -> ... -> free (closes the current session,
- * frees retired ones; pending callbacks of all of them are dropped).
+ * frees retired ones; pending callbacks of all of them are dropped). The contexts of
+ * calls in flight belong to the callers, who free them with their RtPendingOps sets
+ * (rt_pending_ops.h): a dropped callback never leaks its context.
  */
 #ifndef RT_HA_CLIENT_H
 #define RT_HA_CLIENT_H
@@ -96,11 +98,6 @@ uint64_t rt_ha_client_when_connected(RtHaClient *client, RtHaReadyFunc fn, void 
 /* Drops a waiting callback (no-op if it ran or ticket is 0). */
 void rt_ha_client_cancel(RtHaClient *client, uint64_t ticket);
 
-/* Contexts of calls in flight: a freed session drops its callbacks, so a context
- * registered here is freed with the client (free_fn) unless untracked first (its
- * callback ran). Never for timer contexts (cancel those instead). */
-void rt_ha_client_track(RtHaClient *client, void *ctx, GDestroyNotify free_fn);
-void rt_ha_client_untrack(RtHaClient *client, void *ctx);
 
 /* Creates every proper prefix of path and path itself, persistent, pipelined on coord
  * (per-session FIFO makes them land before any later call); errors are ignored: the

@@ -1,7 +1,9 @@
 /* rt_leader_election.c - LeaderLatch-style election with predecessor watches, latch
  * resets, protected creates and the published connection_info (rt_leader_election.h).
- * Every asynchronous step carries a context with a lifeline reference and the latch
- * generation it belongs to: a late answer about a dropped latch changes nothing. */
+ * Every asynchronous step carries a context with the latch generation it belongs to (a
+ * late answer about a dropped latch changes nothing), registered in the election's
+ * RtPendingOps set: callbacks and watches get its token, and the election's free frees
+ * the contexts whose answers never came (rt_pending_ops.h). */
 #include "runtime/ha/rt_leader_election.h"
 
 #include <assert.h>
@@ -9,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/checkpoint/rt_lifeline.h"
+#include "runtime/env/rt_pending_ops.h"
 
 #define LATCH_SEQ_DIGITS 10u
 #define INFO_MAX_TRIES 5u
@@ -17,7 +19,7 @@
 struct RtLeaderElection {
     RtHaClient *client;
     RtEnv *env;
-    RtLifeline *life;
+    RtPendingOps ops; /* Ctx of calls and watches in flight */
     RtLeaderElectionHooks hooks;
     void *user_data;
     char *address;
@@ -40,40 +42,50 @@ struct RtLeaderElection {
 };
 
 typedef struct Ctx {
+    RtPendingOp op; /* first: registered in e->ops until its answer is handled */
     RtLeaderElection *e;
-    RtHaClient *client; /* tracks this context until its callback runs */
-    RtLifeline *life;
     uint64_t gen;
     uint64_t grant; /* connection_info: the grant it publishes */
     uint32_t tries;
     char *token;
 } Ctx;
 
-static void ctx_free(gpointer p) {
-    Ctx *c = p;
-    rt_lifeline_unref(c->life);
+static void ctx_free_op(RtPendingOp *op) {
+    Ctx *c = (Ctx *)op;
     g_free(c->token);
     g_free(c);
 }
 
+/* A new context, registered. */
 static Ctx *ctx_new(RtLeaderElection *e) {
     Ctx *c = g_new0(Ctx, 1);
     c->e = e;
-    c->client = e->client;
-    rt_ha_client_track(e->client, c, ctx_free);
-    c->life = rt_lifeline_ref(e->life);
     c->gen = e->gen;
     c->grant = e->grants;
+    rt_pending_op_register(&e->ops, &c->op, ctx_free_op);
     return c;
 }
 
-/* Frees c; returns the election if it is alive and still at c's generation. */
-static RtLeaderElection *ctx_take(Ctx *c, bool same_gen) {
-    RtLeaderElection *e = c->life->alive ? c->e : NULL;
-    if (e != NULL && same_gen && c->gen != e->gen)
+/* The user data of c's callbacks (its token). */
+static void *ctx_ud(Ctx *c) {
+    return rt_pending_op_token(&c->op);
+}
+
+/* The context of token ud, or NULL if the election was freed. */
+static Ctx *ctx_get(void *ud) {
+    return (Ctx *)rt_pending_op_lookup(ud);
+}
+
+/* Ends the context of token ud; returns its election if it is alive and (same_gen)
+ * still at the context's generation, else NULL. */
+static RtLeaderElection *ctx_take(void *ud, bool same_gen) {
+    Ctx *c = (Ctx *)rt_pending_op_take(ud);
+    if (c == NULL)
+        return NULL;
+    RtLeaderElection *e = c->e;
+    if (same_gen && c->gen != e->gen)
         e = NULL;
-    rt_ha_client_untrack(c->client, c);
-    ctx_free(c);
+    ctx_free_op(&c->op);
     return e;
 }
 
@@ -97,11 +109,11 @@ static bool is_stale(const RtLeaderElection *e, const char *path) {
 
 static void on_stale_deleted(RtCoord *coord, GError *error, void *ud) {
     (void)coord;
-    Ctx *c = ud;
+    Ctx *c = ctx_get(ud);
     bool gone = error == NULL || g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NO_NODE);
     g_clear_error(&error);
-    char *path = g_strdup(c->token);
-    RtLeaderElection *e = ctx_take(c, false);
+    char *path = c != NULL ? g_strdup(c->token) : NULL;
+    RtLeaderElection *e = ctx_take(ud, false);
     for (guint i = 0; e != NULL && gone && i < e->stale->len; i++) {
         if (strcmp(g_ptr_array_index(e->stale, i), path) == 0) {
             g_ptr_array_remove_index(e->stale, i);
@@ -116,8 +128,8 @@ static void stale_delete(RtLeaderElection *e, const char *path) {
     Ctx *c = ctx_new(e);
     c->token = g_strdup(path);
     if (!rt_coord_delete(rt_ha_client_coord(e->client), path, RT_COORD_ANY_VERSION,
-                         on_stale_deleted, c, NULL))
-        ctx_take(c, false);
+                         on_stale_deleted, ctx_ud(c), NULL))
+        ctx_take(ctx_ud(c), false);
 }
 
 /* ---------------------------------------------------------------- leadership */
@@ -161,8 +173,8 @@ static void info_step_created(RtCoord *coord, const char *path, GError *error, v
 static void info_create(RtLeaderElection *e, Ctx *c) {
     char *data = g_strdup_printf("address=%s\nsession=%016" PRIx64 "\n", e->address, e->session_id);
     if (!rt_coord_create(rt_ha_client_coord(e->client), e->info_path, data, strlen(data),
-                         RT_COORD_EPHEMERAL, info_step_created, c, NULL))
-        ctx_take(c, false);
+                         RT_COORD_EPHEMERAL, info_step_created, ctx_ud(c), NULL))
+        ctx_take(ctx_ud(c), false);
     g_free(data);
 }
 
@@ -173,27 +185,27 @@ static bool info_current(RtLeaderElection *e, const Ctx *c) {
 static void info_step_created(RtCoord *coord, const char *path, GError *error, void *ud) {
     (void)coord;
     (void)path;
-    Ctx *c = ud;
-    RtLeaderElection *e = c->life->alive ? c->e : NULL;
-    bool again = info_current(e, c) && error != NULL &&
+    Ctx *c = ctx_get(ud);
+    RtLeaderElection *e = c != NULL ? c->e : NULL;
+    bool again = e != NULL && info_current(e, c) && error != NULL &&
                  g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NODE_EXISTS) &&
                  ++c->tries < INFO_MAX_TRIES;
     g_clear_error(&error);
     if (again)
         publish_info(e, c); /* someone else's node appeared meanwhile */
     else
-        ctx_take(c, false);
+        ctx_take(ud, false);
 }
 
 static void info_step_deleted(RtCoord *coord, GError *error, void *ud) {
     (void)coord;
-    Ctx *c = ud;
-    RtLeaderElection *e = c->life->alive ? c->e : NULL;
+    Ctx *c = ctx_get(ud);
+    RtLeaderElection *e = c != NULL ? c->e : NULL;
     g_clear_error(&error);
-    if (info_current(e, c))
+    if (e != NULL && info_current(e, c))
         info_create(e, c);
     else
-        ctx_take(c, false);
+        ctx_take(ud, false);
 }
 
 static void info_step_set(RtCoord *coord, const RtCoordStat *stat, GError *error, void *ud) {
@@ -204,11 +216,11 @@ static void info_step_set(RtCoord *coord, const RtCoordStat *stat, GError *error
 }
 
 static void info_step_stat(RtCoord *coord, const RtCoordStat *stat, GError *error, void *ud) {
-    Ctx *c = ud;
-    RtLeaderElection *e = c->life->alive ? c->e : NULL;
-    if (error != NULL || !info_current(e, c)) {
+    Ctx *c = ctx_get(ud);
+    RtLeaderElection *e = c != NULL ? c->e : NULL;
+    if (error != NULL || e == NULL || !info_current(e, c)) {
         g_clear_error(&error);
-        ctx_take(c, false);
+        ctx_take(ud, false);
         return;
     }
     if (stat == NULL) {
@@ -217,12 +229,13 @@ static void info_step_stat(RtCoord *coord, const RtCoordStat *stat, GError *erro
         /* Ours (an earlier grant of this session): replace the data. */
         char *data =
             g_strdup_printf("address=%s\nsession=%016" PRIx64 "\n", e->address, e->session_id);
-        if (!rt_coord_set(coord, e->info_path, data, strlen(data), stat->version, info_step_set, c,
+        if (!rt_coord_set(coord, e->info_path, data, strlen(data), stat->version, info_step_set, ud,
                           NULL))
-            ctx_take(c, false);
+            ctx_take(ud, false);
         g_free(data);
-    } else if (!rt_coord_delete(coord, e->info_path, stat->version, info_step_deleted, c, NULL)) {
-        ctx_take(c, false);
+    } else if (!rt_coord_delete(coord, e->info_path, stat->version, info_step_deleted, ud,
+                                NULL)) {
+        ctx_take(ud, false);
     }
 }
 
@@ -232,8 +245,8 @@ static void publish_info(RtLeaderElection *e, Ctx *c) {
     char *parent = g_path_get_dirname(e->info_path);
     rt_ha_create_path(coord, parent);
     g_free(parent);
-    if (!rt_coord_exists(coord, e->info_path, NULL, info_step_stat, c, NULL))
-        ctx_take(c, false);
+    if (!rt_coord_exists(coord, e->info_path, NULL, info_step_stat, ctx_ud(c), NULL))
+        ctx_take(ctx_ud(c), false);
 }
 
 /* --------------------------------------------------------------------- latch */
@@ -280,8 +293,8 @@ static void on_pred_stat(RtCoord *coord, const RtCoordStat *stat, GError *error,
 
 static void watch_predecessor(RtLeaderElection *e, const char *name) {
     char *path = g_strdup_printf("%s/%s", e->latch_dir, name);
-    RtCoordWatch w = {on_pred_watch, ctx_new(e)};
-    Ctx *c = ctx_new(e);
+    RtCoordWatch w = {on_pred_watch, ctx_ud(ctx_new(e))};
+    void *c = ctx_ud(ctx_new(e));
     if (!rt_coord_exists(rt_ha_client_coord(e->client), path, &w, on_pred_stat, c, NULL)) {
         ctx_take(w.user_data, false);
         ctx_take(c, false);
@@ -352,7 +365,7 @@ static void on_children(RtCoord *coord, const char *const *names, size_t n, cons
 static void recheck(RtLeaderElection *e) {
     if (e->latch == NULL)
         return;
-    Ctx *c = ctx_new(e);
+    void *c = ctx_ud(ctx_new(e));
     if (!rt_coord_children(rt_ha_client_coord(e->client), e->latch_dir, NULL, on_children, c, NULL))
         ctx_take(c, false);
 }
@@ -364,8 +377,8 @@ static void retry_create(void *ud) {
 }
 
 static void on_latch_created(RtCoord *coord, const char *path, GError *error, void *ud) {
-    Ctx *c = ud;
-    RtLeaderElection *e = c->life->alive ? c->e : NULL;
+    Ctx *c = ctx_get(ud);
+    RtLeaderElection *e = c != NULL ? c->e : NULL;
     if (e != NULL && c->gen != e->gen) {
         if (error == NULL)
             rt_coord_delete(coord, path, RT_COORD_ANY_VERSION, ignore_done, NULL, NULL);
@@ -373,14 +386,14 @@ static void on_latch_created(RtCoord *coord, const char *path, GError *error, vo
     }
     if (e == NULL) {
         g_clear_error(&error);
-        ctx_take(c, false);
+        ctx_take(ud, false);
         return;
     }
     g_free(e->creating_token);
     e->creating_token = NULL;
     if (error == NULL) {
         e->latch = g_strdup(path);
-        ctx_take(c, false);
+        ctx_take(ud, false);
         recheck(e);
         return;
     }
@@ -390,7 +403,7 @@ static void on_latch_created(RtCoord *coord, const char *path, GError *error, vo
     }
     bool retryable = rt_ha_error_retryable(error);
     g_error_free(error);
-    ctx_take(c, false);
+    ctx_take(ud, false);
     /* Connection trouble: the state listener creates again on reconnect. Otherwise a
      * parent vanished under us (someone removed it): try again later. */
     if (!retryable && e->retry_timer == 0)
@@ -410,11 +423,11 @@ static void create_latch(RtLeaderElection *e) {
     char *path = g_strdup_printf("%s/%slatch-", e->latch_dir, c->token);
     GError *err = NULL;
     if (!rt_coord_create(coord, path, NULL, 0, RT_COORD_EPHEMERAL | RT_COORD_SEQUENTIAL,
-                         on_latch_created, c, &err)) {
+                         on_latch_created, ctx_ud(c), &err)) {
         g_clear_error(&err);
         g_free(e->creating_token);
         e->creating_token = NULL;
-        ctx_take(c, false);
+        ctx_take(ctx_ud(c), false);
     }
     g_free(path);
 }
@@ -499,7 +512,7 @@ RtLeaderElection *rt_leader_election_new(RtHaClient *client, const char *compone
     RtLeaderElection *e = g_new0(RtLeaderElection, 1);
     e->client = client;
     e->env = rt_ha_client_env(client);
-    e->life = rt_lifeline_new();
+    rt_pending_ops_init(&e->ops);
     e->hooks = *hooks;
     e->user_data = user_data;
     e->address = g_strdup(address);
@@ -526,7 +539,7 @@ void rt_leader_election_free(RtLeaderElection *e) {
     rt_env_timer_cancel(e->env, e->start_timer);
     if (e->latch != NULL)
         delete_quietly(e, e->latch);
-    rt_lifeline_kill(e->life);
+    rt_pending_ops_clear(&e->ops);
     g_free(e->address);
     g_free(e->latch_dir);
     g_free(e->info_path);

@@ -16,7 +16,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "runtime/checkpoint/rt_lifeline.h"
+#include "runtime/env/rt_pending_ops.h"
 #include "runtime/dataflow/rt_job_graph.h"
 #include "runtime/env/rt_bugs.h"
 #include "runtime/operators/rt_operator.h"
@@ -101,7 +101,7 @@ typedef struct RtSource {
     uint64_t start_ns;        /* rate origin: when the source (re)started */
     uint64_t emitted_since_start;
     uint64_t rate_per_s;
-    RtLifeline *life;
+    RtPendingOps ops;         /* the position read in flight (bug mode) */
     /* planted bug: auto-committed position */
     bool bug;
     char *position_path;      /* owned */
@@ -113,9 +113,13 @@ typedef struct RtSource {
 
 /* The restore-time read of the auto-committed position (bug mode). */
 typedef struct SourceIo {
-    RtLifeline *life;
+    RtPendingOp op; /* first: registered in src->ops */
     RtSource *src;
 } SourceIo;
+
+static void source_io_free_op(RtPendingOp *op) {
+    g_free(op);
+}
 
 /* Completion of a position write or fsync: nothing to do (an auto-commit that fails
  * is simply retried by a later one). */
@@ -203,9 +207,10 @@ static uint64_t get_u64le(const uint8_t *b) {
 }
 
 static void position_read_done(void *ud, const void *data, size_t len, GError *error) {
-    SourceIo *io = ud;
-    if (io->life->alive) {
+    SourceIo *io = (SourceIo *)rt_pending_op_take(ud);
+    if (io != NULL) {
         RtSource *s = io->src;
+        g_free(io);
         if (error == NULL && len == 8) {
             uint64_t pos = get_u64le(data);
             if (pos > s->next_offset && pos <= s->gen.records)
@@ -215,8 +220,6 @@ static void position_read_done(void *ud, const void *data, size_t len, GError *e
         s->open_done(s->open_ud, NULL);
     }
     g_clear_error(&error);
-    rt_lifeline_unref(io->life);
-    g_free(io);
 }
 
 static bool source_open(RtOperator *self, const RtSnapshot *restored, bool *async,
@@ -239,13 +242,13 @@ static bool source_open(RtOperator *self, const RtSnapshot *restored, bool *asyn
     if (!s->bug || restored == NULL)
         return true;
     SourceIo *io = g_new0(SourceIo, 1);
-    io->life = rt_lifeline_ref(s->life);
     io->src = s;
     s->open_done = done;
     s->open_ud = ud;
-    if (!rt_storage_read(self->ctx.env->storage, s->position_path, position_read_done, io,
+    void *token = rt_pending_op_register(&s->ops, &io->op, source_io_free_op);
+    if (!rt_storage_read(self->ctx.env->storage, s->position_path, position_read_done, token,
                          NULL)) {
-        rt_lifeline_unref(io->life);
+        rt_pending_op_unregister(&io->op);
         g_free(io);
         return true;
     }
@@ -270,7 +273,7 @@ static bool source_is_done(RtOperator *self) {
 
 static void source_free(RtOperator *self) {
     RtSource *s = (RtSource *)self;
-    rt_lifeline_kill(s->life);
+    rt_pending_ops_clear(&s->ops);
     rt_source_gen_deinit(&s->gen);
     g_free(s->position_path);
     g_free(s);
@@ -292,7 +295,7 @@ RtOperator *rt_source_new(const RtOperatorContext *ctx) {
     rt_source_gen_init(&s->gen, ctx->env->seed, ctx->job->graph, ctx->id.op, ctx->id.index);
     s->rate_per_s = ctx->spec->rate_per_s;
     assert(s->rate_per_s <= 1000000000u);
-    s->life = rt_lifeline_new();
+    rt_pending_ops_init(&s->ops);
     s->committed_ns = UINT64_MAX;
     s->bug = rt_bug_on(ctx->env, RT_BUG_SKIP_SOURCE_REWIND);
     s->position_path = rt_source_position_path(ctx->job->graph, ctx->id.op, ctx->id.index);
