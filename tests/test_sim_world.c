@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "runtime/env/rt_bugs.h"
+#include "runtime/env/rt_bytes.h"
 #include "sim/world/sim_world.h"
 
 #define MS 1000000ull
@@ -48,18 +49,9 @@ typedef struct Inst {
     uint64_t send_seq;
 } Inst;
 
-static uint64_t get_u64(const unsigned char *b) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | b[i];
-    return v;
-}
-
 static void send_seq(Inst *in, RtChannel *ch) {
-    unsigned char b[8];
-    uint64_t v = in->send_seq++;
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
+    uint8_t b[8];
+    rt_bytes_store_u64(b, in->send_seq++);
     rt_channel_send(ch, b, sizeof b);
 }
 
@@ -71,7 +63,7 @@ static void on_message(RtChannel *ch, const void *data, size_t len, void *ud) {
     if (p->msgs++ == 0)
         p->first_msg_ns = now;
     p->last_msg_ns = now;
-    uint64_t seq = get_u64(data);
+    uint64_t seq = rt_bytes_load_u64(data);
     uint64_t *next = &in->next_out;
     for (int i = 0; i < in->nin; i++)
         if (in->in[i] == ch)

@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "runtime/env/rt_bytes.h"
 #include "runtime/state/rt_snapshot.h"
 
 G_DEFINE_QUARK(rt-ckpt-metadata-error-quark, rt_ckpt_metadata_error)
@@ -92,129 +93,110 @@ const RtCkptSubtaskState *rt_completed_checkpoint_find(const RtCompletedCheckpoi
 
 /* ------------------------------------------------------------------ encoding */
 
-static void put_le(GByteArray *out, uint64_t v, int bytes) {
-    uint8_t b[8];
-    for (int i = 0; i < bytes; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    g_byte_array_append(out, b, (guint)bytes);
-}
-
 GBytes *rt_ckpt_metadata_encode(const RtCompletedCheckpoint *cp) {
     assert(cp != NULL);
     GByteArray *out = g_byte_array_new();
     g_byte_array_append(out, (const guint8 *)RT_CKPT_METADATA_MAGIC, 8);
-    put_le(out, RT_CKPT_METADATA_VERSION, 4);
-    put_le(out, 0, 8); /* total_len, patched below */
-    put_le(out, cp->checkpoint_id, 8);
-    put_le(out, cp->trigger_ns, 8);
-    put_le(out, cp->complete_ns, 8);
-    put_le(out, cp->attempt, 4);
+    rt_bytes_put_u32(out, RT_CKPT_METADATA_VERSION);
+    rt_bytes_put_u64(out, 0); /* total_len, patched below */
+    rt_bytes_put_u64(out, cp->checkpoint_id);
+    rt_bytes_put_u64(out, cp->trigger_ns);
+    rt_bytes_put_u64(out, cp->complete_ns);
+    rt_bytes_put_u32(out, cp->attempt);
     size_t job_len = strlen(cp->job);
     assert(job_len <= RT_CKPT_METADATA_MAX_JOB_BYTES);
-    put_le(out, job_len, 2);
+    rt_bytes_put_u16(out, (uint16_t)job_len);
     g_byte_array_append(out, (const guint8 *)cp->job, (guint)job_len);
-    put_le(out, cp->subtasks->len, 4);
+    rt_bytes_put_u32(out, cp->subtasks->len);
     for (guint i = 0; i < cp->subtasks->len; i++) {
         const RtCkptSubtaskState *s = &g_array_index(cp->subtasks, RtCkptSubtaskState, i);
         assert(i == 0 || subtask_cmp((&s[-1])->subtask, s->subtask) < 0);
         gsize n = 0;
         const void *h = g_bytes_get_data(s->handle, &n);
-        put_le(out, s->subtask.op, 2);
-        put_le(out, s->subtask.index, 2);
-        put_le(out, s->attempt, 4);
-        put_le(out, n, 4);
+        assert(n <= UINT32_MAX);
+        rt_bytes_put_u16(out, s->subtask.op);
+        rt_bytes_put_u16(out, s->subtask.index);
+        rt_bytes_put_u32(out, s->attempt);
+        rt_bytes_put_u32(out, (uint32_t)n);
         if (n > 0)
             g_byte_array_append(out, h, (guint)n);
     }
-    uint64_t total = (uint64_t)out->len + 4;
-    for (int i = 0; i < 8; i++)
-        out->data[12 + i] = (uint8_t)(total >> (8 * i));
-    put_le(out, rt_crc32c(0, out->data, out->len), 4);
+    rt_bytes_patch_u64(out, 12, (uint64_t)out->len + 4);
+    rt_bytes_put_u32(out, rt_crc32c(0, out->data, out->len));
     return g_byte_array_free_to_bytes(out);
 }
 
-/* A bounds-checked reader: every get fails (sets error once) rather than overrun. */
-typedef struct Reader {
-    const uint8_t *data;
-    size_t len;
-    size_t pos;
-    GError **error;
-    bool failed;
-} Reader;
+/* The decoder reads through an RtBytesReader (rt_bytes.h); its first failure becomes the
+ * GError, named with the byte offset where it was found. */
+typedef RtBytesReader Reader;
 
 static bool fail(Reader *r, RtCkptMetadataError code, const char *what) {
-    if (!r->failed)
-        g_set_error(r->error, RT_CKPT_METADATA_ERROR, code,
-                    "checkpoint metadata: %s at byte %zu", what, r->pos);
-    r->failed = true;
+    return rt_bytes_reader_reject(r, r->pos, (int)code, what, 0);
+}
+
+/* Sets error from r's first failure; returns false. */
+static bool set_error(const Reader *r, GError **error) {
+    const RtBytesFailure *f = &r->failure;
+    assert(r->failed);
+    g_set_error(error, RT_CKPT_METADATA_ERROR,
+                f->need_bytes > 0 ? RT_CKPT_METADATA_ERROR_TRUNCATED : f->code,
+                "checkpoint metadata: %s at byte %zu", f->what, f->at_bytes);
     return false;
 }
 
-static bool get_le(Reader *r, int bytes, uint64_t *v) {
-    if (r->failed)
-        return false;
-    if (r->len - r->pos < (size_t)bytes)
-        return fail(r, RT_CKPT_METADATA_ERROR_TRUNCATED, "truncated");
-    uint64_t x = 0;
-    for (int i = 0; i < bytes; i++)
-        x |= (uint64_t)r->data[r->pos + (size_t)i] << (8 * i);
-    r->pos += (size_t)bytes;
-    *v = x;
-    return true;
-}
-
-/* Checks magic, version, length and checksum before anything else is trusted. */
-static bool check_envelope(Reader *r) {
-    if (r->len < 8 || memcmp(r->data, RT_CKPT_METADATA_MAGIC, 8) != 0)
-        return fail(r, r->len < 8 ? RT_CKPT_METADATA_ERROR_TRUNCATED
+/* Checks magic, version, length and checksum before anything else is trusted, then ends
+ * r before the checksum. A length that differs from the header's is reported at once
+ * into error (r stays ok); any other failure is left in r. */
+static bool check_envelope(Reader *r, GError **error) {
+    if (r->end < 8 || memcmp(r->data, RT_CKPT_METADATA_MAGIC, 8) != 0)
+        return fail(r, r->end < 8 ? RT_CKPT_METADATA_ERROR_TRUNCATED
                                   : RT_CKPT_METADATA_ERROR_BAD_MAGIC, "bad magic");
     r->pos = 8;
-    uint64_t version = 0, total = 0;
-    if (!get_le(r, 4, &version) || !get_le(r, 8, &total))
+    uint32_t version = rt_bytes_get_u32(r, "truncated");
+    uint64_t total = rt_bytes_get_u64(r, "truncated");
+    if (!rt_bytes_reader_ok(r))
         return false;
     if (version != RT_CKPT_METADATA_VERSION)
         return fail(r, RT_CKPT_METADATA_ERROR_BAD_VERSION, "unknown version");
-    if (total != r->len) {
-        g_set_error(r->error, RT_CKPT_METADATA_ERROR, RT_CKPT_METADATA_ERROR_TRUNCATED,
+    if (total != r->end) {
+        g_set_error(error, RT_CKPT_METADATA_ERROR, RT_CKPT_METADATA_ERROR_TRUNCATED,
                     "checkpoint metadata: length %zu but header says %" G_GUINT64_FORMAT,
-                    r->len, total);
-        r->failed = true;
+                    r->end, total);
         return false;
     }
-    if (r->len < HEADER_BYTES + 2 + 4 + 4)
+    if (r->end < HEADER_BYTES + 2 + 4 + 4)
         return fail(r, RT_CKPT_METADATA_ERROR_TRUNCATED, "truncated");
-    const uint8_t *c = r->data + r->len - 4;
-    uint32_t stored = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 |
-                      (uint32_t)c[3] << 24;
-    if (stored != rt_crc32c(0, r->data, r->len - 4))
+    uint32_t stored = rt_bytes_load_u32(r->data + r->end - 4);
+    if (stored != rt_crc32c(0, r->data, r->end - 4))
         return fail(r, RT_CKPT_METADATA_ERROR_CHECKSUM, "checksum mismatch");
-    r->len -= 4; /* the body ends before the checksum */
+    r->end -= 4; /* the body ends before the checksum */
     return true;
 }
 
 static bool decode_subtasks(Reader *r, RtCompletedCheckpoint *cp) {
-    uint64_t n = 0;
-    if (!get_le(r, 4, &n))
+    uint32_t n = rt_bytes_get_u32(r, "truncated");
+    if (!rt_bytes_reader_ok(r))
         return false;
     if (n > RT_CKPT_METADATA_MAX_SUBTASKS)
         return fail(r, RT_CKPT_METADATA_ERROR_CORRUPT, "too many subtasks");
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t op = 0, index = 0, attempt = 0, hlen = 0;
-        if (!get_le(r, 2, &op) || !get_le(r, 2, &index) || !get_le(r, 4, &attempt) ||
-            !get_le(r, 4, &hlen))
+    for (uint32_t i = 0; i < n; i++) {
+        RtSubtaskId st;
+        st.op = rt_bytes_get_u16(r, "truncated");
+        st.index = rt_bytes_get_u16(r, "truncated");
+        uint32_t attempt = rt_bytes_get_u32(r, "truncated");
+        uint32_t hlen = rt_bytes_get_u32(r, "truncated");
+        if (!rt_bytes_reader_ok(r))
             return false;
-        if (hlen > RT_CKPT_METADATA_MAX_HANDLE_BYTES || hlen > r->len - r->pos)
+        if (hlen > RT_CKPT_METADATA_MAX_HANDLE_BYTES || hlen > rt_bytes_reader_left(r))
             return fail(r, RT_CKPT_METADATA_ERROR_CORRUPT, "bad handle length");
-        RtSubtaskId st = {.op = (uint16_t)op, .index = (uint16_t)index};
         if (cp->subtasks->len > 0) {
             const RtCkptSubtaskState *last = &g_array_index(
                 cp->subtasks, RtCkptSubtaskState, cp->subtasks->len - 1);
             if (subtask_cmp(last->subtask, st) >= 0)
                 return fail(r, RT_CKPT_METADATA_ERROR_CORRUPT, "subtasks out of order");
         }
-        GBytes *h = g_bytes_new(r->data + r->pos, (gsize)hlen);
-        r->pos += (size_t)hlen;
-        rt_completed_checkpoint_add(cp, st, (uint32_t)attempt, h);
+        GBytes *h = g_bytes_new(rt_bytes_get_span(r, hlen, "truncated"), hlen);
+        rt_completed_checkpoint_add(cp, st, attempt, h);
         g_bytes_unref(h);
     }
     return true;
@@ -223,30 +205,33 @@ static bool decode_subtasks(Reader *r, RtCompletedCheckpoint *cp) {
 bool rt_ckpt_metadata_decode(const void *data, size_t len, RtCompletedCheckpoint **out,
                              GError **error) {
     assert(out != NULL && (data != NULL || len == 0));
-    Reader r = {.data = data, .len = len, .pos = 0, .error = error, .failed = false};
-    if (!check_envelope(&r))
-        return false;
-    uint64_t id = 0, trig = 0, comp = 0, attempt = 0, job_len = 0;
-    if (!get_le(&r, 8, &id) || !get_le(&r, 8, &trig) || !get_le(&r, 8, &comp) ||
-        !get_le(&r, 4, &attempt) || !get_le(&r, 2, &job_len))
-        return false;
-    if (id == 0)
-        return fail(&r, RT_CKPT_METADATA_ERROR_CORRUPT, "checkpoint id 0");
-    if (job_len > RT_CKPT_METADATA_MAX_JOB_BYTES || job_len > r.len - r.pos)
-        return fail(&r, RT_CKPT_METADATA_ERROR_CORRUPT, "bad job name length");
-    char *job = g_strndup((const char *)r.data + r.pos, (gsize)job_len);
-    r.pos += (size_t)job_len;
-    if (strlen(job) != job_len) {
-        g_free(job);
-        return fail(&r, RT_CKPT_METADATA_ERROR_CORRUPT, "NUL in job name");
+    Reader r;
+    rt_bytes_reader_init(&r, data, len);
+    if (!check_envelope(&r, error))
+        return rt_bytes_reader_ok(&r) ? false : set_error(&r, error);
+    uint64_t id = rt_bytes_get_u64(&r, "truncated");
+    uint64_t trig = rt_bytes_get_u64(&r, "truncated");
+    uint64_t comp = rt_bytes_get_u64(&r, "truncated");
+    uint32_t attempt = rt_bytes_get_u32(&r, "truncated");
+    uint16_t job_len = rt_bytes_get_u16(&r, "truncated");
+    if (rt_bytes_reader_ok(&r) && id == 0)
+        fail(&r, RT_CKPT_METADATA_ERROR_CORRUPT, "checkpoint id 0");
+    if (job_len > RT_CKPT_METADATA_MAX_JOB_BYTES || job_len > rt_bytes_reader_left(&r))
+        fail(&r, RT_CKPT_METADATA_ERROR_CORRUPT, "bad job name length");
+    if (!rt_bytes_reader_ok(&r))
+        return set_error(&r, error);
+    const char *name = (const char *)rt_bytes_get_span(&r, job_len, "truncated");
+    if (memchr(name, '\0', job_len) != NULL) {
+        fail(&r, RT_CKPT_METADATA_ERROR_CORRUPT, "NUL in job name");
+        return set_error(&r, error);
     }
-    RtCompletedCheckpoint *cp = rt_completed_checkpoint_new(job, id, trig, comp,
-                                                            (uint32_t)attempt);
+    char *job = g_strndup(name, job_len);
+    RtCompletedCheckpoint *cp = rt_completed_checkpoint_new(job, id, trig, comp, attempt);
     g_free(job);
     if (!decode_subtasks(&r, cp) ||
-        (r.pos != r.len && !fail(&r, RT_CKPT_METADATA_ERROR_CORRUPT, "trailing bytes"))) {
+        (r.pos != r.end && !fail(&r, RT_CKPT_METADATA_ERROR_CORRUPT, "trailing bytes"))) {
         rt_completed_checkpoint_free(cp);
-        return false;
+        return set_error(&r, error);
     }
     *out = cp;
     return true;

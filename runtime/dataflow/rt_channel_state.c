@@ -6,6 +6,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "runtime/env/rt_bytes.h"
+
 G_DEFINE_QUARK(rt-channel-state-error-quark, rt_channel_state_error)
 
 char *rt_channel_state_name(RtChannelDir dir, RtChannelKey key) {
@@ -62,8 +64,7 @@ GBytes *rt_channel_state_encode(const RtRecord *recs, uint32_t n) {
     size_t len = RT_CHANNEL_STATE_HEADER_BYTES + (size_t)n * RT_PROTOCOL_RECORD_BYTES;
     uint8_t *buf = g_malloc0(len);
     memcpy(buf, RT_CHANNEL_STATE_MAGIC, 4);
-    for (int i = 0; i < 4; i++)
-        buf[4 + i] = (uint8_t)(n >> (8 * i));
+    rt_bytes_store_u32(buf + 4, n);
     for (uint32_t i = 0; i < n; i++)
         rt_protocol_record_encode(buf + RT_CHANNEL_STATE_HEADER_BYTES +
                                       (size_t)i * RT_PROTOCOL_RECORD_BYTES,
@@ -79,8 +80,7 @@ bool rt_channel_state_decode(const void *data, size_t len, GArray **out, GError 
                     "channel state of %zu bytes has no header", len);
         return false;
     }
-    uint32_t n = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
-                 (uint32_t)p[7] << 24;
+    uint32_t n = rt_bytes_load_u32(p + 4);
     if (n > RT_CHANNEL_STATE_MAX_RECORDS ||
         len != RT_CHANNEL_STATE_HEADER_BYTES + (size_t)n * RT_PROTOCOL_RECORD_BYTES) {
         g_set_error(error, RT_CHANNEL_STATE_ERROR, RT_CHANNEL_STATE_ERROR_CORRUPT,

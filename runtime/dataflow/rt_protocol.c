@@ -7,6 +7,8 @@
 #include <assert.h>
 #include <string.h>
 
+#include "runtime/env/rt_bytes.h"
+
 G_DEFINE_QUARK(rt-protocol-error-quark, rt_protocol_error)
 
 /* ------------------------------------------------------------------ names */
@@ -65,32 +67,9 @@ void rt_msg_clear(RtMsg *msg) {
 
 /* ------------------------------------------------------------------ encoding */
 
-static void put_u8(GByteArray *out, uint8_t v) {
-    g_byte_array_append(out, &v, 1);
-}
-
-static void put_u16(GByteArray *out, uint16_t v) {
-    uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-    g_byte_array_append(out, b, 2);
-}
-
-static void put_u32(GByteArray *out, uint32_t v) {
-    uint8_t b[4];
-    for (int i = 0; i < 4; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    g_byte_array_append(out, b, 4);
-}
-
-static void put_u64(GByteArray *out, uint64_t v) {
-    uint8_t b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    g_byte_array_append(out, b, 8);
-}
-
 static void put_bytes(GByteArray *out, const uint8_t *data, size_t len) {
     assert(len <= RT_PROTOCOL_MAX_HANDLE_BYTES && (data != NULL || len == 0));
-    put_u32(out, (uint32_t)len);
+    rt_bytes_put_u32(out, (uint32_t)len);
     if (len > 0)
         g_byte_array_append(out, data, (guint)len);
 }
@@ -99,64 +78,44 @@ static void put_text(GByteArray *out, const char *text) {
     size_t len = text ? strlen(text) : 0;
     if (len > RT_PROTOCOL_MAX_TEXT_BYTES)
         len = RT_PROTOCOL_MAX_TEXT_BYTES; /* reasons are informative: truncate */
-    put_u32(out, (uint32_t)len);
+    rt_bytes_put_u32(out, (uint32_t)len);
     if (len > 0)
         g_byte_array_append(out, (const guint8 *)text, (guint)len);
 }
 
 static void put_subtask(GByteArray *out, RtSubtaskId s) {
-    put_u16(out, s.op);
-    put_u16(out, s.index);
+    rt_bytes_put_u16(out, s.op);
+    rt_bytes_put_u16(out, s.index);
 }
 
 static void put_channel(GByteArray *out, RtChannelKey k) {
-    put_u16(out, k.edge);
-    put_u16(out, k.from);
-    put_u16(out, k.to);
-}
-
-static inline void le64_store(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint64_t le64_load(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static inline uint32_t le32_load(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    rt_bytes_put_u16(out, k.edge);
+    rt_bytes_put_u16(out, k.from);
+    rt_bytes_put_u16(out, k.to);
 }
 
 void rt_protocol_record_encode(uint8_t *dst, const RtRecord *rec) {
     assert(dst != NULL && rec != NULL);
-    dst[0] = (uint8_t)rec->src;
-    dst[1] = (uint8_t)(rec->src >> 8);
-    dst[2] = (uint8_t)(rec->src >> 16);
-    dst[3] = (uint8_t)(rec->src >> 24);
-    le64_store(dst + 4, rec->offset);
-    le64_store(dst + 12, rec->key);
-    le64_store(dst + 20, rec->value);
-    le64_store(dst + 28, rec->created_ns);
+    rt_bytes_store_u32(dst, rec->src);
+    rt_bytes_store_u64(dst + 4, rec->offset);
+    rt_bytes_store_u64(dst + 12, rec->key);
+    rt_bytes_store_u64(dst + 20, rec->value);
+    rt_bytes_store_u64(dst + 28, rec->created_ns);
 }
 
 static void encode_deploy(const RtMsg *msg, GByteArray *out) {
     assert(msg->n_locations <= RT_PROTOCOL_MAX_SUBTASKS);
     assert(msg->n_tasks <= RT_PROTOCOL_MAX_SUBTASKS);
-    put_u32(out, msg->n_locations);
+    rt_bytes_put_u32(out, msg->n_locations);
     for (uint32_t i = 0; i < msg->n_locations; i++) {
         put_subtask(out, msg->locations[i].subtask);
-        put_u32(out, msg->locations[i].process);
+        rt_bytes_put_u32(out, msg->locations[i].process);
     }
-    put_u32(out, msg->n_tasks);
+    rt_bytes_put_u32(out, msg->n_tasks);
     for (uint32_t i = 0; i < msg->n_tasks; i++) {
         const RtDeployTask *t = &msg->tasks[i];
         put_subtask(out, t->subtask);
-        put_u64(out, t->restore_checkpoint_id);
+        rt_bytes_put_u64(out, t->restore_checkpoint_id);
         put_bytes(out, t->handle, t->handle_len);
     }
 }
@@ -164,31 +123,31 @@ static void encode_deploy(const RtMsg *msg, GByteArray *out) {
 static void encode_control_body(const RtMsg *msg, GByteArray *out) {
     switch (msg->type) {
     case RT_MSG_REGISTER:
-        put_u32(out, msg->process);
-        put_u32(out, msg->slots);
-        put_u32(out, msg->running_attempt);
+        rt_bytes_put_u32(out, msg->process);
+        rt_bytes_put_u32(out, msg->slots);
+        rt_bytes_put_u32(out, msg->running_attempt);
         break;
     case RT_MSG_DEPLOY: encode_deploy(msg, out); break;
-    case RT_MSG_DEPLOYED: put_u32(out, msg->count); break;
+    case RT_MSG_DEPLOYED: rt_bytes_put_u32(out, msg->count); break;
     case RT_MSG_TRIGGER:
-        put_u64(out, msg->checkpoint_id);
-        put_u64(out, msg->timestamp_ns);
-        put_u8(out, (uint8_t)msg->barrier_kind);
+        rt_bytes_put_u64(out, msg->checkpoint_id);
+        rt_bytes_put_u64(out, msg->timestamp_ns);
+        rt_bytes_put_u8(out, (uint8_t)msg->barrier_kind);
         put_subtask(out, msg->subtask);
         break;
     case RT_MSG_ACK:
-        put_u64(out, msg->checkpoint_id);
+        rt_bytes_put_u64(out, msg->checkpoint_id);
         put_subtask(out, msg->subtask);
         put_bytes(out, msg->handle, msg->handle_len);
         break;
     case RT_MSG_DECLINE:
-        put_u64(out, msg->checkpoint_id);
+        rt_bytes_put_u64(out, msg->checkpoint_id);
         put_subtask(out, msg->subtask);
-        put_u32(out, (uint32_t)msg->decline_reason);
+        rt_bytes_put_u32(out, (uint32_t)msg->decline_reason);
         put_text(out, msg->text);
         break;
     case RT_MSG_NOTIFY_COMPLETE:
-    case RT_MSG_NOTIFY_ABORT: put_u64(out, msg->checkpoint_id); break;
+    case RT_MSG_NOTIFY_ABORT: rt_bytes_put_u64(out, msg->checkpoint_id); break;
     case RT_MSG_TASK_FAILED:
         put_subtask(out, msg->subtask);
         put_text(out, msg->text);
@@ -206,18 +165,18 @@ static void encode_data_body(const RtMsg *msg, GByteArray *out) {
     case RT_MSG_BUFFER:
         assert(msg->n_records <= RT_PROTOCOL_MAX_RECORDS);
         assert(msg->records != NULL || msg->n_records == 0);
-        put_u32(out, msg->n_records);
+        rt_bytes_put_u32(out, msg->n_records);
         if (msg->n_records > 0)
             g_byte_array_append(out, msg->records,
                                 msg->n_records * RT_PROTOCOL_RECORD_BYTES);
         break;
     case RT_MSG_BARRIER:
-        put_u64(out, msg->checkpoint_id);
-        put_u64(out, msg->timestamp_ns);
-        put_u8(out, (uint8_t)msg->barrier_kind);
+        rt_bytes_put_u64(out, msg->checkpoint_id);
+        rt_bytes_put_u64(out, msg->timestamp_ns);
+        rt_bytes_put_u8(out, (uint8_t)msg->barrier_kind);
         break;
-    case RT_MSG_CANCEL_MARKER: put_u64(out, msg->checkpoint_id); break;
-    case RT_MSG_CREDIT: put_u32(out, msg->count); break;
+    case RT_MSG_CANCEL_MARKER: rt_bytes_put_u64(out, msg->checkpoint_id); break;
+    case RT_MSG_CREDIT: rt_bytes_put_u32(out, msg->count); break;
     case RT_MSG_END_OF_PARTITION:
     case RT_MSG_RESUME: break;
     default: assert(!"not a data message");
@@ -227,9 +186,9 @@ static void encode_data_body(const RtMsg *msg, GByteArray *out) {
 void rt_msg_encode(const RtMsg *msg, GByteArray *out) {
     assert(msg != NULL && out != NULL);
     assert(g_strcmp0(rt_msg_type_name(msg->type), "unknown") != 0);
-    put_u8(out, (uint8_t)RT_PROTOCOL_VERSION);
-    put_u8(out, (uint8_t)msg->type);
-    put_u32(out, msg->attempt);
+    rt_bytes_put_u8(out, (uint8_t)RT_PROTOCOL_VERSION);
+    rt_bytes_put_u8(out, (uint8_t)msg->type);
+    rt_bytes_put_u32(out, msg->attempt);
     if (rt_msg_type_is_data(msg->type))
         encode_data_body(msg, out);
     else
@@ -240,11 +199,11 @@ void rt_protocol_encode_buffer(GByteArray *out, uint32_t attempt, RtChannelKey c
                                const RtRecord *records, uint32_t n) {
     assert(out != NULL && n <= RT_PROTOCOL_MAX_RECORDS && (records != NULL || n == 0));
     g_byte_array_set_size(out, 0);
-    put_u8(out, (uint8_t)RT_PROTOCOL_VERSION);
-    put_u8(out, (uint8_t)RT_MSG_BUFFER);
-    put_u32(out, attempt);
+    rt_bytes_put_u8(out, (uint8_t)RT_PROTOCOL_VERSION);
+    rt_bytes_put_u8(out, (uint8_t)RT_MSG_BUFFER);
+    rt_bytes_put_u32(out, attempt);
     put_channel(out, channel);
-    put_u32(out, n);
+    rt_bytes_put_u32(out, n);
     assert(out->len == RT_PROTOCOL_BUFFER_HEADER_BYTES);
     g_byte_array_set_size(out, RT_PROTOCOL_BUFFER_HEADER_BYTES + n * RT_PROTOCOL_RECORD_BYTES);
     uint8_t *p = out->data + RT_PROTOCOL_BUFFER_HEADER_BYTES;
@@ -254,66 +213,44 @@ void rt_protocol_encode_buffer(GByteArray *out, uint32_t attempt, RtChannelKey c
 
 /* ------------------------------------------------------------------ decoding */
 
-typedef struct Reader {
-    const uint8_t *p;
-    size_t left;
-    bool ok;        /* false after the first failure; later reads return zero */
-    GError **error;
-} Reader;
-
-static bool need(Reader *r, size_t n) {
-    if (!r->ok)
-        return false;
-    if (r->left < n) {
-        r->ok = false;
-        g_set_error(r->error, RT_PROTOCOL_ERROR, RT_PROTOCOL_ERROR_TRUNCATED,
-                    "message truncated: need %zu more bytes, have %zu", n, r->left);
-        return false;
-    }
-    return true;
-}
+/* The decoder reads through an RtBytesReader (rt_bytes.h): the first short read or
+ * rejected value sticks, later reads return zero, and rt_msg_decode turns the recorded
+ * failure into a GError at the end. A rejection's code is an RtProtocolError. */
+typedef RtBytesReader Reader;
 
 static void fail(Reader *r, RtProtocolError code, const char *what, uint64_t value) {
-    if (!r->ok)
-        return;
-    r->ok = false;
-    g_set_error(r->error, RT_PROTOCOL_ERROR, code, "%s (%" G_GUINT64_FORMAT ")", what, value);
+    rt_bytes_reader_reject(r, r->pos, (int)code, what, value);
+}
+
+static bool need(Reader *r, size_t n) {
+    return rt_bytes_reader_need(r, n, "message");
 }
 
 static uint8_t get_u8(Reader *r) {
-    if (!need(r, 1))
-        return 0;
-    uint8_t v = r->p[0];
-    r->p++;
-    r->left--;
-    return v;
+    return rt_bytes_get_u8(r, "u8");
 }
 
 static uint16_t get_u16(Reader *r) {
-    if (!need(r, 2))
-        return 0;
-    uint16_t v = (uint16_t)(r->p[0] | (r->p[1] << 8));
-    r->p += 2;
-    r->left -= 2;
-    return v;
+    return rt_bytes_get_u16(r, "u16");
 }
 
 static uint32_t get_u32(Reader *r) {
-    if (!need(r, 4))
-        return 0;
-    uint32_t v = le32_load(r->p);
-    r->p += 4;
-    r->left -= 4;
-    return v;
+    return rt_bytes_get_u32(r, "u32");
 }
 
 static uint64_t get_u64(Reader *r) {
-    if (!need(r, 8))
-        return 0;
-    uint64_t v = le64_load(r->p);
-    r->p += 8;
-    r->left -= 8;
-    return v;
+    return rt_bytes_get_u64(r, "u64");
+}
+
+static void set_error(const Reader *r, GError **error) {
+    const RtBytesFailure *f = &r->failure;
+    if (f->need_bytes > 0)
+        g_set_error(error, RT_PROTOCOL_ERROR, RT_PROTOCOL_ERROR_TRUNCATED,
+                    "message truncated: need %zu more bytes, have %zu", f->need_bytes,
+                    f->have_bytes);
+    else
+        g_set_error(error, RT_PROTOCOL_ERROR, (gint)f->code, "%s (%" G_GUINT64_FORMAT ")",
+                    f->what, f->value);
 }
 
 static RtSubtaskId get_subtask(Reader *r) {
@@ -327,56 +264,53 @@ static RtSubtaskId get_subtask(Reader *r) {
 static uint8_t *get_bytes(Reader *r, size_t *len_out) {
     *len_out = 0;
     uint32_t len = get_u32(r);
-    if (!r->ok)
+    if (!rt_bytes_reader_ok(r))
         return NULL;
     if (len > RT_PROTOCOL_MAX_HANDLE_BYTES) {
         fail(r, RT_PROTOCOL_ERROR_LIMIT, "state handle too large", len);
         return NULL;
     }
-    if (len == 0 || !need(r, len))
+    const uint8_t *bytes = len > 0 ? rt_bytes_get_span(r, len, "handle") : NULL;
+    if (bytes == NULL)
         return NULL;
     uint8_t *copy = g_malloc(len);
-    memcpy(copy, r->p, len);
-    r->p += len;
-    r->left -= len;
+    memcpy(copy, bytes, len);
     *len_out = len;
     return copy;
 }
 
 static char *get_text(Reader *r) {
     uint32_t len = get_u32(r);
-    if (!r->ok)
+    if (!rt_bytes_reader_ok(r))
         return NULL;
     if (len > RT_PROTOCOL_MAX_TEXT_BYTES) {
         fail(r, RT_PROTOCOL_ERROR_LIMIT, "reason text too long", len);
         return NULL;
     }
-    if (len == 0 || !need(r, len))
+    const char *bytes = len > 0 ? (const char *)rt_bytes_get_span(r, len, "text") : NULL;
+    if (bytes == NULL)
         return NULL;
-    if (memchr(r->p, '\0', len) != NULL) {
+    if (memchr(bytes, '\0', len) != NULL) {
         fail(r, RT_PROTOCOL_ERROR_INVALID, "NUL byte in reason text", len);
         return NULL;
     }
-    char *text = g_strndup((const char *)r->p, len);
-    r->p += len;
-    r->left -= len;
-    return text;
+    return g_strndup(bytes, len);
 }
 
 static bool get_barrier_kind(Reader *r, RtBarrierKind *out) {
     uint8_t k = get_u8(r);
-    if (r->ok && k > RT_BARRIER_AT_LEAST_ONCE)
+    if (k > RT_BARRIER_AT_LEAST_ONCE)
         fail(r, RT_PROTOCOL_ERROR_INVALID, "unknown barrier kind", k);
     *out = (RtBarrierKind)k;
-    return r->ok;
+    return rt_bytes_reader_ok(r);
 }
 
 static void decode_deploy(Reader *r, RtMsg *msg) {
     uint32_t n = get_u32(r);
-    if (r->ok && n > RT_PROTOCOL_MAX_SUBTASKS)
+    if (n > RT_PROTOCOL_MAX_SUBTASKS)
         fail(r, RT_PROTOCOL_ERROR_LIMIT, "too many locations in deploy", n);
     /* Each location takes 8 bytes: check before allocating. */
-    if (!r->ok || !need(r, (size_t)n * 8))
+    if (!need(r, (size_t)n * 8))
         return;
     msg->locations = g_new0(RtDeployLocation, n > 0 ? n : 1);
     msg->n_locations = n;
@@ -385,13 +319,13 @@ static void decode_deploy(Reader *r, RtMsg *msg) {
         msg->locations[i].process = get_u32(r);
     }
     n = get_u32(r);
-    if (r->ok && n > RT_PROTOCOL_MAX_SUBTASKS)
+    if (n > RT_PROTOCOL_MAX_SUBTASKS)
         fail(r, RT_PROTOCOL_ERROR_LIMIT, "too many tasks in deploy", n);
-    if (!r->ok || !need(r, (size_t)n * 16))
+    if (!need(r, (size_t)n * 16))
         return;
     msg->tasks = g_new0(RtDeployTask, n > 0 ? n : 1);
     msg->n_tasks = n;
-    for (uint32_t i = 0; i < n && r->ok; i++) {
+    for (uint32_t i = 0; i < n && rt_bytes_reader_ok(r); i++) {
         RtDeployTask *t = &msg->tasks[i];
         t->subtask = get_subtask(r);
         t->restore_checkpoint_id = get_u64(r);
@@ -423,7 +357,7 @@ static void decode_control_body(Reader *r, RtMsg *msg) {
         msg->checkpoint_id = get_u64(r);
         msg->subtask = get_subtask(r);
         msg->decline_reason = (RtDeclineReason)get_u32(r);
-        if (r->ok && g_strcmp0(rt_decline_reason_name(msg->decline_reason), "unknown") == 0)
+        if (g_strcmp0(rt_decline_reason_name(msg->decline_reason), "unknown") == 0)
             fail(r, RT_PROTOCOL_ERROR_INVALID, "unknown decline reason", msg->decline_reason);
         msg->text = get_text(r);
         break;
@@ -445,15 +379,12 @@ static void decode_data_body(Reader *r, RtMsg *msg) {
     switch (msg->type) {
     case RT_MSG_BUFFER: {
         uint32_t n = get_u32(r);
-        if (r->ok && n > RT_PROTOCOL_MAX_RECORDS)
+        if (n > RT_PROTOCOL_MAX_RECORDS)
             fail(r, RT_PROTOCOL_ERROR_LIMIT, "too many records in buffer", n);
-        size_t bytes = (size_t)n * RT_PROTOCOL_RECORD_BYTES;
-        if (!need(r, bytes))
+        msg->records = rt_bytes_get_span(r, (size_t)n * RT_PROTOCOL_RECORD_BYTES, "message");
+        if (msg->records == NULL)
             return;
-        msg->records = r->p;
         msg->n_records = n;
-        r->p += bytes;
-        r->left -= bytes;
         break;
     }
     case RT_MSG_BARRIER:
@@ -470,24 +401,28 @@ static void decode_data_body(Reader *r, RtMsg *msg) {
 bool rt_msg_decode(const void *data, size_t len, RtMsg *msg, GError **error) {
     assert(msg != NULL && (data != NULL || len == 0));
     memset(msg, 0, sizeof *msg);
-    Reader r = {.p = data, .left = len, .ok = true, .error = error};
+    Reader r;
+    rt_bytes_reader_init(&r, data, len);
     uint8_t version = get_u8(&r);
     uint8_t type = get_u8(&r);
     msg->attempt = get_u32(&r);
-    if (r.ok && version != RT_PROTOCOL_VERSION)
+    /* A rejection on a failed reader is a no-op: the first failure is the one reported. */
+    if (version != RT_PROTOCOL_VERSION)
         fail(&r, RT_PROTOCOL_ERROR_VERSION, "unknown protocol version", version);
-    if (r.ok && g_strcmp0(rt_msg_type_name((RtMsgType)type), "unknown") == 0)
+    if (g_strcmp0(rt_msg_type_name((RtMsgType)type), "unknown") == 0)
         fail(&r, RT_PROTOCOL_ERROR_TYPE, "unknown message type", type);
-    if (r.ok) {
+    if (rt_bytes_reader_ok(&r)) {
         msg->type = (RtMsgType)type;
         if (rt_msg_type_is_data(msg->type))
             decode_data_body(&r, msg);
         else
             decode_control_body(&r, msg);
     }
-    if (r.ok && r.left != 0)
-        fail(&r, RT_PROTOCOL_ERROR_TRAILING, "trailing bytes after message", r.left);
-    if (!r.ok) {
+    if (rt_bytes_reader_left(&r) != 0)
+        fail(&r, RT_PROTOCOL_ERROR_TRAILING, "trailing bytes after message",
+             rt_bytes_reader_left(&r));
+    if (!rt_bytes_reader_ok(&r)) {
+        set_error(&r, error);
         rt_msg_clear(msg);
         return false;
     }
@@ -501,9 +436,9 @@ void rt_msg_record_at(const RtMsg *msg, uint32_t i, RtRecord *out) {
 
 void rt_protocol_record_decode(const uint8_t *p, RtRecord *out) {
     assert(p != NULL && out != NULL);
-    out->src = le32_load(p);
-    out->offset = le64_load(p + 4);
-    out->key = le64_load(p + 12);
-    out->value = le64_load(p + 20);
-    out->created_ns = le64_load(p + 28);
+    out->src = rt_bytes_load_u32(p);
+    out->offset = rt_bytes_load_u64(p + 4);
+    out->key = rt_bytes_load_u64(p + 12);
+    out->value = rt_bytes_load_u64(p + 20);
+    out->created_ns = rt_bytes_load_u64(p + 28);
 }

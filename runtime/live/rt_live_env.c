@@ -9,6 +9,7 @@
 #include "runtime/live/rt_live_env.h"
 
 #include "runtime/coord/rt_coord_zk.h"
+#include "runtime/env/rt_bytes.h"
 
 #include <assert.h>
 #include <gio/gio.h>
@@ -126,17 +127,6 @@ static const RtClockOps live_clock_ops = {
 
 /* ---------------------------------------------------------------- channels */
 
-static void put_u32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_u32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static void channel_destroy(LiveChannel *ch) {
     if (ch->io_src != NULL) {
         g_source_destroy(ch->io_src);
@@ -215,12 +205,12 @@ static void channel_break(LiveChannel *ch) {
 }
 
 static void channel_accept_handshake(LiveChannel *ch, const uint8_t *p, size_t len) {
-    if (len != 12 || get_u32(p) != LIVE_HANDSHAKE_MAGIC) {
+    if (len != 12 || rt_bytes_load_u32(p) != LIVE_HANDSHAKE_MAGIC) {
         channel_break(ch);
         return;
     }
-    ch->peer = get_u32(p + 4);
-    uint32_t port = get_u32(p + 8);
+    ch->peer = rt_bytes_load_u32(p + 4);
+    uint32_t port = rt_bytes_load_u32(p + 8);
     LiveListener *l = g_hash_table_lookup(ch->live->listeners, GUINT_TO_POINTER(port));
     if (l == NULL) {
         channel_break(ch);
@@ -237,7 +227,7 @@ static bool channel_deliver_frames(LiveChannel *ch) {
     bool alive = true;
     ch->dispatching = true;
     while (ch->in->len - off >= 4 && !ch->free_requested && ch->state != CH_BROKEN) {
-        uint32_t n = get_u32(ch->in->data + off);
+        uint32_t n = rt_bytes_load_u32(ch->in->data + off);
         if (n > RT_LIVE_MAX_FRAME_BYTES) {
             channel_break(ch);
             break;
@@ -326,7 +316,7 @@ static void channel_update_io(LiveChannel *ch) {
 
 static void frame_append(GByteArray *out, const void *data, size_t len) {
     uint8_t hdr[4];
-    put_u32(hdr, (uint32_t)len);
+    rt_bytes_store_u32(hdr, (uint32_t)len);
     g_byte_array_append(out, hdr, 4);
     if (len > 0)
         g_byte_array_append(out, data, (guint)len);
@@ -382,9 +372,9 @@ static RtChannel *live_connect(RtTransport *self, RtProcessId peer, uint32_t por
     ch->handler = handler;
     ch->user_data = user_data;
     uint8_t hs[12];
-    put_u32(hs, LIVE_HANDSHAKE_MAGIC);
-    put_u32(hs + 4, live->env.process_id);
-    put_u32(hs + 8, port);
+    rt_bytes_store_u32(hs, LIVE_HANDSHAKE_MAGIC);
+    rt_bytes_store_u32(hs + 4, live->env.process_id);
+    rt_bytes_store_u32(hs + 8, port);
     frame_append(ch->out, hs, sizeof hs);
     GSocketAddress *sa = loopback_address((uint16_t)tcp_port);
     GError *err = NULL;

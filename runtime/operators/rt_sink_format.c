@@ -8,14 +8,14 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "runtime/env/rt_bytes.h"
 #include "runtime/state/rt_snapshot.h"
 
 G_DEFINE_QUARK(rt-sink-format-error-quark, rt_sink_format_error)
 
 #define HEADER_BYTES (8u + 4u + 8u + 4u + 4u + 8u + 4u)
 #define CRC_BYTES 4u
-#define VARINT_MAX_BYTES 10u
-#define RECORD_MAX_BYTES (5u + 4u * VARINT_MAX_BYTES) /* src is a u32 */
+#define RECORD_MAX_BYTES (5u + 4u * RT_BYTES_VARINT_MAX_BYTES) /* src is a u32 */
 
 char *rt_sink_dir(const char *op_name, uint32_t subtask) {
     assert(op_name != NULL);
@@ -28,25 +28,6 @@ char *rt_sink_txn_path(const char *op_name, uint32_t subtask, uint64_t txn, bool
                            committed ? RT_SINK_COMMITTED_PREFIX : RT_SINK_PENDING_PREFIX, txn);
 }
 
-static void put32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static uint64_t get64(const uint8_t *p) {
-    return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
-}
-
 /* Zigzag of the wrapped difference a - b: small magnitudes of either sign stay small. */
 static uint64_t zigzag(uint64_t a, uint64_t b) {
     uint64_t d = a - b;
@@ -57,33 +38,6 @@ static uint64_t zigzag(uint64_t a, uint64_t b) {
 static uint64_t unzigzag(uint64_t z, uint64_t b) {
     uint64_t d = (z >> 1) ^ (0 - (z & 1u));
     return b + d;
-}
-
-static uint8_t *put_varint(uint8_t *p, uint64_t v) {
-    while (v >= 0x80u) {
-        *p++ = (uint8_t)(v | 0x80u);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
-/* Reads a varint from [*p, end); false when truncated or longer than 64 bits. */
-static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out) {
-    uint64_t v = 0;
-    for (unsigned i = 0; i < VARINT_MAX_BYTES; i++) {
-        if (*p >= end)
-            return false;
-        uint8_t c = *(*p)++;
-        if (i == VARINT_MAX_BYTES - 1 && c > 1u)
-            return false; /* bits beyond 64 */
-        v |= (uint64_t)(c & 0x7fu) << (7 * i);
-        if ((c & 0x80u) == 0) {
-            *out = v;
-            return true;
-        }
-    }
-    return false;
 }
 
 /* ------------------------------------------------------------------ encoding */
@@ -129,11 +83,11 @@ void rt_sink_encoder_add(RtSinkEncoder *e, const RtRecord *r) {
     uint8_t tmp[RECORD_MAX_BYTES], *p = tmp;
     RtSinkDeltaState *d = &e->d;
     unsigned slot = r->src % RT_SINK_DELTA_SLOTS, vslot = value_slot(r->key);
-    p = put_varint(p, r->src);
-    p = put_varint(p, zigzag(r->offset, d->prev_offset[slot]));
-    p = put_varint(p, zigzag(r->created_ns, d->prev_created_ns[slot]));
-    p = put_varint(p, r->key);
-    p = put_varint(p, zigzag(r->value, value_base(d, r->key, vslot)));
+    p = rt_bytes_store_varint(p, r->src);
+    p = rt_bytes_store_varint(p, zigzag(r->offset, d->prev_offset[slot]));
+    p = rt_bytes_store_varint(p, zigzag(r->created_ns, d->prev_created_ns[slot]));
+    p = rt_bytes_store_varint(p, r->key);
+    p = rt_bytes_store_varint(p, zigzag(r->value, value_base(d, r->key, vslot)));
     assert(p <= tmp + sizeof tmp);
     delta_advance(d, r, vslot);
     g_byte_array_append(e->buf, tmp, (guint)(p - tmp));
@@ -156,14 +110,14 @@ GBytes *rt_sink_encoder_finish(RtSinkEncoder *e, uint32_t op, uint32_t subtask, 
     uint64_t total = (uint64_t)b->len + CRC_BYTES;
     uint8_t *h = b->data;
     memcpy(h, RT_SINK_MAGIC, 8);
-    put32(h + 8, RT_SINK_FORMAT_VERSION);
-    put64(h + 12, total);
-    put32(h + 20, op);
-    put32(h + 24, subtask);
-    put64(h + 28, txn);
-    put32(h + 36, e->n);
+    rt_bytes_store_u32(h + 8, RT_SINK_FORMAT_VERSION);
+    rt_bytes_store_u64(h + 12, total);
+    rt_bytes_store_u32(h + 20, op);
+    rt_bytes_store_u32(h + 24, subtask);
+    rt_bytes_store_u64(h + 28, txn);
+    rt_bytes_store_u32(h + 36, e->n);
     uint8_t crc[CRC_BYTES];
-    put32(crc, rt_crc32c(0, b->data, b->len));
+    rt_bytes_store_u32(crc, rt_crc32c(0, b->data, b->len));
     g_byte_array_append(b, crc, CRC_BYTES);
     assert(b->len == total);
     e->buf = NULL;
@@ -196,9 +150,9 @@ static bool decode_record(const uint8_t **p, const uint8_t *end, RtSinkDeltaStat
                           RtRecord *r) {
     uint64_t src = 0, doff = 0, dcreated = 0, dvalue = 0;
     memset(r, 0, sizeof *r);
-    if (!get_varint(p, end, &src) || src > UINT32_MAX || !get_varint(p, end, &doff) ||
-        !get_varint(p, end, &dcreated) || !get_varint(p, end, &r->key) ||
-        !get_varint(p, end, &dvalue))
+    if (!rt_bytes_load_varint(p, end, &src) || src > UINT32_MAX ||
+        !rt_bytes_load_varint(p, end, &doff) || !rt_bytes_load_varint(p, end, &dcreated) ||
+        !rt_bytes_load_varint(p, end, &r->key) || !rt_bytes_load_varint(p, end, &dvalue))
         return false;
     unsigned slot = (unsigned)(src % RT_SINK_DELTA_SLOTS), vslot = value_slot(r->key);
     r->src = (uint32_t)src;
@@ -235,14 +189,15 @@ static bool check_frame(const uint8_t *b, size_t len, uint32_t *n, GError **erro
         return fail(error, RT_SINK_FORMAT_ERROR_TRUNCATED, "shorter than a header", len);
     if (memcmp(b, RT_SINK_MAGIC, 8) != 0)
         return fail(error, RT_SINK_FORMAT_ERROR_BAD_MAGIC, "bad magic, length", len);
-    if (get32(b + 8) != RT_SINK_FORMAT_VERSION)
-        return fail(error, RT_SINK_FORMAT_ERROR_BAD_VERSION, "unknown version", get32(b + 8));
-    if (get64(b + 12) != len)
+    uint32_t version = rt_bytes_load_u32(b + 8);
+    if (version != RT_SINK_FORMAT_VERSION)
+        return fail(error, RT_SINK_FORMAT_ERROR_BAD_VERSION, "unknown version", version);
+    if (rt_bytes_load_u64(b + 12) != len)
         return fail(error, RT_SINK_FORMAT_ERROR_TRUNCATED, "length differs from header, have",
                     len);
-    if (rt_crc32c(0, b, len - CRC_BYTES) != get32(b + len - CRC_BYTES))
+    if (rt_crc32c(0, b, len - CRC_BYTES) != rt_bytes_load_u32(b + len - CRC_BYTES))
         return fail(error, RT_SINK_FORMAT_ERROR_CHECKSUM, "checksum mismatch, length", len);
-    *n = get32(b + 36);
+    *n = rt_bytes_load_u32(b + 36);
     /* Each record takes at least 5 bytes (five varints). */
     if (*n > RT_SINK_MAX_RECORDS || (uint64_t)*n * 5u > len - HEADER_BYTES - CRC_BYTES)
         return fail(error, RT_SINK_FORMAT_ERROR_CORRUPT, "record count does not fit", *n);
@@ -259,9 +214,9 @@ bool rt_sink_file_foreach(const void *data, size_t len, RtSinkRecordFunc fn, voi
     if (fn != NULL && !walk_body(b, len, n, fn, user_data, error))
         assert(!"a validated body failed to decode");
     if (info != NULL) {
-        info->op = get32(b + 20);
-        info->subtask = get32(b + 24);
-        info->txn = get64(b + 28);
+        info->op = rt_bytes_load_u32(b + 20);
+        info->subtask = rt_bytes_load_u32(b + 24);
+        info->txn = rt_bytes_load_u64(b + 28);
         info->n_records = n;
     }
     return true;

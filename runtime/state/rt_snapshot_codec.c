@@ -8,6 +8,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "runtime/env/rt_bytes.h"
+
 #define MAGIC_LEN 8u
 #define PREFIX_LEN (MAGIC_LEN + 4u + 8u) /* magic, version, total_len */
 #define FIXED_LEN (PREFIX_LEN + 8u + 7u * 4u)
@@ -18,39 +20,10 @@ static_assert(sizeof(RT_SNAPSHOT_MAGIC) == MAGIC_LEN + 1, "magic is 8 bytes");
 
 /* ------------------------------------------------------------------ encoding */
 
-static void put_u8(GByteArray *b, uint8_t v) {
-    g_byte_array_append(b, &v, 1);
-}
-
-static void put_u16(GByteArray *b, uint16_t v) {
-    uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-    g_byte_array_append(b, x, 2);
-}
-
-static void put_u32(GByteArray *b, uint32_t v) {
-    uint8_t x[4];
-    for (int i = 0; i < 4; i++)
-        x[i] = (uint8_t)(v >> (8 * i));
-    g_byte_array_append(b, x, 4);
-}
-
-static void put_u64(GByteArray *b, uint64_t v) {
-    uint8_t x[8];
-    for (int i = 0; i < 8; i++)
-        x[i] = (uint8_t)(v >> (8 * i));
-    g_byte_array_append(b, x, 8);
-}
-
-static void patch_u32(GByteArray *b, size_t at, uint32_t v) {
-    assert(at + 4 <= b->len);
-    for (int i = 0; i < 4; i++)
-        b->data[at + (size_t)i] = (uint8_t)(v >> (8 * i));
-}
-
 static void put_name(GByteArray *b, const char *name) {
     size_t n = strlen(name);
     assert(n >= 1 && n <= RT_SNAPSHOT_MAX_NAME_BYTES);
-    put_u16(b, (uint16_t)n);
+    rt_bytes_put_u16(b, (uint16_t)n);
     g_byte_array_append(b, (const uint8_t *)name, (guint)n);
 }
 
@@ -75,7 +48,7 @@ static void put_key_groups(GByteArray *b, const RtSnapshot *snap) {
     guint *cur = g_new0(guint, n > 0 ? n : 1);
     size_t count_at = b->len;
     uint32_t n_groups = 0;
-    put_u32(b, 0);
+    rt_bytes_put_u32(b, 0);
     for (;;) { /* bounded: each round consumes at least one row */
         uint32_t kg = UINT32_MAX;
         for (guint i = 0; i < n; i++) {
@@ -86,10 +59,10 @@ static void put_key_groups(GByteArray *b, const RtSnapshot *snap) {
         if (kg == UINT32_MAX)
             break;
         n_groups++;
-        put_u32(b, kg);
+        rt_bytes_put_u32(b, kg);
         size_t parts_at = b->len;
         uint32_t n_parts = 0;
-        put_u32(b, 0);
+        rt_bytes_put_u32(b, 0);
         for (guint i = 0; i < n; i++) {
             const RtSnapshotState *s = g_ptr_array_index(snap->states, i);
             guint end = cur[i];
@@ -99,23 +72,23 @@ static void put_key_groups(GByteArray *b, const RtSnapshot *snap) {
             if (end == cur[i])
                 continue;
             n_parts++;
-            put_u32(b, i);
-            put_u32(b, end - cur[i]);
+            rt_bytes_put_u32(b, i);
+            rt_bytes_put_u32(b, end - cur[i]);
             for (; cur[i] < end; cur[i]++) {
                 const RtSnapshotRow *r = &g_array_index(s->rows, RtSnapshotRow, cur[i]);
-                put_u64(b, r->key);
-                put_u64(b, r->sub);
-                put_u64(b, r->value);
+                rt_bytes_put_u64(b, r->key);
+                rt_bytes_put_u64(b, r->sub);
+                rt_bytes_put_u64(b, r->value);
             }
         }
-        patch_u32(b, parts_at, n_parts);
+        rt_bytes_patch_u32(b, parts_at, n_parts);
     }
-    patch_u32(b, count_at, n_groups);
+    rt_bytes_patch_u32(b, count_at, n_groups);
     g_free(cur);
 }
 
 static void put_blobs(GByteArray *b, GPtrArray *blobs) {
-    put_u32(b, blobs->len);
+    rt_bytes_put_u32(b, blobs->len);
     for (guint i = 0; i < blobs->len; i++) {
         const RtSnapshotBlob *blob = g_ptr_array_index(blobs, i);
         assert(i == 0 || strcmp(((RtSnapshotBlob *)g_ptr_array_index(blobs, i - 1))->name,
@@ -124,7 +97,7 @@ static void put_blobs(GByteArray *b, GPtrArray *blobs) {
         const uint8_t *data = g_bytes_get_data(blob->data, &len);
         assert(len <= UINT32_MAX);
         put_name(b, blob->name);
-        put_u32(b, (uint32_t)len);
+        rt_bytes_put_u32(b, (uint32_t)len);
         if (len > 0)
             g_byte_array_append(b, data, (guint)len);
     }
@@ -136,18 +109,18 @@ GBytes *rt_snapshot_encode(const RtSnapshot *snap) {
     assert(snap->key_groups.end <= snap->max_parallelism || snap->key_groups.end == 0);
     GByteArray *b = g_byte_array_new();
     g_byte_array_append(b, (const uint8_t *)RT_SNAPSHOT_MAGIC, MAGIC_LEN);
-    put_u32(b, RT_SNAPSHOT_FORMAT_VERSION);
-    put_u64(b, 0); /* total_len, patched below */
-    put_u64(b, snap->checkpoint_id);
-    put_u32(b, snap->op);
-    put_u32(b, snap->subtask);
-    put_u32(b, snap->attempt);
-    put_u32(b, snap->parallelism);
-    put_u32(b, snap->max_parallelism);
-    put_u32(b, snap->key_groups.start);
-    put_u32(b, snap->key_groups.end);
+    rt_bytes_put_u32(b, RT_SNAPSHOT_FORMAT_VERSION);
+    rt_bytes_put_u64(b, 0); /* total_len, patched below */
+    rt_bytes_put_u64(b, snap->checkpoint_id);
+    rt_bytes_put_u32(b, snap->op);
+    rt_bytes_put_u32(b, snap->subtask);
+    rt_bytes_put_u32(b, snap->attempt);
+    rt_bytes_put_u32(b, snap->parallelism);
+    rt_bytes_put_u32(b, snap->max_parallelism);
+    rt_bytes_put_u32(b, snap->key_groups.start);
+    rt_bytes_put_u32(b, snap->key_groups.end);
     assert(snap->states->len <= RT_SNAPSHOT_MAX_STATES);
-    put_u32(b, snap->states->len);
+    rt_bytes_put_u32(b, snap->states->len);
     for (guint i = 0; i < snap->states->len; i++) {
         const RtSnapshotState *s = g_ptr_array_index(snap->states, i);
         assert(i == 0 || strcmp(((RtSnapshotState *)g_ptr_array_index(snap->states, i - 1))
@@ -155,88 +128,53 @@ GBytes *rt_snapshot_encode(const RtSnapshot *snap) {
         assert(s->rows->len == 0 || snap->max_parallelism > 0);
         check_state_rows(snap, s);
         put_name(b, s->name);
-        put_u8(b, (uint8_t)s->kind);
+        rt_bytes_put_u8(b, (uint8_t)s->kind);
     }
     put_key_groups(b, snap);
     put_blobs(b, snap->operator_state);
     put_blobs(b, snap->channel_state);
     uint64_t total = (uint64_t)b->len + CRC_LEN;
-    for (int i = 0; i < 8; i++)
-        b->data[MAGIC_LEN + 4 + (size_t)i] = (uint8_t)(total >> (8 * i));
-    put_u32(b, rt_crc32c(0, b->data, b->len));
+    rt_bytes_patch_u64(b, MAGIC_LEN + 4, total);
+    rt_bytes_put_u32(b, rt_crc32c(0, b->data, b->len));
     assert(b->len == total);
     return g_byte_array_free_to_bytes(b);
 }
 
 /* ------------------------------------------------------------------ decoding */
 
-typedef struct Reader {
-    const uint8_t *data;
-    size_t end; /* parse limit: the start of the CRC */
-    size_t pos;
-    GError **error;
-} Reader;
-
-static bool need(Reader *r, size_t n, const char *what) {
-    if (r->end - r->pos >= n)
-        return true;
-    g_set_error(r->error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_CORRUPT,
-                "snapshot corrupt: %s at byte %zu needs %zu bytes, %zu remain", what, r->pos,
-                n, r->end - r->pos);
-    return false;
-}
-
-static uint64_t le(const uint8_t *p, int n) {
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static bool get_u8(Reader *r, const char *what, uint8_t *out) {
-    if (!need(r, 1, what))
-        return false;
-    *out = r->data[r->pos++];
-    return true;
-}
-
-static bool get_u32(Reader *r, const char *what, uint32_t *out) {
-    if (!need(r, 4, what))
-        return false;
-    *out = (uint32_t)le(r->data + r->pos, 4);
-    r->pos += 4;
-    return true;
-}
-
-static bool get_u64(Reader *r, const char *what, uint64_t *out) {
-    if (!need(r, 8, what))
-        return false;
-    *out = le(r->data + r->pos, 8);
-    r->pos += 8;
-    return true;
-}
+/* The decoder reads through an RtBytesReader (rt_bytes.h) whose end is the start of the
+ * CRC; rt_snapshot_decode turns its first failure into the GError. */
+typedef RtBytesReader Reader;
 
 static bool corrupt(Reader *r, size_t at, const char *what) {
-    g_set_error(r->error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_CORRUPT,
-                "snapshot corrupt: %s at byte %zu", what, at);
-    return false;
+    return rt_bytes_reader_reject(r, at, RT_SNAPSHOT_ERROR_CORRUPT, what, 0);
+}
+
+static void set_error(const Reader *r, GError **error) {
+    const RtBytesFailure *f = &r->failure;
+    if (f->need_bytes > 0)
+        g_set_error(error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_CORRUPT,
+                    "snapshot corrupt: %s at byte %zu needs %zu bytes, %zu remain", f->what,
+                    f->at_bytes, f->need_bytes, f->have_bytes);
+    else
+        g_set_error(error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_CORRUPT,
+                    "snapshot corrupt: %s at byte %zu", f->what, f->at_bytes);
 }
 
 /* Reads a name; *out is a new string; prev (may be NULL) must sort before it. */
 static bool get_name(Reader *r, const char *prev, char **out) {
     size_t at = r->pos;
-    if (!need(r, 2, "name length"))
+    size_t n = rt_bytes_get_u16(r, "name length");
+    if (!rt_bytes_reader_ok(r))
         return false;
-    size_t n = (size_t)le(r->data + r->pos, 2);
-    r->pos += 2;
     if (n == 0 || n > RT_SNAPSHOT_MAX_NAME_BYTES)
         return corrupt(r, at, "bad name length");
-    if (!need(r, n, "name"))
+    const char *bytes = (const char *)rt_bytes_get_span(r, n, "name");
+    if (bytes == NULL)
         return false;
-    if (memchr(r->data + r->pos, 0, n) != NULL)
+    if (memchr(bytes, 0, n) != NULL)
         return corrupt(r, at, "NUL in name");
-    char *name = g_strndup((const char *)r->data + r->pos, n);
-    r->pos += n;
+    char *name = g_strndup(bytes, n);
     if (prev != NULL && strcmp(prev, name) >= 0) {
         g_free(name);
         return corrupt(r, at, "names not sorted or not unique");
@@ -245,59 +183,57 @@ static bool get_name(Reader *r, const char *prev, char **out) {
     return true;
 }
 
-/* Checks the envelope: magic, version, length, checksum. Sets r->end. */
-static bool check_envelope(Reader *r, size_t len) {
+/* Checks the envelope of data[0..len): magic, version, length, checksum. */
+static bool check_envelope(const uint8_t *data, size_t len, GError **error) {
     size_t m = MIN(len, (size_t)MAGIC_LEN);
-    if (memcmp(r->data, RT_SNAPSHOT_MAGIC, m) != 0) {
-        g_set_error(r->error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_BAD_MAGIC,
+    if (memcmp(data, RT_SNAPSHOT_MAGIC, m) != 0) {
+        g_set_error(error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_BAD_MAGIC,
                     "not a snapshot: bad magic in the first %zu bytes", m);
         return false;
     }
     if (len < PREFIX_LEN) {
-        g_set_error(r->error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_TRUNCATED,
+        g_set_error(error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_TRUNCATED,
                     "snapshot truncated at byte %zu: the header needs %u bytes", len,
                     PREFIX_LEN);
         return false;
     }
-    uint32_t version = (uint32_t)le(r->data + MAGIC_LEN, 4);
+    uint32_t version = rt_bytes_load_u32(data + MAGIC_LEN);
     if (version != RT_SNAPSHOT_FORMAT_VERSION) {
-        g_set_error(r->error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_BAD_VERSION,
+        g_set_error(error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_BAD_VERSION,
                     "snapshot format version %" PRIu32 " unsupported (expected %u)", version,
                     RT_SNAPSHOT_FORMAT_VERSION);
         return false;
     }
-    uint64_t total = le(r->data + MAGIC_LEN + 4, 8);
+    uint64_t total = rt_bytes_load_u64(data + MAGIC_LEN + 4);
     if (total > len) {
-        g_set_error(r->error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_TRUNCATED,
+        g_set_error(error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_TRUNCATED,
                     "snapshot truncated at byte %zu of %" PRIu64, len, total);
         return false;
     }
     if (total < len || total < FIXED_LEN + CRC_LEN) {
-        g_set_error(r->error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_CORRUPT,
+        g_set_error(error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_CORRUPT,
                     "snapshot corrupt: header says %" PRIu64 " bytes, file has %zu", total,
                     len);
         return false;
     }
-    uint32_t stored = (uint32_t)le(r->data + len - CRC_LEN, 4);
-    uint32_t actual = rt_crc32c(0, r->data, len - CRC_LEN);
+    uint32_t stored = rt_bytes_load_u32(data + len - CRC_LEN);
+    uint32_t actual = rt_crc32c(0, data, len - CRC_LEN);
     if (stored != actual) {
-        g_set_error(r->error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_CHECKSUM,
+        g_set_error(error, RT_SNAPSHOT_ERROR, RT_SNAPSHOT_ERROR_CHECKSUM,
                     "snapshot checksum mismatch: stored 0x%08" PRIx32 ", computed 0x%08" PRIx32
                     " over %zu bytes", stored, actual, len - CRC_LEN);
         return false;
     }
-    r->end = len - CRC_LEN;
-    r->pos = PREFIX_LEN;
     return true;
 }
 
 static bool get_header(Reader *r, RtSnapshot *s) {
     uint32_t f[7];
-    if (!get_u64(r, "checkpoint id", &s->checkpoint_id))
-        return false;
+    s->checkpoint_id = rt_bytes_get_u64(r, "checkpoint id");
     for (int i = 0; i < 7; i++)
-        if (!get_u32(r, "header field", &f[i]))
-            return false;
+        f[i] = rt_bytes_get_u32(r, "header field");
+    if (!rt_bytes_reader_ok(r))
+        return false;
     s->op = f[0];
     s->subtask = f[1];
     s->attempt = f[2];
@@ -312,23 +248,22 @@ static bool get_header(Reader *r, RtSnapshot *s) {
 }
 
 static bool get_states(Reader *r, RtSnapshot *s) {
-    uint32_t n = 0;
     size_t at = r->pos;
-    if (!get_u32(r, "state count", &n))
+    uint32_t n = rt_bytes_get_u32(r, "state count");
+    if (!rt_bytes_reader_ok(r))
         return false;
     if (n > RT_SNAPSHOT_MAX_STATES)
         return corrupt(r, at, "too many states");
     for (uint32_t i = 0; i < n; i++) {
         const RtSnapshotState *prev = i > 0 ? g_ptr_array_index(s->states, i - 1) : NULL;
         char *name = NULL;
-        uint8_t kind = 0;
         if (!get_name(r, prev != NULL ? prev->name : NULL, &name))
             return false;
         at = r->pos;
-        bool got = get_u8(r, "state kind", &kind);
-        if (!got || kind < RT_STATE_VALUE || kind > RT_STATE_MAP) {
+        uint8_t kind = rt_bytes_get_u8(r, "state kind");
+        if (!rt_bytes_reader_ok(r) || kind < RT_STATE_VALUE || kind > RT_STATE_MAP) {
             g_free(name);
-            return got ? corrupt(r, at, "bad state kind") : false;
+            return corrupt(r, at, "bad state kind");
         }
         RtSnapshotState *st = g_new0(RtSnapshotState, 1);
         st->name = name;
@@ -345,15 +280,14 @@ static bool get_rows(Reader *r, RtSnapshot *s, RtSnapshotState *st, uint32_t kg,
     size_t at = r->pos;
     if (n_rows == 0)
         return corrupt(r, at, "empty state part");
-    if (!need(r, (size_t)n_rows * ROW_LEN, "rows"))
+    if (!rt_bytes_reader_need(r, (size_t)n_rows * ROW_LEN, "rows"))
         return false;
     for (uint32_t i = 0; i < n_rows; i++) {
         RtSnapshotRow row = {.key_group = kg};
         at = r->pos;
-        row.key = le(r->data + r->pos, 8);
-        row.sub = le(r->data + r->pos + 8, 8);
-        row.value = le(r->data + r->pos + 16, 8);
-        r->pos += ROW_LEN;
+        row.key = rt_bytes_get_u64(r, "row");
+        row.sub = rt_bytes_get_u64(r, "row");
+        row.value = rt_bytes_get_u64(r, "row");
         if (rt_key_group_for_key(row.key, s->max_parallelism) != kg)
             return corrupt(r, at, "key in the wrong key group");
         const RtSnapshotRow *p =
@@ -371,17 +305,19 @@ static bool get_rows(Reader *r, RtSnapshot *s, RtSnapshotState *st, uint32_t kg,
 }
 
 static bool get_key_groups(Reader *r, RtSnapshot *s) {
-    uint32_t n = 0;
     size_t at = r->pos;
-    if (!get_u32(r, "key group count", &n))
+    uint32_t n = rt_bytes_get_u32(r, "key group count");
+    if (!rt_bytes_reader_ok(r))
         return false;
     if (n > rt_key_group_range_size(s->key_groups))
         return corrupt(r, at, "more key groups than the range holds");
     uint32_t prev_kg = 0;
     for (uint32_t g = 0; g < n; g++) {
-        uint32_t kg = 0, n_parts = 0, prev_state = 0;
+        uint32_t prev_state = 0;
         at = r->pos;
-        if (!get_u32(r, "key group", &kg) || !get_u32(r, "part count", &n_parts))
+        uint32_t kg = rt_bytes_get_u32(r, "key group");
+        uint32_t n_parts = rt_bytes_get_u32(r, "part count");
+        if (!rt_bytes_reader_ok(r))
             return false;
         if (!rt_key_group_range_contains(s->key_groups, kg) || (g > 0 && kg <= prev_kg))
             return corrupt(r, at, "key group out of range or order");
@@ -389,9 +325,10 @@ static bool get_key_groups(Reader *r, RtSnapshot *s) {
             return corrupt(r, at, "bad part count");
         prev_kg = kg;
         for (uint32_t p = 0; p < n_parts; p++) {
-            uint32_t idx = 0, n_rows = 0;
             at = r->pos;
-            if (!get_u32(r, "state index", &idx) || !get_u32(r, "row count", &n_rows))
+            uint32_t idx = rt_bytes_get_u32(r, "state index");
+            uint32_t n_rows = rt_bytes_get_u32(r, "row count");
+            if (!rt_bytes_reader_ok(r))
                 return false;
             if (idx >= s->states->len || (p > 0 && idx <= prev_state))
                 return corrupt(r, at, "state index out of range or order");
@@ -404,26 +341,26 @@ static bool get_key_groups(Reader *r, RtSnapshot *s) {
 }
 
 static bool get_blobs(Reader *r, GPtrArray *blobs, const char *what) {
-    uint32_t n = 0;
     size_t at = r->pos;
-    if (!get_u32(r, what, &n))
+    uint32_t n = rt_bytes_get_u32(r, what);
+    if (!rt_bytes_reader_ok(r))
         return false;
     if (n > RT_SNAPSHOT_MAX_BLOBS)
         return corrupt(r, at, "too many blobs");
     for (uint32_t i = 0; i < n; i++) {
         const RtSnapshotBlob *prev = i > 0 ? g_ptr_array_index(blobs, i - 1) : NULL;
         char *name = NULL;
-        uint32_t len = 0;
         if (!get_name(r, prev != NULL ? prev->name : NULL, &name))
             return false;
-        if (!get_u32(r, "blob length", &len) || !need(r, len, "blob")) {
+        uint32_t len = rt_bytes_get_u32(r, "blob length");
+        const uint8_t *bytes = rt_bytes_get_span(r, len, "blob");
+        if (bytes == NULL) {
             g_free(name);
             return false;
         }
         RtSnapshotBlob *b = g_new0(RtSnapshotBlob, 1);
         b->name = name;
-        b->data = g_bytes_new(r->data + r->pos, len);
-        r->pos += len;
+        b->data = g_bytes_new(bytes, len);
         g_ptr_array_add(blobs, b);
     }
     return true;
@@ -431,9 +368,12 @@ static bool get_blobs(Reader *r, GPtrArray *blobs, const char *what) {
 
 bool rt_snapshot_decode(const void *data, size_t len, RtSnapshot **out, GError **error) {
     assert((data != NULL || len == 0) && out != NULL);
-    Reader r = {.data = data != NULL ? data : (const void *)"", .end = len, .error = error};
-    if (!check_envelope(&r, len))
+    const uint8_t *d = data != NULL ? data : (const void *)"";
+    if (!check_envelope(d, len, error))
         return false;
+    Reader r;
+    rt_bytes_reader_init(&r, d, len - CRC_LEN);
+    r.pos = PREFIX_LEN;
     RtSnapshot *s = rt_snapshot_new();
     bool ok = get_header(&r, s) && get_states(&r, s) && get_key_groups(&r, s) &&
               get_blobs(&r, s->operator_state, "operator state count") &&
@@ -441,6 +381,7 @@ bool rt_snapshot_decode(const void *data, size_t len, RtSnapshot **out, GError *
     if (ok && r.pos != r.end)
         ok = corrupt(&r, r.pos, "trailing bytes before the checksum");
     if (!ok) {
+        set_error(&r, error);
         rt_snapshot_free(s);
         return false;
     }

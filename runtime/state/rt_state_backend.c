@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "runtime/env/rt_bytes.h"
 #include "runtime/state/rt_backend_zk.h"
 
 G_DEFINE_QUARK(rt-state-backend-error-quark, rt_state_backend_error)
@@ -176,16 +177,9 @@ bool rt_state_handle_equal(const RtStateHandle *a, const RtStateHandle *b) {
     return a->inline_data == NULL || g_bytes_equal(a->inline_data, b->inline_data);
 }
 
-static void put_le(GByteArray *b, uint64_t v, int n) {
-    uint8_t x[8];
-    for (int i = 0; i < n; i++)
-        x[i] = (uint8_t)(v >> (8 * i));
-    g_byte_array_append(b, x, (guint)n);
-}
-
 static void put_str(GByteArray *b, const char *s) {
     size_t n = strlen(s);
-    put_le(b, n, 2);
+    rt_bytes_put_u16(b, (uint16_t)n);
     g_byte_array_append(b, (const uint8_t *)s, (guint)n);
 }
 
@@ -195,49 +189,33 @@ GBytes *rt_state_handle_encode(const RtStateHandle *h) {
     g_byte_array_append(b, (const uint8_t *)HANDLE_MAGIC, HANDLE_MAGIC_LEN);
     put_str(b, h->backend);
     put_str(b, h->location);
-    put_le(b, h->checkpoint_id, 8);
-    put_le(b, h->size_bytes, 8);
-    put_le(b, h->crc32c, 4);
+    rt_bytes_put_u64(b, h->checkpoint_id);
+    rt_bytes_put_u64(b, h->size_bytes);
+    rt_bytes_put_u32(b, h->crc32c);
     gsize n = 0;
     const uint8_t *data = h->inline_data != NULL ? g_bytes_get_data(h->inline_data, &n) : NULL;
     assert(n <= UINT32_MAX);
-    put_le(b, h->inline_data != NULL ? 1 : 0, 1);
-    put_le(b, n, 4);
+    rt_bytes_put_u8(b, h->inline_data != NULL ? 1 : 0);
+    rt_bytes_put_u32(b, (uint32_t)n);
     if (n > 0)
         g_byte_array_append(b, data, (guint)n);
-    put_le(b, rt_crc32c(0, b->data, b->len), 4);
+    rt_bytes_put_u32(b, rt_crc32c(0, b->data, b->len));
     return g_byte_array_free_to_bytes(b);
 }
 
-typedef struct HandleReader {
-    const uint8_t *data;
-    size_t end; /* start of the trailing CRC */
-    size_t pos;
-    bool ok;
-} HandleReader;
-
-static uint64_t get_le(HandleReader *r, int n) {
-    if (!r->ok || r->end - r->pos < (size_t)n) {
-        r->ok = false;
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = (v << 8) | r->data[r->pos + (size_t)i];
-    r->pos += (size_t)n;
-    return v;
-}
-
-static char *get_str(HandleReader *r) {
-    size_t n = (size_t)get_le(r, 2);
-    if (!r->ok || n > HANDLE_MAX_STRING || r->end - r->pos < n ||
-        memchr(r->data + r->pos, 0, n) != NULL) {
-        r->ok = false;
+/* Reads a length-prefixed string: a new string, or NULL with r failed. */
+static char *get_str(RtBytesReader *r) {
+    uint16_t n = rt_bytes_get_u16(r, "string length");
+    if (n > HANDLE_MAX_STRING) {
+        rt_bytes_reader_reject(r, r->pos, 0, "string too long", n);
         return NULL;
     }
-    char *s = g_strndup((const char *)r->data + r->pos, n);
-    r->pos += n;
-    return s;
+    const char *s = (const char *)rt_bytes_get_span(r, n, "string");
+    if (s == NULL || memchr(s, 0, n) != NULL) {
+        rt_bytes_reader_reject(r, r->pos, 0, "NUL in string", n);
+        return NULL;
+    }
+    return g_strndup(s, n);
 }
 
 static bool handle_error(GError **error, const char *what) {
@@ -252,19 +230,20 @@ bool rt_state_handle_decode(const void *data, size_t len, RtStateHandle **out,
     const uint8_t *d = data;
     if (len < HANDLE_MAGIC_LEN + 4 || memcmp(d, HANDLE_MAGIC, HANDLE_MAGIC_LEN) != 0)
         return handle_error(error, "bad magic or too short");
-    uint32_t stored = (uint32_t)d[len - 4] | (uint32_t)d[len - 3] << 8 |
-                      (uint32_t)d[len - 2] << 16 | (uint32_t)d[len - 1] << 24;
-    if (stored != rt_crc32c(0, d, len - 4))
+    if (rt_bytes_load_u32(d + len - 4) != rt_crc32c(0, d, len - 4))
         return handle_error(error, "checksum mismatch");
-    HandleReader r = {.data = d, .end = len - 4, .pos = HANDLE_MAGIC_LEN, .ok = true};
+    RtBytesReader r;
+    rt_bytes_reader_init(&r, d, len - 4); /* the body ends before the CRC */
+    r.pos = HANDLE_MAGIC_LEN;
     char *backend = get_str(&r);
     char *location = get_str(&r);
-    uint64_t checkpoint_id = get_le(&r, 8);
-    uint64_t size = get_le(&r, 8);
-    uint32_t crc = (uint32_t)get_le(&r, 4);
-    uint64_t has_inline = get_le(&r, 1);
-    size_t n = (size_t)get_le(&r, 4);
-    bool shape = r.ok && has_inline <= 1 && r.end - r.pos == n && (has_inline || n == 0);
+    uint64_t checkpoint_id = rt_bytes_get_u64(&r, "checkpoint id");
+    uint64_t size = rt_bytes_get_u64(&r, "size");
+    uint32_t crc = rt_bytes_get_u32(&r, "crc");
+    uint8_t has_inline = rt_bytes_get_u8(&r, "inline flag");
+    uint32_t n = rt_bytes_get_u32(&r, "inline length");
+    bool shape = rt_bytes_reader_ok(&r) && has_inline <= 1 &&
+                 rt_bytes_reader_left(&r) == n && (has_inline || n == 0);
     if (!shape) {
         g_free(backend);
         g_free(location);

@@ -23,6 +23,21 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A sanitizer build checks every run for leaks: _exit() skips LeakSanitizer's
+ * exit-time check, so the child runs it itself (see child_main). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SWEEP_LEAK_CHECK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SWEEP_LEAK_CHECK 1
+#endif
+#endif
+#ifdef SWEEP_LEAK_CHECK
+#include <sanitizer/lsan_interface.h>
+#endif
+#define SWEEP_LEAK_STATUS 23 /* LeakSanitizer's own exit status for a leak */
+
+#include "runtime/env/rt_bytes.h"
 #include "sim/harness/sim_capsule.h"
 #include "sim/harness/sim_cli.h"
 #include "sim/sim_commands.h"
@@ -80,46 +95,29 @@ static void make_job(const Sweep *sw, size_t item, SimCliJob *job) {
 
 /* ------------------------------------------------------------------ wire format */
 
-static void put_u64(GByteArray *b, uint64_t v) {
-    uint8_t le[8];
-    for (int i = 0; i < 8; i++)
-        le[i] = (uint8_t)(v >> (8 * i));
-    g_byte_array_append(b, le, 8);
-}
-
 static void put_str(GByteArray *b, const char *s) {
     size_t len = s ? strlen(s) : 0;
-    put_u64(b, len);
+    rt_bytes_put_u64(b, len);
     g_byte_array_append(b, (const guint8 *)(s ? s : ""), (guint)len);
 }
 
-static bool get_u64(const GByteArray *b, size_t *pos, uint64_t *v) {
-    if (b->len < *pos + 8)
-        return false;
-    *v = 0;
-    for (int i = 0; i < 8; i++)
-        *v |= (uint64_t)b->data[*pos + (size_t)i] << (8 * i);
-    *pos += 8;
-    return true;
-}
-
-static bool get_str(const GByteArray *b, size_t *pos, char **s) {
-    uint64_t len = 0;
-    if (!get_u64(b, pos, &len) || len > b->len - *pos)
-        return false;
-    *s = g_strndup((const char *)b->data + *pos, (gsize)len);
-    *pos += (size_t)len;
-    return true;
+/* A new copy of a length-prefixed string, or NULL with r failed. */
+static char *get_str(RtBytesReader *r) {
+    uint64_t len = rt_bytes_get_u64(r, "string length");
+    const char *p = (const char *)rt_bytes_get_span(r, (size_t)len, "string");
+    return p != NULL ? g_strndup(p, (gsize)len) : NULL;
 }
 
 static bool decode_outcome(const GByteArray *b, SimCliOutcome *o) {
-    size_t pos = 0;
-    uint64_t status = 0;
+    RtBytesReader r;
+    rt_bytes_reader_init(&r, b->data, b->len);
     memset(o, 0, sizeof *o);
-    bool ok = get_u64(b, &pos, &status) && get_u64(b, &pos, &o->trace_hash) &&
-              get_str(b, &pos, &o->json) && get_str(b, &pos, &o->human) &&
-              get_str(b, &pos, &o->invariants) && pos == b->len;
-    o->status = (int)status;
+    o->status = (int)rt_bytes_get_u64(&r, "status");
+    o->trace_hash = rt_bytes_get_u64(&r, "trace hash");
+    o->json = get_str(&r);
+    o->human = get_str(&r);
+    o->invariants = get_str(&r);
+    bool ok = rt_bytes_reader_ok(&r) && rt_bytes_reader_left(&r) == 0;
     if (!ok)
         sim_cli_outcome_clear(o);
     return ok;
@@ -131,9 +129,15 @@ static G_GNUC_NORETURN void child_main(const Sweep *sw, size_t item, int fd) {
     make_job(sw, item, &job);
     SimCliOutcome o;
     sim_cli_execute(&job, &o);
+#ifdef SWEEP_LEAK_CHECK
+    /* A run that leaks fails (reported as a crash of its seed); a no-op when
+     * ASAN_OPTIONS has detect_leaks=0. The outcome is still reachable here. */
+    if (__lsan_do_recoverable_leak_check() != 0)
+        _exit(SWEEP_LEAK_STATUS);
+#endif
     GByteArray *b = g_byte_array_new();
-    put_u64(b, (uint64_t)o.status);
-    put_u64(b, o.trace_hash);
+    rt_bytes_put_u64(b, (uint64_t)o.status);
+    rt_bytes_put_u64(b, o.trace_hash);
     put_str(b, o.json);
     put_str(b, o.human);
     put_str(b, o.invariants);
@@ -158,6 +162,8 @@ static void crash_outcome(const Sweep *sw, size_t item, int wstatus, SimCliOutco
                                       WTERMSIG(wstatus),
                                       WTERMSIG(wstatus) == SIGABRT ? "an assertion failed"
                                                                    : "a crash")
+                : WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == SWEEP_LEAK_STATUS
+                    ? g_strdup("the run leaked memory (LeakSanitizer's report is on stderr)")
                     : g_strdup_printf("the run exited with status %d without a result",
                                       WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
     memset(o, 0, sizeof *o);

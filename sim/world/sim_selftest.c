@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "runtime/env/rt_bugs.h"
+#include "runtime/env/rt_bytes.h"
 #include "sim/sim_commands.h"
 #include "sim/world/sim_world.h"
 
@@ -79,18 +80,6 @@ static bool st_live(StNode *node) {
     return false;
 }
 
-static uint64_t st_get_u64(const unsigned char *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static void st_put_u64(unsigned char *p, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
 /* ------------------------------------------------------------ channels */
 
 static void st_link_message(RtChannel *ch, const void *data, size_t len, void *ud) {
@@ -103,7 +92,7 @@ static void st_link_message(RtChannel *ch, const void *data, size_t len, void *u
         l->node->st->stats.fifo_violations++;
         return;
     }
-    uint64_t seq = st_get_u64(data);
+    uint64_t seq = rt_bytes_load_u64(data);
     if (seq != l->recv_seq)
         l->node->st->stats.fifo_violations++;
     l->recv_seq = seq + 1;
@@ -187,7 +176,7 @@ static void st_send_some(StNode *node) {
     unsigned char buf[8 + ST_MAX_BODY];
     for (uint32_t m = 0; m < count; m++) {
         size_t len = 8 + (size_t)rt_rng_below(&node->rng, ST_MAX_BODY);
-        st_put_u64(buf, l->send_seq++);
+        rt_bytes_store_u64(buf, l->send_seq++);
         for (size_t i = 8; i < len; i++)
             buf[i] = (unsigned char)rt_rng_next(&node->rng);
         rt_channel_send(l->ch, buf, len);
@@ -261,7 +250,7 @@ static void st_read_done(void *ud, const void *data, size_t len, GError *error) 
         g_error_free(error);
         return;
     }
-    if (len < 8 || st_get_u64(data) != sim_hash_bytes((const char *)data + 8, len - 8))
+    if (len < 8 || rt_bytes_load_u64(data) != sim_hash_bytes((const char *)data + 8, len - 8))
         node->st->stats.checksum_failures++;
 }
 
@@ -284,7 +273,7 @@ static void st_start_write(StNode *node, uint32_t file) {
     size_t len = 8 + (size_t)rt_rng_below(&node->rng, 1024);
     for (size_t i = 8; i < len; i++)
         buf[i] = (unsigned char)rt_rng_next(&node->rng);
-    st_put_u64(buf, sim_hash_bytes(buf + 8, len - 8));
+    rt_bytes_store_u64(buf, sim_hash_bytes(buf + 8, len - 8));
     g_snprintf(node->path, sizeof node->path, "st/%u/f%u", node->env->process_id, file);
     if (rt_rng_chance(&node->rng, 0.5))
         g_snprintf(node->tmp, sizeof node->tmp, "%s.tmp", node->path);
