@@ -15,11 +15,11 @@
  * Transaction ids are (attempt << 32) | sequence: unique across attempts, so a new
  * attempt never reuses the name of a file an older attempt left behind.
  *
- * Storage callbacks carry an operation id, not a pointer: a crash cancels pending I/O
- * without running its callbacks, so the sink owns its operations in flight and frees
- * them when it is freed; a callback that arrives later (the sink was freed by a task
- * cancel while its process lived on) finds its id gone and does nothing. The ids live
- * in one process-wide registry, only added to and removed from, never iterated.
+ * Storage callbacks carry an operation token, not a pointer: a crash cancels pending I/O
+ * without running its callbacks, so the sink owns its operations in flight (an
+ * RtPendingOps set, rt_pending_ops.h) and frees them when it is freed; a callback that
+ * arrives later (the sink was freed by a task cancel while its process lived on) finds
+ * its token gone and does nothing.
  *
  * Planted bugs: RT_BUG_SINK_COMMIT_ON_PRECOMMIT commits right after the pre-commit
  * write, without waiting for the checkpoint to complete (a failover then replays
@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "runtime/env/rt_bugs.h"
+#include "runtime/env/rt_pending_ops.h"
 #include "runtime/operators/rt_operator.h"
 #include "runtime/operators/rt_sink_format.h"
 
@@ -54,7 +55,7 @@ typedef struct SinkTxn {
 
 typedef struct RtSink {
     RtOperator base;
-    GQueue ios;            /* SinkIo in flight (registered), by their link */
+    RtPendingOps ios;      /* SinkIo in flight (registered) */
     uint64_t txn_seq;      /* next transaction sequence number */
     uint64_t current_txn;  /* the open transaction */
     RtSinkEncoder current; /* records of the open transaction, encoded */
@@ -71,8 +72,7 @@ typedef struct RtSink {
 
 /* One storage operation (or a chain of them, one at a time) of a sink. */
 typedef struct SinkIo {
-    uint64_t id;                /* registry key while an operation is in flight, else 0 */
-    GList link;                 /* in sink->ios while registered */
+    RtPendingOp op;             /* first: registered in sink->ios while in flight */
     RtSink *sink;
     uint64_t txn;
     GBytes *data;               /* kept alive while a write is in flight */
@@ -84,15 +84,8 @@ typedef struct SinkIo {
 static void sink_commit_next(RtSink *s);
 static void sink_recover_next(RtSink *s);
 
-/* The registry of operations in flight: operation id -> SinkIo (keyed by &io->id). A
- * sweep may run worlds on threads, hence the lock. */
-G_LOCK_DEFINE_STATIC(sink_ios);
-static GHashTable *sink_ios;
-static uint64_t sink_ios_last_id;
-
 static SinkIo *io_new(RtSink *s, uint64_t txn) {
     SinkIo *io = g_new0(SinkIo, 1);
-    io->link.data = io;
     io->sink = s;
     io->txn = txn;
     return io;
@@ -100,50 +93,26 @@ static SinkIo *io_new(RtSink *s, uint64_t txn) {
 
 /* Frees an operation that is not in flight. */
 static void io_free(SinkIo *io) {
-    assert(io != NULL && io->id == 0);
+    assert(io != NULL && io->op.id == 0);
     if (io->data != NULL)
         g_bytes_unref(io->data);
     g_free(io);
 }
 
-/* Registers io for one storage operation under a new id; returns the callback's
- * user data (the id). */
-static void *io_ud(SinkIo *io) {
-    assert(io->id == 0);
-    G_LOCK(sink_ios);
-    if (sink_ios == NULL)
-        sink_ios = g_hash_table_new(g_int64_hash, g_int64_equal);
-    io->id = ++sink_ios_last_id;
-    g_hash_table_insert(sink_ios, &io->id, io);
-    G_UNLOCK(sink_ios);
-    assert(io->id <= UINTPTR_MAX);
-    g_queue_push_tail_link(&io->sink->ios, &io->link);
-    return (void *)(uintptr_t)io->id;
+static void io_free_op(RtPendingOp *op) {
+    io_free((SinkIo *)op);
 }
 
-/* Unregisters io (its operation completed, or its sink is going away). */
-static void io_unregister(SinkIo *io) {
-    assert(io->id != 0);
-    G_LOCK(sink_ios);
-    bool removed = g_hash_table_remove(sink_ios, &io->id);
-    if (g_hash_table_size(sink_ios) == 0)
-        g_clear_pointer(&sink_ios, g_hash_table_unref);
-    G_UNLOCK(sink_ios);
-    assert(removed);
-    io->id = 0;
-    g_queue_unlink(&io->sink->ios, &io->link);
+/* Registers io for one storage operation; returns the callback's user data (its
+ * token). */
+static void *io_ud(SinkIo *io) {
+    return rt_pending_op_register(&io->sink->ios, &io->op, io_free_op);
 }
 
 /* The operation whose callback got user data ud, now owned by the caller (unregistered),
  * or NULL if its sink was freed meanwhile. */
 static SinkIo *io_take(void *ud) {
-    uint64_t id = (uint64_t)(uintptr_t)ud;
-    G_LOCK(sink_ios);
-    SinkIo *io = sink_ios != NULL ? g_hash_table_lookup(sink_ios, &id) : NULL;
-    G_UNLOCK(sink_ios);
-    if (io != NULL)
-        io_unregister(io);
-    return io;
+    return (SinkIo *)rt_pending_op_take(ud);
 }
 
 static SinkTxn *find_txn(RtSink *s, uint64_t txn) {
@@ -550,11 +519,7 @@ static bool sink_is_done(RtOperator *self) {
 static void sink_free(RtOperator *self) {
     RtSink *s = (RtSink *)self;
     /* Operations in flight: their callbacks, if they ever run, find nothing. */
-    while (!g_queue_is_empty(&s->ios)) {
-        SinkIo *io = g_queue_peek_head(&s->ios);
-        io_unregister(io);
-        io_free(io);
-    }
+    rt_pending_ops_clear(&s->ios);
     rt_sink_encoder_deinit(&s->current);
     SinkTxn *t;
     while ((t = g_queue_pop_head(&s->pending)) != NULL)
@@ -577,7 +542,7 @@ RtOperator *rt_sink_new(const RtOperatorContext *ctx) {
     RtSink *s = g_new0(RtSink, 1);
     s->base.ops = &sink_ops;
     s->base.ctx = *ctx;
-    g_queue_init(&s->ios);
+    rt_pending_ops_init(&s->ios);
     rt_sink_encoder_init(&s->current);
     g_queue_init(&s->pending);
     s->current_txn = next_txn(s);

@@ -11,12 +11,10 @@
  * the temp file completes; fsync, rename and fsync_dir still follow, but a crash in
  * between leaves a checkpoint whose file is missing or torn.
  *
- * An operation whose backend was cleared or freed is "orphaned": storage callbacks
- * cannot be cancelled, so its record stays allocated until its completion arrives,
- * which then just frees it. Orphaning drops everything heavy (bytes, paths, handle) at
- * once. A crashed process never gets its completions, so its orphans would be lost:
- * they are kept on one process-wide list (reachable, so leak checkers stay quiet) at a
- * cost of a few dozen bytes per operation in flight at a crash. */
+ * Every operation in flight is registered in the backend's RtPendingOps set
+ * (rt_pending_ops.h) and its storage callbacks carry the registration's token: cancel,
+ * clear and free unregister and free operations at once, and a completion that arrives
+ * later (or never, after a crash) finds nothing. */
 #include "runtime/state/rt_state_backend.h"
 
 #include <assert.h>
@@ -24,6 +22,7 @@
 #include <string.h>
 
 #include "runtime/env/rt_bugs.h"
+#include "runtime/env/rt_pending_ops.h"
 
 #define FS_DEFAULT_DIR "checkpoints"
 #define FS_MAX_PENDING 1024u
@@ -33,11 +32,11 @@ typedef struct FsBackend FsBackend;
 typedef enum FsStep { FS_WRITE, FS_FSYNC, FS_RENAME, FS_FSYNC_DIR } FsStep;
 
 typedef struct FsOp {
-    FsBackend *owner;     /* NULL once orphaned */
+    RtPendingOp op;       /* first: registered in owner->pending while in flight */
+    FsBackend *owner;
     RtStorage *storage;   /* borrowed from the env */
     FsStep step;
     bool acked;           /* done already ran (RT_BUG_ACK_BEFORE_FSYNC) */
-    bool orphaned;        /* on the orphan list: only its completion frees it */
     char *path;           /* final path */
     char *tmp;            /* "<path>.tmp" */
     GBytes *bytes;        /* the encoding being written */
@@ -49,53 +48,30 @@ typedef struct FsOp {
 
 struct FsBackend {
     RtStateBackend base;
-    char *dir;          /* state.checkpoints.dir as a storage path */
-    GPtrArray *pending; /* FsOp*, not observable (only counted and orphaned) */
+    char *dir;            /* state.checkpoints.dir as a storage path */
+    RtPendingOps pending; /* FsOp in flight, oldest first (not observable) */
 };
 
-/* Orphans of every backend instance (see the file comment). Pointer-keyed, but only
- * added to and removed from, never iterated. A sweep may run worlds on threads. */
-G_LOCK_DEFINE_STATIC(orphans);
-static GHashTable *orphans;
-
-static void op_drop_payload(FsOp *op) {
-    g_clear_pointer(&op->path, g_free);
-    g_clear_pointer(&op->tmp, g_free);
-    g_clear_pointer(&op->bytes, g_bytes_unref);
-    g_clear_pointer(&op->handle, rt_state_handle_free);
-}
-
+/* Frees an operation that is not registered. */
 static void op_free(FsOp *op) {
-    if (op->orphaned) {
-        G_LOCK(orphans);
-        bool removed = g_hash_table_remove(orphans, op);
-        G_UNLOCK(orphans);
-        assert(removed);
-    }
-    op_drop_payload(op);
+    assert(op->op.id == 0);
+    g_free(op->path);
+    g_free(op->tmp);
+    if (op->bytes != NULL)
+        g_bytes_unref(op->bytes);
+    if (op->handle != NULL)
+        rt_state_handle_free(op->handle);
     g_free(op);
 }
 
-/* The backend lets go of op: its callbacks will not run; its completion frees it. */
-static void op_orphan(FsOp *op) {
-    assert(!op->orphaned);
-    op->owner = NULL;
-    op->orphaned = true;
-    op_drop_payload(op);
-    G_LOCK(orphans);
-    if (orphans == NULL)
-        orphans = g_hash_table_new(g_direct_hash, g_direct_equal);
-    g_hash_table_add(orphans, op);
-    G_UNLOCK(orphans);
+static void op_free_op(RtPendingOp *op) {
+    op_free((FsOp *)op);
 }
 
-/* Removes op from its backend's pending list (if it still has a backend). */
+/* Unregisters op (if registered): its callbacks will find nothing. */
 static void op_detach(FsOp *op) {
-    if (op->owner == NULL)
-        return;
-    bool removed = g_ptr_array_remove_fast(op->owner->pending, op);
-    assert(removed);
-    op->owner = NULL;
+    if (op->op.id != 0)
+        rt_pending_op_unregister(&op->op);
 }
 
 static bool fs_configure(RtStateBackend *self, const RtConfig *config, GError **error) {
@@ -141,19 +117,20 @@ static void fs_snapshot_deliver(FsOp *op, GError *error) {
 }
 
 static bool fs_snapshot_issue(FsOp *op, GError **error) {
+    void *token = rt_pending_op_token(&op->op);
     switch (op->step) {
     case FS_WRITE: {
         gsize n = 0;
         const void *data = g_bytes_get_data(op->bytes, &n);
-        return rt_storage_write(op->storage, op->tmp, data, n, fs_snapshot_step, op, error);
+        return rt_storage_write(op->storage, op->tmp, data, n, fs_snapshot_step, token, error);
     }
     case FS_FSYNC:
-        return rt_storage_fsync(op->storage, op->tmp, fs_snapshot_step, op, error);
+        return rt_storage_fsync(op->storage, op->tmp, fs_snapshot_step, token, error);
     case FS_RENAME:
-        return rt_storage_rename(op->storage, op->tmp, op->path, fs_snapshot_step, op, error);
+        return rt_storage_rename(op->storage, op->tmp, op->path, fs_snapshot_step, token, error);
     case FS_FSYNC_DIR: {
         char *dir = g_strndup(op->path, (gsize)(strrchr(op->path, '/') - op->path));
-        bool ok = rt_storage_fsync_dir(op->storage, dir, fs_snapshot_step, op, error);
+        bool ok = rt_storage_fsync_dir(op->storage, dir, fs_snapshot_step, token, error);
         g_free(dir);
         return ok;
     }
@@ -169,19 +146,16 @@ static const char *step_name(FsStep step) {
 
 /* Storage completion of one step: advance, or finish. */
 static void fs_snapshot_step(void *user_data, GError *error) {
-    FsOp *op = user_data;
-    if (op->owner == NULL) { /* orphaned by clear/free */
+    FsOp *op = (FsOp *)rt_pending_op_lookup(user_data);
+    if (op == NULL) { /* cancelled, cleared or freed */
         g_clear_error(&error);
-        op_free(op);
         return;
     }
     if (error == NULL && op->step == FS_WRITE && rt_bug_on(op->owner->base.env,
                                                            RT_BUG_ACK_BEFORE_FSYNC)) {
         fs_snapshot_deliver(op, NULL); /* the planted bug: ack before durability */
-        if (op->owner == NULL) {       /* the callback freed or cleared the backend */
-            op_free(op);
-            return;
-        }
+        if (rt_pending_op_lookup(user_data) == NULL)
+            return; /* the callback cancelled it, or cleared or freed the backend */
     }
     if (error == NULL && op->step < FS_FSYNC_DIR) {
         op->step++;
@@ -198,7 +172,7 @@ static void fs_snapshot_step(void *user_data, GError *error) {
 }
 
 static bool fs_start(FsBackend *b, FsOp *op, GError **error) {
-    if (b->pending->len >= FS_MAX_PENDING) {
+    if (rt_pending_ops_count(&b->pending) >= FS_MAX_PENDING) {
         g_set_error(error, RT_STATE_BACKEND_ERROR, RT_STATE_BACKEND_ERROR_IO,
                     "filesystem state backend: %u operations already in flight",
                     FS_MAX_PENDING);
@@ -206,7 +180,7 @@ static bool fs_start(FsBackend *b, FsOp *op, GError **error) {
     }
     op->owner = b;
     op->storage = b->base.env->storage;
-    g_ptr_array_add(b->pending, op);
+    rt_pending_op_register(&b->pending, &op->op, op_free_op);
     return true;
 }
 
@@ -270,10 +244,9 @@ static RtSnapshot *fs_verify_decode(const FsOp *op, const void *data, size_t len
 }
 
 static void fs_restore_read(void *user_data, const void *data, size_t len, GError *error) {
-    FsOp *op = user_data;
-    if (op->owner == NULL) {
+    FsOp *op = (FsOp *)rt_pending_op_lookup(user_data);
+    if (op == NULL) { /* cancelled, cleared or freed */
         g_clear_error(&error);
-        op_free(op);
         return;
     }
     op_detach(op);
@@ -305,7 +278,8 @@ static bool fs_restore(RtStateBackend *self, const RtStateHandle *handle,
         op_free(op);
         return false;
     }
-    if (!rt_storage_read(op->storage, op->path, fs_restore_read, op, error)) {
+    if (!rt_storage_read(op->storage, op->path, fs_restore_read, rt_pending_op_token(&op->op),
+                         error)) {
         op_detach(op);
         op_free(op);
         return false;
@@ -330,29 +304,25 @@ static void fs_discard(RtStateBackend *self, const RtStateHandle *handle) {
 
 static void fs_cancel(RtStateBackend *self, void *user_data) {
     FsBackend *b = (FsBackend *)self;
-    guint i = 0;
-    while (i < b->pending->len) { /* bounded: each round removes or skips one */
-        FsOp *op = g_ptr_array_index(b->pending, i);
-        if (op->user_data != user_data) {
-            i++;
-            continue;
+    GList *l = b->pending.ops.head;
+    while (l != NULL) { /* bounded by the number of operations in flight */
+        FsOp *op = l->data;
+        l = l->next;
+        if (op->user_data == user_data) {
+            op_detach(op);
+            op_free(op);
         }
-        g_ptr_array_remove_index_fast(b->pending, i);
-        op_orphan(op);
     }
 }
 
 static void fs_clear(RtStateBackend *self) {
     FsBackend *b = (FsBackend *)self;
-    for (guint i = 0; i < b->pending->len; i++)
-        op_orphan(g_ptr_array_index(b->pending, i));
-    g_ptr_array_set_size(b->pending, 0);
+    rt_pending_ops_clear(&b->pending);
 }
 
 static void fs_free(RtStateBackend *self) {
     FsBackend *b = (FsBackend *)self;
     fs_clear(self);
-    g_ptr_array_unref(b->pending);
     g_free(b->dir);
     g_free(b);
 }
@@ -374,6 +344,6 @@ RtStateBackend *rt_backend_fs_new(RtEnv *env) {
     b->base.ops = &fs_ops;
     b->base.env = env;
     b->dir = g_strdup(FS_DEFAULT_DIR);
-    b->pending = g_ptr_array_new();
+    rt_pending_ops_init(&b->pending);
     return &b->base;
 }
