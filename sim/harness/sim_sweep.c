@@ -37,6 +37,7 @@
 #endif
 #define SWEEP_LEAK_STATUS 23 /* LeakSanitizer's own exit status for a leak */
 
+#include "runtime/env/rt_bytes.h"
 #include "sim/harness/sim_capsule.h"
 #include "sim/harness/sim_cli.h"
 #include "sim/sim_commands.h"
@@ -94,46 +95,29 @@ static void make_job(const Sweep *sw, size_t item, SimCliJob *job) {
 
 /* ------------------------------------------------------------------ wire format */
 
-static void put_u64(GByteArray *b, uint64_t v) {
-    uint8_t le[8];
-    for (int i = 0; i < 8; i++)
-        le[i] = (uint8_t)(v >> (8 * i));
-    g_byte_array_append(b, le, 8);
-}
-
 static void put_str(GByteArray *b, const char *s) {
     size_t len = s ? strlen(s) : 0;
-    put_u64(b, len);
+    rt_bytes_put_u64(b, len);
     g_byte_array_append(b, (const guint8 *)(s ? s : ""), (guint)len);
 }
 
-static bool get_u64(const GByteArray *b, size_t *pos, uint64_t *v) {
-    if (b->len < *pos + 8)
-        return false;
-    *v = 0;
-    for (int i = 0; i < 8; i++)
-        *v |= (uint64_t)b->data[*pos + (size_t)i] << (8 * i);
-    *pos += 8;
-    return true;
-}
-
-static bool get_str(const GByteArray *b, size_t *pos, char **s) {
-    uint64_t len = 0;
-    if (!get_u64(b, pos, &len) || len > b->len - *pos)
-        return false;
-    *s = g_strndup((const char *)b->data + *pos, (gsize)len);
-    *pos += (size_t)len;
-    return true;
+/* A new copy of a length-prefixed string, or NULL with r failed. */
+static char *get_str(RtBytesReader *r) {
+    uint64_t len = rt_bytes_get_u64(r, "string length");
+    const char *p = (const char *)rt_bytes_get_span(r, (size_t)len, "string");
+    return p != NULL ? g_strndup(p, (gsize)len) : NULL;
 }
 
 static bool decode_outcome(const GByteArray *b, SimCliOutcome *o) {
-    size_t pos = 0;
-    uint64_t status = 0;
+    RtBytesReader r;
+    rt_bytes_reader_init(&r, b->data, b->len);
     memset(o, 0, sizeof *o);
-    bool ok = get_u64(b, &pos, &status) && get_u64(b, &pos, &o->trace_hash) &&
-              get_str(b, &pos, &o->json) && get_str(b, &pos, &o->human) &&
-              get_str(b, &pos, &o->invariants) && pos == b->len;
-    o->status = (int)status;
+    o->status = (int)rt_bytes_get_u64(&r, "status");
+    o->trace_hash = rt_bytes_get_u64(&r, "trace hash");
+    o->json = get_str(&r);
+    o->human = get_str(&r);
+    o->invariants = get_str(&r);
+    bool ok = rt_bytes_reader_ok(&r) && rt_bytes_reader_left(&r) == 0;
     if (!ok)
         sim_cli_outcome_clear(o);
     return ok;
@@ -152,8 +136,8 @@ static G_GNUC_NORETURN void child_main(const Sweep *sw, size_t item, int fd) {
         _exit(SWEEP_LEAK_STATUS);
 #endif
     GByteArray *b = g_byte_array_new();
-    put_u64(b, (uint64_t)o.status);
-    put_u64(b, o.trace_hash);
+    rt_bytes_put_u64(b, (uint64_t)o.status);
+    rt_bytes_put_u64(b, o.trace_hash);
     put_str(b, o.json);
     put_str(b, o.human);
     put_str(b, o.invariants);
