@@ -14,6 +14,20 @@
  * and sets a GError; the callback never runs) or returns true and calls its callback
  * exactly once, later, from the env's loop, never before the call returns.
  *
+ * Ownership of operations in flight: at a crash the host calls the process's
+ * components' _free() (rt_jobmanager_free, rt_taskmanager_free, and through them every
+ * coordinator, store, counter, election, backend and operator) and no callback of the
+ * process runs again. So the component that starts an asynchronous operation owns its
+ * context: the context registers in the component's RtPendingOps set
+ * (runtime/env/rt_pending_ops.h) when it starts, the callback's user_data is the
+ * registration's token (not a pointer), the completion looks the token up and
+ * unregisters, and the component's _free() calls rt_pending_ops_clear(), which frees
+ * every context still in flight. A callback that arrives after its owner was freed
+ * (orderly stop, task cancel, lost leadership) finds its token gone and touches
+ * nothing. Timers are cancelled by their owner instead (rt_env_timer_cancel), and an
+ * owner that frees the handle of the service it calls (its own RtCoord session, whose
+ * free drops every callback) may keep its contexts on its own list.
+ *
  * Time is uint64_t nanoseconds everywhere.
  */
 #ifndef RT_ENV_H

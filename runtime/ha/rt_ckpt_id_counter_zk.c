@@ -15,8 +15,8 @@ typedef struct ZkCounter {
     RtCkptIdCounter base; /* first */
     RtHaClient *client;
     char *path;
-    char *fence; /* NULL: plain setData */
-    RtPendingOps ops; /* calls in flight */
+    char *fence;          /* NULL: plain setData */
+    RtPendingOps ops;     /* calls in flight */
     uint64_t start_value; /* read by start: the next id then */
     bool started;
     bool busy;
@@ -233,8 +233,8 @@ static void cas_got(RtCoord *coord, const void *data, size_t len, const RtCoordS
 
 static void cas_read(CounterCall *call) {
     GError *err = NULL;
-    if (!rt_coord_get(rt_ha_client_coord(call->client), call->c->path, NULL, cas_got,
-                      call_ud(call), &err)) {
+    if (!rt_coord_get(rt_ha_client_coord(call->client), call->c->path, NULL, cas_got, call_ud(call),
+                      &err)) {
         id_finish(call, 0, err);
     }
 }

@@ -126,8 +126,7 @@ static void removal_locks_deleted(RtCoord *coord, GError *error, void *ud) {
     remove_file(s, call->meta_path);
     if (s->base.discard != NULL)
         s->base.discard(s->base.discard_data, call->cp);
-    if (!rt_coord_delete(coord, call->node, RT_COORD_ANY_VERSION, removal_node_deleted, ud,
-                         NULL)) {
+    if (!rt_coord_delete(coord, call->node, RT_COORD_ANY_VERSION, removal_node_deleted, ud, NULL)) {
         call_free(call);
     }
 }
@@ -344,8 +343,8 @@ static void add_meta_written(void *ud, GError *error, bool possibly_persisted) {
     }
     GBytes *bytes = rt_ckpt_metadata_encode(call->cp);
     GError *err = NULL;
-    bool ok = rt_atomic_write(call->s->base.env->storage, &call->s->ops, call->state_path,
-                              bytes, add_state_written, ud, &err);
+    bool ok = rt_atomic_write(call->s->base.env->storage, &call->s->ops, call->state_path, bytes,
+                              add_state_written, ud, &err);
     g_bytes_unref(bytes);
     if (!ok)
         add_finish(call, add_error(call, err));
@@ -368,8 +367,8 @@ static bool zk_add(RtCkptStore *self, RtCompletedCheckpoint *cp, RtCkptStoreDone
     call->state_path = rt_ckpt_store_zk_state_path(s->client, s->base.job, cp->checkpoint_id);
     GBytes *bytes = rt_ckpt_metadata_encode(cp);
     /* The checkpoint's own _metadata first (finalizeCheckpoint), then the HA state file. */
-    bool ok = rt_atomic_write(self->env->storage, &s->ops, call->meta_path, bytes,
-                              add_meta_written, zk_call_ud(call), error);
+    bool ok = rt_atomic_write(self->env->storage, &s->ops, call->meta_path, bytes, add_meta_written,
+                              zk_call_ud(call), error);
     g_bytes_unref(bytes);
     if (!ok) {
         call_free(call);

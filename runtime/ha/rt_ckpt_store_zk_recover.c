@@ -201,8 +201,8 @@ static void on_listed(RtCoord *coord, const char *const *names, size_t n, const 
 
 static void recovery_list(ZkCall *call) {
     GError *err = NULL;
-    if (!rt_coord_children(rt_ha_client_coord(call->client), call->s->zk_dir, NULL, on_listed, zk_call_ud(call),
-                           &err)) {
+    if (!rt_coord_children(rt_ha_client_coord(call->client), call->s->zk_dir, NULL, on_listed,
+                           zk_call_ud(call), &err)) {
         recovery_finish(call, err);
     }
 }

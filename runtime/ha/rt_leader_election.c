@@ -233,8 +233,7 @@ static void info_step_stat(RtCoord *coord, const RtCoordStat *stat, GError *erro
                           NULL))
             ctx_take(ud, false);
         g_free(data);
-    } else if (!rt_coord_delete(coord, e->info_path, stat->version, info_step_deleted, ud,
-                                NULL)) {
+    } else if (!rt_coord_delete(coord, e->info_path, stat->version, info_step_deleted, ud, NULL)) {
         ctx_take(ud, false);
     }
 }
