@@ -16,55 +16,8 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
-typedef struct Out {
-    int status;
-    char *out, *err;
-} Out;
-
-/* Runs ckptsim with the NULL-terminated args in the source root. */
-static Out ckptsim(const char *first, ...) {
-    const char *bin = g_getenv("CKPTSIM_BIN");
-    const char *root = g_getenv("CKPTSIM_SOURCE_ROOT");
-    ck_assert_msg(bin != NULL && root != NULL, "CKPTSIM_BIN / CKPTSIM_SOURCE_ROOT unset");
-    GPtrArray *argv = g_ptr_array_new();
-    g_ptr_array_add(argv, (gpointer)bin);
-    va_list ap;
-    va_start(ap, first);
-    for (const char *a = first; a != NULL; a = va_arg(ap, const char *))
-        g_ptr_array_add(argv, (gpointer)a);
-    va_end(ap);
-    g_ptr_array_add(argv, NULL);
-    Out o = {0};
-    int wait = 0;
-    GError *e = NULL;
-    ck_assert_msg(g_spawn_sync(root, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &o.out, &o.err, &wait, &e),
-                  "%s", e ? e->message : "");
-    o.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : 128;
-    g_ptr_array_free(argv, TRUE);
-    return o;
-}
-
-static void out_free(Out *o) {
-    g_free(o->out);
-    g_free(o->err);
-}
-
-/* A new temporary directory; the run directory is a child of it that does not exist. */
-static char *tmp_dir(void) {
-    char *d = g_dir_make_tmp("ckptsim-live-test-XXXXXX", NULL);
-    ck_assert_ptr_nonnull(d);
-    return d;
-}
-
-/* The unsigned number after "key": in a JSON object, or -1 when absent. */
-static long long json_number(const char *json, const char *key) {
-    char *pat = g_strdup_printf("\"%s\":", key);
-    const char *p = strstr(json, pat);
-    long long v = p != NULL ? strtoll(p + strlen(pat), NULL, 10) : -1;
-    g_free(pat);
-    return v;
-}
+#include "tests/support/test_check.h"
+#include "tests/support/test_proc.h"
 
 /* Committed sink files (committed-*) with data under run/storage/sink/sink/0. */
 static unsigned committed_files(const char *run) {
@@ -85,23 +38,6 @@ static unsigned committed_files(const char *run) {
     return n;
 }
 
-/* rm -rf path (bounded depth: the run directory is a few levels deep). */
-static void remove_tree(const char *path, int depth) {
-    GDir *d = depth < 16 ? g_dir_open(path, 0, NULL) : NULL;
-    const char *name;
-    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-        char *p = g_build_filename(path, name, NULL);
-        if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-            remove_tree(p, depth + 1);
-        else
-            g_unlink(p);
-        g_free(p);
-    }
-    if (d != NULL)
-        g_dir_close(d);
-    g_rmdir(path);
-}
-
 static bool file_contains(const char *path, const char *needle) {
     char *text = NULL;
     bool found = g_file_get_contents(path, &text, NULL, NULL) && strstr(text, needle) != NULL;
@@ -110,55 +46,57 @@ static bool file_contains(const char *path, const char *needle) {
 }
 
 START_TEST(test_linear_holds_live) {
-    char *tmp = tmp_dir();
+    char *tmp = test_proc_tmp_dir("ckptsim-live-test-XXXXXX");
     char *run = g_build_filename(tmp, "run", NULL);
-    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=500", "--dir",
-                    run, "--time-limit", "15 s", "--json", NULL);
+    TestProcOut o =
+        test_proc_ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=500",
+                          "--dir", run, "--time-limit", "15 s", "--json", NULL);
     ck_assert_msg(o.status == 0, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
     ck_assert_msg(strstr(o.out, "\"verdict\":\"pass\"") != NULL, "%s", o.out);
     ck_assert_msg(strstr(o.out, "\"mode\":\"live\"") != NULL, "%s", o.out);
-    ck_assert_int_eq(json_number(o.out, "records_total"), 500);
-    ck_assert_int_eq(json_number(o.out, "records_committed"), 500);
-    ck_assert_int_eq(json_number(o.out, "records_lost"), 0);
-    ck_assert_int_eq(json_number(o.out, "records_duplicated"), 0);
-    ck_assert_int_eq(json_number(o.out, "bad_event_lines"), 0);
-    ck_assert_int_ge(json_number(o.out, "checkpoints_completed"), 1);
-    ck_assert_int_eq(json_number(o.out, "checkpoints_checked"),
-                     json_number(o.out, "checkpoints_completed"));
+    ck_assert_int_eq(test_proc_json_number(o.out, "records_total"), 500);
+    ck_assert_int_eq(test_proc_json_number(o.out, "records_committed"), 500);
+    ck_assert_int_eq(test_proc_json_number(o.out, "records_lost"), 0);
+    ck_assert_int_eq(test_proc_json_number(o.out, "records_duplicated"), 0);
+    ck_assert_int_eq(test_proc_json_number(o.out, "bad_event_lines"), 0);
+    ck_assert_int_ge(test_proc_json_number(o.out, "checkpoints_completed"), 1);
+    ck_assert_int_eq(test_proc_json_number(o.out, "checkpoints_checked"),
+                     test_proc_json_number(o.out, "checkpoints_completed"));
     ck_assert_msg(strstr(o.out, "\"end\":\"job finished\"") != NULL, "%s", o.out);
     ck_assert_uint_ge(committed_files(run), 1);
     char *events = g_build_filename(run, "events.jsonl", NULL);
     ck_assert(file_contains(events, "\"kind\":\"job_finished\""));
     ck_assert(file_contains(events, "\"kind\":\"ckpt_complete\""));
     g_free(events);
-    out_free(&o);
-    remove_tree(tmp, 0);
+    test_proc_out_clear(&o);
+    test_proc_remove_tree(tmp);
     g_free(run);
     g_free(tmp);
 }
 END_TEST
 
 START_TEST(test_worker_crash_restart_holds_live) {
-    char *tmp = tmp_dir();
+    char *tmp = test_proc_tmp_dir("ckptsim-live-test-XXXXXX");
     char *run = g_build_filename(tmp, "run", NULL);
-    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=1500",
-                    "--set", "scenario.faults-stop-at=3 s", "--set",
-                    "faults.kill=at 700 ms: crash worker-1 restart after 300 ms", "--set",
-                    "expect.min-failovers=1", "--dir", run, "--time-limit", "18 s", "--json", NULL);
+    TestProcOut o = test_proc_ckptsim(
+        "live", "scenarios/linear.ini", "--set", "operator.source.records=1500", "--set",
+        "scenario.faults-stop-at=3 s", "--set",
+        "faults.kill=at 700 ms: crash worker-1 restart after 300 ms", "--set",
+        "expect.min-failovers=1", "--dir", run, "--time-limit", "18 s", "--json", NULL);
     ck_assert_msg(o.status == 0, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
     ck_assert_msg(strstr(o.out, "\"verdict\":\"pass\"") != NULL, "%s", o.out);
-    ck_assert_int_eq(json_number(o.out, "crashes"), 1);
-    ck_assert_int_eq(json_number(o.out, "restarts"), 1);
-    ck_assert_int_ge(json_number(o.out, "failovers"), 1);
-    ck_assert_int_eq(json_number(o.out, "records_committed"), 1500);
-    ck_assert_int_eq(json_number(o.out, "records_lost"), 0);
-    ck_assert_int_eq(json_number(o.out, "records_duplicated"), 0);
+    ck_assert_int_eq(test_proc_json_number(o.out, "crashes"), 1);
+    ck_assert_int_eq(test_proc_json_number(o.out, "restarts"), 1);
+    ck_assert_int_ge(test_proc_json_number(o.out, "failovers"), 1);
+    ck_assert_int_eq(test_proc_json_number(o.out, "records_committed"), 1500);
+    ck_assert_int_eq(test_proc_json_number(o.out, "records_lost"), 0);
+    ck_assert_int_eq(test_proc_json_number(o.out, "records_duplicated"), 0);
     char *events = g_build_filename(run, "events.jsonl", NULL);
     ck_assert(file_contains(events, "\"kind\":\"world_crash\""));
     ck_assert(file_contains(events, "\"kind\":\"failover\""));
     g_free(events);
-    out_free(&o);
-    remove_tree(tmp, 0);
+    test_proc_out_clear(&o);
+    test_proc_remove_tree(tmp);
     g_free(run);
     g_free(tmp);
 }
@@ -168,17 +106,18 @@ END_TEST
  * completed one is still decoded (its files are kept when its completion arrives, before
  * the next one subsumes and deletes them). */
 START_TEST(test_fast_checkpoints_all_checked) {
-    char *tmp = tmp_dir();
+    char *tmp = test_proc_tmp_dir("ckptsim-live-test-XXXXXX");
     char *run = g_build_filename(tmp, "run", NULL);
-    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=800", "--set",
-                    "execution.checkpointing.interval=5 ms", "--dir", run, "--time-limit", "15 s",
-                    "--json", NULL);
+    TestProcOut o =
+        test_proc_ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=800",
+                          "--set", "execution.checkpointing.interval=5 ms", "--dir", run,
+                          "--time-limit", "15 s", "--json", NULL);
     ck_assert_msg(o.status == 0, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
-    ck_assert_int_ge(json_number(o.out, "checkpoints_completed"), 5);
-    ck_assert_int_eq(json_number(o.out, "checkpoints_checked"),
-                     json_number(o.out, "checkpoints_completed"));
-    out_free(&o);
-    remove_tree(tmp, 0);
+    ck_assert_int_ge(test_proc_json_number(o.out, "checkpoints_completed"), 5);
+    ck_assert_int_eq(test_proc_json_number(o.out, "checkpoints_checked"),
+                     test_proc_json_number(o.out, "checkpoints_completed"));
+    test_proc_out_clear(&o);
+    test_proc_remove_tree(tmp);
     g_free(run);
     g_free(tmp);
 }
@@ -186,35 +125,36 @@ END_TEST
 
 /* The checker can fail live: a planted recovery bug loses records after a real crash. */
 START_TEST(test_planted_bug_caught_live) {
-    char *tmp = tmp_dir();
+    char *tmp = test_proc_tmp_dir("ckptsim-live-test-XXXXXX");
     char *run = g_build_filename(tmp, "run", NULL);
-    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=400", "--bug",
-                    "skip-source-rewind", "--set", "scenario.faults-stop-at=2 s", "--set",
-                    "faults.kill=at 250 ms: crash worker-1 restart after 100 ms", "--dir", run,
-                    "--time-limit", "15 s", "--json", NULL);
+    TestProcOut o =
+        test_proc_ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=400",
+                          "--bug", "skip-source-rewind", "--set", "scenario.faults-stop-at=2 s",
+                          "--set", "faults.kill=at 250 ms: crash worker-1 restart after 100 ms",
+                          "--dir", run, "--time-limit", "15 s", "--json", NULL);
     ck_assert_msg(o.status == 1, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
     ck_assert_msg(strstr(o.out, "\"verdict\":\"violation\"") != NULL, "%s", o.out);
     ck_assert_msg(strstr(o.out, "\"invariant\":\"exactly-once\"") != NULL, "%s", o.out);
-    ck_assert_int_gt(json_number(o.out, "records_lost"), 0);
-    out_free(&o);
-    remove_tree(tmp, 0);
+    ck_assert_int_gt(test_proc_json_number(o.out, "records_lost"), 0);
+    test_proc_out_clear(&o);
+    test_proc_remove_tree(tmp);
     g_free(run);
     g_free(tmp);
 }
 END_TEST
 
 START_TEST(test_unsupported_fault_is_reported) {
-    char *tmp = tmp_dir();
+    char *tmp = test_proc_tmp_dir("ckptsim-live-test-XXXXXX");
     char *run = g_build_filename(tmp, "run", NULL);
-    Out o = ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=200", "--set",
-                    "scenario.faults-stop-at=1 s", "--set",
-                    "faults.cut=at 100 ms: isolate worker-1 for 50 ms", "--set",
-                    "expect.min-completed-checkpoints=0", "--dir", run, NULL);
+    TestProcOut o = test_proc_ckptsim(
+        "live", "scenarios/linear.ini", "--set", "operator.source.records=200", "--set",
+        "scenario.faults-stop-at=1 s", "--set", "faults.cut=at 100 ms: isolate worker-1 for 50 ms",
+        "--set", "expect.min-completed-checkpoints=0", "--dir", run, NULL);
     ck_assert_msg(o.status == 0, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
     ck_assert_msg(strstr(o.out, "not supported live") != NULL, "%s", o.out);
     ck_assert_msg(strstr(o.out, "(live): held") != NULL, "%s", o.out);
-    out_free(&o);
-    remove_tree(tmp, 0);
+    test_proc_out_clear(&o);
+    test_proc_remove_tree(tmp);
     g_free(run);
     g_free(tmp);
 }
@@ -230,14 +170,15 @@ START_TEST(test_port_in_use_exits_2) {
     GSocketAddress *bound = g_socket_get_local_address(s, NULL);
     guint16 port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
     char *base = g_strdup_printf("%u", (unsigned)port - 1u); /* process 1 hits it */
-    char *tmp = tmp_dir();
+    char *tmp = test_proc_tmp_dir("ckptsim-live-test-XXXXXX");
     char *run = g_build_filename(tmp, "run", NULL);
-    Out o = ckptsim("live", "scenarios/linear.ini", "--base-port", base, "--dir", run, NULL);
+    TestProcOut o =
+        test_proc_ckptsim("live", "scenarios/linear.ini", "--base-port", base, "--dir", run, NULL);
     ck_assert_int_eq(o.status, 2);
     ck_assert_msg(strstr(o.err, "in use") != NULL, "%s", o.err);
     ck_assert(!g_file_test(run, G_FILE_TEST_EXISTS)); /* bad input leaves nothing behind */
-    out_free(&o);
-    remove_tree(tmp, 0);
+    test_proc_out_clear(&o);
+    test_proc_remove_tree(tmp);
     g_free(run);
     g_free(tmp);
     g_free(base);
@@ -250,35 +191,36 @@ START_TEST(test_port_in_use_exits_2) {
 END_TEST
 
 START_TEST(test_bad_dir_exits_2) {
-    Out o = ckptsim("live", "scenarios/linear.ini", "--dir", "/dev/null/run", NULL);
+    TestProcOut o =
+        test_proc_ckptsim("live", "scenarios/linear.ini", "--dir", "/dev/null/run", NULL);
     ck_assert_int_eq(o.status, 2);
     ck_assert_msg(strstr(o.err, "/dev/null/run") != NULL, "%s", o.err);
-    out_free(&o);
-    char *tmp = tmp_dir();
+    test_proc_out_clear(&o);
+    char *tmp = test_proc_tmp_dir("ckptsim-live-test-XXXXXX");
     char *file = g_build_filename(tmp, "old-file", NULL);
     ck_assert(g_file_set_contents(file, "x", -1, NULL));
-    o = ckptsim("live", "scenarios/linear.ini", "--dir", tmp, NULL);
+    o = test_proc_ckptsim("live", "scenarios/linear.ini", "--dir", tmp, NULL);
     ck_assert_int_eq(o.status, 2);
     ck_assert_msg(strstr(o.err, "not empty") != NULL, "%s", o.err);
-    out_free(&o);
-    remove_tree(tmp, 0);
+    test_proc_out_clear(&o);
+    test_proc_remove_tree(tmp);
     g_free(file);
     g_free(tmp);
 }
 END_TEST
 
 START_TEST(test_unreachable_zookeeper_exits_2) {
-    char *tmp = tmp_dir();
+    char *tmp = test_proc_tmp_dir("ckptsim-live-test-XXXXXX");
     char *run = g_build_filename(tmp, "run", NULL);
-    Out o =
-        ckptsim("live", "scenarios/linear.ini", "--set", "high-availability=zookeeper", "--set",
-                "high-availability.zookeeper.quorum=127.0.0.1:1", "--set",
-                "high-availability.zookeeper.client.connection-timeout=1 s", "--dir", run, NULL);
+    TestProcOut o = test_proc_ckptsim(
+        "live", "scenarios/linear.ini", "--set", "high-availability=zookeeper", "--set",
+        "high-availability.zookeeper.quorum=127.0.0.1:1", "--set",
+        "high-availability.zookeeper.client.connection-timeout=1 s", "--dir", run, NULL);
     ck_assert_int_eq(o.status, 2);
     ck_assert_msg(strstr(o.err, "unreachable") != NULL && strstr(o.err, "127.0.0.1:1") != NULL,
                   "%s", o.err);
-    out_free(&o);
-    remove_tree(tmp, 0);
+    test_proc_out_clear(&o);
+    test_proc_remove_tree(tmp);
     g_free(run);
     g_free(tmp);
 }
@@ -304,9 +246,5 @@ static Suite *live_cmd_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(live_cmd_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(live_cmd_suite());
 }
