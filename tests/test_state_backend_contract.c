@@ -9,60 +9,17 @@
 #include <string.h>
 
 #include "runtime/env/rt_bugs.h"
-#include "runtime/state/rt_keyed_state.h"
 #include "runtime/state/rt_state_backend.h"
+#include "tests/support/test_backend.h"
+#include "tests/support/test_check.h"
 #include "tests/support/test_env.h"
 
-#define MAXP 128u
 #define RUN_LIMIT 10000u
 
 static const char *const backends[] = {"hashmap", "filesystem"};
 
-typedef struct Outcome {
-    int calls;
-    RtStateHandle *handle;
-    RtSnapshot *snapshot;
-    GError *error;
-} Outcome;
-
-static void on_snapshot(void *ud, RtStateHandle *handle, const GError *error) {
-    Outcome *o = ud;
-    o->calls++;
-    ck_assert((handle == NULL) != (error == NULL));
-    o->handle = handle;
-    o->error = error != NULL ? g_error_copy(error) : NULL;
-}
-
-static void on_restore(void *ud, RtSnapshot *snapshot, const GError *error) {
-    Outcome *o = ud;
-    o->calls++;
-    ck_assert((snapshot == NULL) != (error == NULL));
-    o->snapshot = snapshot;
-    o->error = error != NULL ? g_error_copy(error) : NULL;
-}
-
-static void outcome_clear(Outcome *o) {
-    rt_state_handle_free(o->handle);
-    rt_snapshot_free(o->snapshot);
-    g_clear_error(&o->error);
-    memset(o, 0, sizeof(*o));
-}
-
 static RtSnapshot *sample(uint64_t checkpoint_id) {
-    RtKeyedStateStore *st = rt_keyed_state_store_new(MAXP, (RtKeyGroupRange){0, MAXP});
-    RtValueState *v = rt_keyed_state_get_value_state(st, "count");
-    for (uint64_t k = 0; k < 300; k++) {
-        rt_keyed_state_set_current_key(st, k);
-        rt_value_state_update(v, k * checkpoint_id);
-    }
-    RtSnapshot *snap = rt_snapshot_new();
-    snap->checkpoint_id = checkpoint_id;
-    snap->op = 1;
-    snap->parallelism = 1;
-    rt_keyed_state_store_snapshot(st, snap);
-    rt_snapshot_set_operator_state(snap, "offset", "12345678", 8);
-    rt_keyed_state_store_free(st);
-    return snap;
+    return test_backend_sample(checkpoint_id, 300);
 }
 
 static RtSnapshotTarget target(uint64_t checkpoint_id) {
@@ -80,25 +37,25 @@ static RtStateBackend *make(TestEnv *te, const char *type) {
 
 /* Takes a snapshot and runs the world until it is persisted; returns the handle. */
 static RtStateHandle *persist(TestEnv *te, RtStateBackend *b, const RtSnapshot *snap) {
-    Outcome o = {0};
+    TestBackendOutcome o = {0};
     RtSnapshotTarget t = target(snap->checkpoint_id);
     GError *err = NULL;
-    ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o, &err));
+    ck_assert(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o, &err));
     ck_assert_int_eq(o.calls, 0); /* never before the call returns */
     test_env_run(te, RUN_LIMIT);
     ck_assert_int_eq(o.calls, 1);
     ck_assert_msg(o.error == NULL, "%s", o.error ? o.error->message : "");
     RtStateHandle *h = o.handle;
     o.handle = NULL;
-    outcome_clear(&o);
+    test_backend_outcome_clear(&o);
     return h;
 }
 
 /* Restores h; returns the snapshot, or NULL with *error set. */
 static RtSnapshot *restore(TestEnv *te, RtStateBackend *b, const RtStateHandle *h,
                            GError **error) {
-    Outcome o = {0};
-    ck_assert(rt_state_backend_restore(b, h, on_restore, &o, NULL));
+    TestBackendOutcome o = {0};
+    ck_assert(rt_state_backend_restore(b, h, test_backend_on_restore, &o, NULL));
     ck_assert_int_eq(o.calls, 0);
     test_env_run(te, RUN_LIMIT);
     ck_assert_int_eq(o.calls, 1);
@@ -106,7 +63,7 @@ static RtSnapshot *restore(TestEnv *te, RtStateBackend *b, const RtStateHandle *
     o.snapshot = NULL;
     if (o.error != NULL)
         g_propagate_error(error, g_error_copy(o.error));
-    outcome_clear(&o);
+    test_backend_outcome_clear(&o);
     return s;
 }
 
@@ -157,11 +114,12 @@ END_TEST
 START_TEST(test_concurrent_snapshots) {
     TestEnv *te = test_env_new();
     RtStateBackend *b = make(te, backends[_i]);
-    Outcome o[3] = {{0}};
+    TestBackendOutcome o[3] = {{0}};
     for (uint64_t id = 1; id <= 3; id++) {
         RtSnapshot *snap = sample(id);
         RtSnapshotTarget t = target(id);
-        ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o[id - 1], NULL));
+        ck_assert(
+            rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o[id - 1], NULL));
         rt_snapshot_free(snap); /* the backend must not need it any more */
     }
     test_env_run(te, RUN_LIMIT);
@@ -174,7 +132,7 @@ START_TEST(test_concurrent_snapshots) {
         assert_same(want, back);
         rt_snapshot_free(want);
         rt_snapshot_free(back);
-        outcome_clear(&o[id - 1]);
+        test_backend_outcome_clear(&o[id - 1]);
     }
     rt_state_backend_free(b);
     test_env_free(te);
@@ -254,10 +212,10 @@ START_TEST(test_clear_and_free_cancel) {
     RtStateBackend *b = make(te, backends[_i]);
     RtSnapshot *snap = sample(6);
     RtStateHandle *h = persist(te, b, snap);
-    Outcome o1 = {0}, o2 = {0}, o3 = {0};
+    TestBackendOutcome o1 = {0}, o2 = {0}, o3 = {0};
     RtSnapshotTarget t = target(7);
-    ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o1, NULL));
-    ck_assert(rt_state_backend_restore(b, h, on_restore, &o2, NULL));
+    ck_assert(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o1, NULL));
+    ck_assert(rt_state_backend_restore(b, h, test_backend_on_restore, &o2, NULL));
     rt_state_backend_clear(b);
     test_env_run(te, RUN_LIMIT);
     ck_assert_int_eq(o1.calls, 0);
@@ -267,7 +225,7 @@ START_TEST(test_clear_and_free_cancel) {
     ck_assert_ptr_nonnull(back);
     rt_snapshot_free(back);
     /* Freed with an operation in flight: no callback, no use after free. */
-    ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o3, NULL));
+    ck_assert(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o3, NULL));
     rt_state_backend_free(b);
     test_env_run(te, RUN_LIMIT);
     ck_assert_int_eq(o3.calls, 0);
@@ -283,12 +241,12 @@ START_TEST(test_cancel_one_owner) {
     RtStateBackend *b = make(te, backends[_i]);
     RtSnapshot *snap = sample(14);
     RtStateHandle *h = persist(te, b, snap);
-    Outcome gone = {0}, gone2 = {0}, kept = {0};
+    TestBackendOutcome gone = {0}, gone2 = {0}, kept = {0};
     RtSnapshotTarget t = target(15);
-    ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &gone, NULL));
-    ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &kept, NULL));
-    ck_assert(rt_state_backend_restore(b, h, on_restore, &gone, NULL));
-    ck_assert(rt_state_backend_restore(b, h, on_restore, &gone2, NULL));
+    ck_assert(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &gone, NULL));
+    ck_assert(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &kept, NULL));
+    ck_assert(rt_state_backend_restore(b, h, test_backend_on_restore, &gone, NULL));
+    ck_assert(rt_state_backend_restore(b, h, test_backend_on_restore, &gone2, NULL));
     rt_state_backend_cancel(b, &gone);
     rt_state_backend_cancel(b, &gone2);
     test_env_run(te, RUN_LIMIT);
@@ -296,7 +254,7 @@ START_TEST(test_cancel_one_owner) {
     ck_assert_int_eq(gone2.calls, 0);
     ck_assert_int_eq(kept.calls, 1);
     ck_assert_ptr_nonnull(kept.handle);
-    outcome_clear(&kept);
+    test_backend_outcome_clear(&kept);
     rt_state_handle_free(h);
     rt_snapshot_free(snap);
     rt_state_backend_free(b);
@@ -332,9 +290,9 @@ START_TEST(test_foreign_handle_rejected) {
     TestEnv *te = test_env_new();
     RtStateBackend *b = make(te, backends[_i]);
     RtStateHandle *h = rt_state_handle_new("other", "x/y", 1, 10, 0, NULL);
-    Outcome o = {0};
+    TestBackendOutcome o = {0};
     GError *err = NULL;
-    ck_assert(!rt_state_backend_restore(b, h, on_restore, &o, &err));
+    ck_assert(!rt_state_backend_restore(b, h, test_backend_on_restore, &o, &err));
     ck_assert(g_error_matches(err, RT_STATE_BACKEND_ERROR, RT_STATE_BACKEND_ERROR_HANDLE));
     g_clear_error(&err);
     test_env_run(te, RUN_LIMIT);
@@ -438,8 +396,8 @@ START_TEST(test_fs_crash_before_ack) {
         RtStateBackend *b = make(te, "filesystem");
         RtSnapshot *snap = sample(11);
         RtSnapshotTarget t = target(11);
-        Outcome o = {0};
-        ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o, NULL));
+        TestBackendOutcome o = {0};
+        ck_assert(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o, NULL));
         for (int s = 0; s < steps; s++)
             ck_assert(test_env_step(te));
         ck_assert_int_eq(o.calls, 0);
@@ -460,15 +418,15 @@ START_TEST(test_fs_io_errors) {
     RtStateBackend *b = make(te, "filesystem");
     RtSnapshot *snap = sample(12);
     RtSnapshotTarget t = target(12);
-    Outcome o = {0};
+    TestBackendOutcome o = {0};
     test_env_fail_next(te, ops[_i]);
-    ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o, NULL));
+    ck_assert(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o, NULL));
     test_env_run(te, RUN_LIMIT);
     ck_assert_int_eq(o.calls, 1);
     ck_assert_ptr_null(o.handle);
     ck_assert(g_error_matches(o.error, RT_STORAGE_ERROR, RT_STORAGE_ERROR_IO));
     ck_assert_ptr_nonnull(strstr(o.error->message, names[_i]));
-    outcome_clear(&o);
+    test_backend_outcome_clear(&o);
     test_env_fail_next(te, TEST_ENV_OP_READ);
     RtStateHandle *h = persist(te, b, snap);
     GError *err = NULL;
@@ -491,10 +449,10 @@ START_TEST(test_fs_bug_ack_before_fsync) {
     RtStateBackend *b = make(te, "filesystem");
     RtSnapshot *snap = sample(13);
     RtSnapshotTarget t = target(13);
-    Outcome o = {0};
-    ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o, NULL));
+    TestBackendOutcome o = {0};
+    ck_assert(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o, NULL));
     ck_assert(test_env_step(te)); /* the write completes */
-    ck_assert_int_eq(o.calls, 1);  /* ...and the bug acks at once */
+    ck_assert_int_eq(o.calls, 1); /* ...and the bug acks at once */
     ck_assert_ptr_nonnull(o.handle);
     ck_assert_ptr_null(test_env_file_peek(te, o.handle->location));
     rt_state_backend_free(b);
@@ -505,14 +463,14 @@ START_TEST(test_fs_bug_ack_before_fsync) {
     ck_assert_ptr_nonnull(err);
     g_clear_error(&err);
     /* Without the crash the bug is invisible: the chain still finishes. */
-    outcome_clear(&o);
-    ck_assert(rt_state_backend_snapshot(b2, &t, snap, on_snapshot, &o, NULL));
+    test_backend_outcome_clear(&o);
+    ck_assert(rt_state_backend_snapshot(b2, &t, snap, test_backend_on_snapshot, &o, NULL));
     test_env_run(te, RUN_LIMIT);
     ck_assert_int_eq(o.calls, 1);
     RtSnapshot *back = restore(te, b2, o.handle, NULL);
     ck_assert_ptr_nonnull(back);
     rt_snapshot_free(back);
-    outcome_clear(&o);
+    test_backend_outcome_clear(&o);
     rt_snapshot_free(snap);
     rt_state_backend_free(b2);
     test_env_free(te);
@@ -546,9 +504,5 @@ static Suite *state_backend_contract_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(state_backend_contract_suite());
-    srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=silent keeps TAP clean */
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(state_backend_contract_suite());
 }

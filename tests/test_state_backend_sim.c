@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "runtime/env/rt_bugs.h"
-#include "runtime/state/rt_keyed_state.h"
 #include "runtime/state/rt_state_backend.h"
 #include "sim/world/sim_world.h"
+#include "tests/support/test_backend.h"
+#include "tests/support/test_check.h"
 
-#define MAXP 128u
 #define RUN_EVENTS 100000u
 
 typedef struct Proc {
@@ -42,39 +42,9 @@ static void proc_stop(void *instance) {
 
 static const SimProcessClass proc_class = {"state-test", proc_start, proc_stop};
 
-typedef struct Outcome {
-    int calls;
-    RtStateHandle *handle;
-    RtSnapshot *snapshot;
-    bool failed;
-} Outcome;
-
-static void on_snapshot(void *ud, RtStateHandle *handle, const GError *error) {
-    Outcome *o = ud;
-    o->calls++;
-    o->handle = handle;
-    o->failed = error != NULL;
-}
-
-static void on_restore(void *ud, RtSnapshot *snapshot, const GError *error) {
-    Outcome *o = ud;
-    o->calls++;
-    o->snapshot = snapshot;
-    o->failed = error != NULL;
-}
-
+/* About 50 KB: a write that spans real time. Values k * 31. */
 static RtSnapshot *sample(void) {
-    RtKeyedStateStore *st = rt_keyed_state_store_new(MAXP, (RtKeyGroupRange){0, MAXP});
-    RtValueState *v = rt_keyed_state_get_value_state(st, "count");
-    for (uint64_t k = 0; k < 2000; k++) { /* ~50 KB: a write spanning real time */
-        rt_keyed_state_set_current_key(st, k);
-        rt_value_state_update(v, k * 31 + 7);
-    }
-    RtSnapshot *snap = rt_snapshot_new();
-    snap->checkpoint_id = 1;
-    rt_keyed_state_store_snapshot(st, snap);
-    rt_keyed_state_store_free(st);
-    return snap;
+    return test_backend_sample(31, 2000);
 }
 
 typedef struct Trial {
@@ -93,13 +63,13 @@ static Trial trial(uint64_t seed, uint64_t bugs, uint32_t steps, const RtSnapsho
     SimProcessId pid = sim_world_spawn(w, "tm", &proc_class, NULL);
     Proc *p = sim_world_process_instance(w, pid);
     RtSnapshotTarget t = {"job", 1, 0, 0, 0};
-    Outcome o = {0};
-    ck_assert(rt_state_backend_snapshot(p->backend, &t, snap, on_snapshot, &o, NULL));
+    TestBackendOutcome o = {0};
+    ck_assert(rt_state_backend_snapshot(p->backend, &t, snap, test_backend_on_snapshot, &o, NULL));
     ck_assert_int_eq(o.calls, 0);
     for (uint32_t i = 0; i < steps && sim_world_step(w); i++)
         ;
     Trial r = {.acked = o.handle != NULL};
-    ck_assert(!o.failed);
+    ck_assert(o.error == NULL);
     sim_world_crash(w, pid);
     sim_world_run(w, UINT64_MAX, RUN_EVENTS);
     size_t len = 0;
@@ -109,21 +79,22 @@ static Trial trial(uint64_t seed, uint64_t bugs, uint32_t steps, const RtSnapsho
     if (r.acked) {
         sim_world_restart(w, pid);
         p = sim_world_process_instance(w, pid);
-        Outcome ro = {0};
-        ck_assert(rt_state_backend_restore(p->backend, o.handle, on_restore, &ro, NULL));
+        TestBackendOutcome ro = {0};
+        ck_assert(
+            rt_state_backend_restore(p->backend, o.handle, test_backend_on_restore, &ro, NULL));
         sim_world_run(w, UINT64_MAX, RUN_EVENTS);
         ck_assert_int_eq(ro.calls, 1);
-        r.restore_error = ro.failed;
+        r.restore_error = ro.error != NULL;
         if (ro.snapshot != NULL) {
             GBytes *a = rt_snapshot_encode(snap), *b = rt_snapshot_encode(ro.snapshot);
             r.restored = g_bytes_equal(a, b);
             ck_assert_msg(r.restored, "restore returned a different snapshot");
             g_bytes_unref(a);
             g_bytes_unref(b);
-            rt_snapshot_free(ro.snapshot);
         }
+        test_backend_outcome_clear(&ro);
     }
-    rt_state_handle_free(o.handle);
+    test_backend_outcome_clear(&o);
     sim_world_free(w);
     return r;
 }
@@ -179,20 +150,20 @@ START_TEST(test_round_trip_in_world) {
     SimProcessId pid = sim_world_spawn(w, "tm", &proc_class, NULL);
     Proc *p = sim_world_process_instance(w, pid);
     RtSnapshotTarget t = {"job", 2, 0, 0, 0};
-    Outcome o = {0}, ro = {0};
-    ck_assert(rt_state_backend_snapshot(p->backend, &t, snap, on_snapshot, &o, NULL));
+    TestBackendOutcome o = {0}, ro = {0};
+    ck_assert(rt_state_backend_snapshot(p->backend, &t, snap, test_backend_on_snapshot, &o, NULL));
     sim_world_run(w, UINT64_MAX, RUN_EVENTS);
     ck_assert_int_eq(o.calls, 1);
     ck_assert_ptr_nonnull(o.handle);
-    ck_assert(rt_state_backend_restore(p->backend, o.handle, on_restore, &ro, NULL));
+    ck_assert(rt_state_backend_restore(p->backend, o.handle, test_backend_on_restore, &ro, NULL));
     sim_world_run(w, UINT64_MAX, RUN_EVENTS);
     ck_assert_int_eq(ro.calls, 1);
     ck_assert_ptr_nonnull(ro.snapshot);
     uint64_t v = 0;
     ck_assert(rt_snapshot_lookup_value(ro.snapshot, "count", 1999, &v));
-    ck_assert_uint_eq(v, 1999 * 31 + 7);
-    rt_snapshot_free(ro.snapshot);
-    rt_state_handle_free(o.handle);
+    ck_assert_uint_eq(v, 1999 * 31);
+    test_backend_outcome_clear(&ro);
+    test_backend_outcome_clear(&o);
     sim_world_free(w);
     rt_snapshot_free(snap);
     proc_backend_type = "filesystem";
@@ -211,9 +182,5 @@ static Suite *state_backend_sim_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(state_backend_sim_suite());
-    srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=silent keeps TAP clean */
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(state_backend_sim_suite());
 }

@@ -16,13 +16,13 @@
 #include <string.h>
 
 #include "runtime/state/rt_backend_zk.h"
-#include "runtime/state/rt_keyed_state.h"
 #include "runtime/state/rt_state_backend.h"
 #include "sim/world/sim_world.h"
 #include "sim/world/sim_zk.h"
+#include "tests/support/test_backend.h"
+#include "tests/support/test_check.h"
 #include "tests/support/test_env.h"
 
-#define MAXP 128u
 #define SEC 1000000000ull
 #define RUN_NS (30ull * SEC)
 #define NPROC 3u
@@ -200,59 +200,12 @@ static char *child(const RtStateHandle *h, const char *name) {
 
 /* ------------------------------------------------------------- outcomes */
 
-typedef struct Outcome {
-    int calls;
-    RtStateHandle *handle;
-    RtSnapshot *snapshot;
-    GError *error;
-} Outcome;
-
-static void on_snapshot(void *ud, RtStateHandle *handle, const GError *error) {
-    Outcome *o = ud;
-    o->calls++;
-    ck_assert((handle == NULL) != (error == NULL));
-    o->handle = handle;
-    o->error = error != NULL ? g_error_copy(error) : NULL;
-}
-
-static void on_restore(void *ud, RtSnapshot *snapshot, const GError *error) {
-    Outcome *o = ud;
-    o->calls++;
-    ck_assert((snapshot == NULL) != (error == NULL));
-    o->snapshot = snapshot;
-    o->error = error != NULL ? g_error_copy(error) : NULL;
-}
-
 static bool outcome_done(void *ud) {
-    return ((Outcome *)ud)->calls > 0;
-}
-
-static void outcome_clear(Outcome *o) {
-    rt_state_handle_free(o->handle);
-    rt_snapshot_free(o->snapshot);
-    g_clear_error(&o->error);
-    memset(o, 0, sizeof(*o));
-}
-
-static RtSnapshot *sample_n(uint64_t checkpoint_id, uint64_t keys) {
-    RtKeyedStateStore *st = rt_keyed_state_store_new(MAXP, (RtKeyGroupRange){0, MAXP});
-    RtValueState *v = rt_keyed_state_get_value_state(st, "count");
-    for (uint64_t k = 0; k < keys; k++) {
-        rt_keyed_state_set_current_key(st, k);
-        rt_value_state_update(v, k * checkpoint_id);
-    }
-    RtSnapshot *snap = rt_snapshot_new();
-    snap->checkpoint_id = checkpoint_id;
-    snap->op = 1;
-    snap->parallelism = 1;
-    rt_keyed_state_store_snapshot(st, snap);
-    rt_snapshot_set_operator_state(snap, "offset", "12345678", 8);
-    rt_keyed_state_store_free(st);
-    return snap;
+    return ((TestBackendOutcome *)ud)->calls > 0;
 }
 
 static RtSnapshot *sample(uint64_t checkpoint_id) {
-    return sample_n(checkpoint_id, 300);
+    return test_backend_sample(checkpoint_id, 300);
 }
 
 static RtSnapshotTarget target(uint64_t checkpoint_id) {
@@ -261,10 +214,10 @@ static RtSnapshotTarget target(uint64_t checkpoint_id) {
 }
 
 static RtStateHandle *persist(RtStateBackend *b, const RtSnapshot *snap) {
-    Outcome o = {0};
+    TestBackendOutcome o = {0};
     RtSnapshotTarget t = target(snap->checkpoint_id);
     GError *err = NULL;
-    ck_assert_msg(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o, &err), "%s",
+    ck_assert_msg(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o, &err), "%s",
                   err ? err->message : "");
     ck_assert_int_eq(o.calls, 0); /* never before the call returns */
     ck_assert(run_until(outcome_done, &o, RUN_NS));
@@ -273,14 +226,14 @@ static RtStateHandle *persist(RtStateBackend *b, const RtSnapshot *snap) {
     ck_assert_msg(o.error == NULL, "%s", o.error ? o.error->message : "");
     RtStateHandle *h = o.handle;
     o.handle = NULL;
-    outcome_clear(&o);
+    test_backend_outcome_clear(&o);
     return h;
 }
 
 static RtSnapshot *restore(RtStateBackend *b, const RtStateHandle *h, GError **error) {
-    Outcome o = {0};
+    TestBackendOutcome o = {0};
     GError *err = NULL;
-    ck_assert_msg(rt_state_backend_restore(b, h, on_restore, &o, &err), "%s",
+    ck_assert_msg(rt_state_backend_restore(b, h, test_backend_on_restore, &o, &err), "%s",
                   err ? err->message : "");
     ck_assert_int_eq(o.calls, 0);
     ck_assert(run_until(outcome_done, &o, RUN_NS));
@@ -290,7 +243,7 @@ static RtSnapshot *restore(RtStateBackend *b, const RtStateHandle *h, GError **e
     o.snapshot = NULL;
     if (o.error != NULL)
         g_propagate_error(error, g_error_copy(o.error));
-    outcome_clear(&o);
+    test_backend_outcome_clear(&o);
     return s;
 }
 
@@ -337,18 +290,19 @@ START_TEST(test_round_trip) {
 END_TEST
 
 static bool all_three(void *ud) {
-    Outcome *o = ud;
+    TestBackendOutcome *o = ud;
     return o[0].calls > 0 && o[1].calls > 0 && o[2].calls > 0;
 }
 
 START_TEST(test_concurrent_snapshots) {
     world_setup();
     RtStateBackend *b = make(0);
-    Outcome o[3] = {{0}};
+    TestBackendOutcome o[3] = {{0}};
     for (uint64_t id = 1; id <= 3; id++) {
         RtSnapshot *snap = sample(id);
         RtSnapshotTarget t = target(id);
-        ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o[id - 1], NULL));
+        ck_assert(
+            rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o[id - 1], NULL));
         rt_snapshot_free(snap); /* the backend must not need it any more */
     }
     ck_assert(run_until(all_three, o, RUN_NS));
@@ -362,7 +316,7 @@ START_TEST(test_concurrent_snapshots) {
         assert_same(want, back);
         rt_snapshot_free(want);
         rt_snapshot_free(back);
-        outcome_clear(&o[id - 1]);
+        test_backend_outcome_clear(&o[id - 1]);
     }
     world_teardown();
 }
@@ -444,10 +398,10 @@ START_TEST(test_clear_and_free_cancel) {
     RtStateBackend *b = make(0);
     RtSnapshot *snap = sample(6);
     RtStateHandle *h = persist(b, snap);
-    Outcome o1 = {0}, o2 = {0}, o3 = {0};
+    TestBackendOutcome o1 = {0}, o2 = {0}, o3 = {0};
     RtSnapshotTarget t = target(7);
-    ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o1, NULL));
-    ck_assert(rt_state_backend_restore(b, h, on_restore, &o2, NULL));
+    ck_assert(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o1, NULL));
+    ck_assert(rt_state_backend_restore(b, h, test_backend_on_restore, &o2, NULL));
     rt_state_backend_clear(b);
     run_for(SEC);
     ck_assert_int_eq(o1.calls, 0);
@@ -460,7 +414,7 @@ START_TEST(test_clear_and_free_cancel) {
     RtSnapshot *back = restore(b, h, NULL); /* still usable after clear */
     ck_assert_ptr_nonnull(back);
     rt_snapshot_free(back);
-    ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o3, NULL));
+    ck_assert(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o3, NULL));
     unmake(0); /* freed with an operation in flight: no callback, no use after free */
     run_for(SEC);
     ck_assert_int_eq(o3.calls, 0);
@@ -475,13 +429,13 @@ START_TEST(test_cancel_one_owner) {
     RtStateBackend *b = make(0);
     RtSnapshot *snap = sample(14);
     RtStateHandle *h = persist(b, snap);
-    Outcome gone = {0}, gone2 = {0}, kept = {0};
+    TestBackendOutcome gone = {0}, gone2 = {0}, kept = {0};
     RtSnapshotTarget t = target(15);
     RtSnapshotTarget t2 = target(16);
-    ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &gone, NULL));
-    ck_assert(rt_state_backend_snapshot(b, &t2, snap, on_snapshot, &kept, NULL));
-    ck_assert(rt_state_backend_restore(b, h, on_restore, &gone, NULL));
-    ck_assert(rt_state_backend_restore(b, h, on_restore, &gone2, NULL));
+    ck_assert(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &gone, NULL));
+    ck_assert(rt_state_backend_snapshot(b, &t2, snap, test_backend_on_snapshot, &kept, NULL));
+    ck_assert(rt_state_backend_restore(b, h, test_backend_on_restore, &gone, NULL));
+    ck_assert(rt_state_backend_restore(b, h, test_backend_on_restore, &gone2, NULL));
     rt_state_backend_cancel(b, &gone);
     rt_state_backend_cancel(b, &gone2);
     run_for(SEC);
@@ -489,7 +443,7 @@ START_TEST(test_cancel_one_owner) {
     ck_assert_int_eq(gone2.calls, 0);
     ck_assert_int_eq(kept.calls, 1);
     ck_assert_ptr_nonnull(kept.handle);
-    outcome_clear(&kept);
+    test_backend_outcome_clear(&kept);
     rt_state_handle_free(h);
     rt_snapshot_free(snap);
     world_teardown();
@@ -504,8 +458,8 @@ START_TEST(test_discard) {
     /* A second subtask's snapshot of the same checkpoint keeps chk-8 alive. */
     RtSnapshotTarget t2 = target(8);
     t2.subtask = 1;
-    Outcome o = {0};
-    ck_assert(rt_state_backend_snapshot(b, &t2, snap, on_snapshot, &o, NULL));
+    TestBackendOutcome o = {0};
+    ck_assert(rt_state_backend_snapshot(b, &t2, snap, test_backend_on_snapshot, &o, NULL));
     ck_assert(run_until(outcome_done, &o, RUN_NS));
     ck_assert_ptr_nonnull(o.handle);
     char *chk = g_strndup(h->location, (gsize)(strrchr(h->location, '/') - h->location));
@@ -527,7 +481,7 @@ START_TEST(test_discard) {
     ck_assert(!znode_exists(chk));
     ck_assert(znode_exists(RT_BACKEND_ZK_DEFAULT_ROOT "/word_count"));
     g_free(chk);
-    outcome_clear(&o);
+    test_backend_outcome_clear(&o);
     rt_state_handle_free(h);
     rt_snapshot_free(snap);
     world_teardown();
@@ -537,16 +491,16 @@ END_TEST
 START_TEST(test_foreign_handle_rejected) {
     world_setup();
     RtStateBackend *b = make(0);
-    Outcome o = {0};
+    TestBackendOutcome o = {0};
     GError *err = NULL;
     RtStateHandle *h = rt_state_handle_new("other", "x/y", 1, 10, 0, NULL);
-    ck_assert(!rt_state_backend_restore(b, h, on_restore, &o, &err));
+    ck_assert(!rt_state_backend_restore(b, h, test_backend_on_restore, &o, &err));
     ck_assert(g_error_matches(err, RT_STATE_BACKEND_ERROR, RT_STATE_BACKEND_ERROR_HANDLE));
     g_clear_error(&err);
     rt_state_handle_free(h);
     /* Ours by name, but not a znode path. */
     h = rt_state_handle_new("zookeeper", "x/y", 1, 10, 0, NULL);
-    ck_assert(!rt_state_backend_restore(b, h, on_restore, &o, &err));
+    ck_assert(!rt_state_backend_restore(b, h, test_backend_on_restore, &o, &err));
     ck_assert(g_error_matches(err, RT_STATE_BACKEND_ERROR, RT_STATE_BACKEND_ERROR_HANDLE));
     g_clear_error(&err);
     run_for(SEC);
@@ -655,7 +609,7 @@ START_TEST(test_chunking) {
     if (_i == 0)
         rt_config_set(cfg, "state.backend.zookeeper.chunk-size", "1 kb");
     RtStateBackend *b = make_cfg(0, cfg);
-    RtSnapshot *snap = sample_n(11, keys);
+    RtSnapshot *snap = test_backend_sample(11, keys);
     RtStateHandle *h = persist(b, snap);
     uint64_t want = (h->size_bytes + chunk - 1) / chunk;
     ck_assert_uint_ge(want, 3);
@@ -700,12 +654,12 @@ START_TEST(test_oversize_refused) {
     RtConfig *cfg = rt_config_new();
     rt_config_set(cfg, "state.backend.zookeeper.max-state-size", "10 kb");
     RtStateBackend *b = make_cfg(0, cfg);
-    RtSnapshot *snap = sample_n(12, 3000);
+    RtSnapshot *snap = test_backend_sample(12, 3000);
     RtSnapshotTarget t = target(12);
-    Outcome o = {0};
+    TestBackendOutcome o = {0};
     GError *err = NULL;
     size_t before = sim_zk_tree_count(sim_zk_tree(zk));
-    ck_assert(!rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o, &err));
+    ck_assert(!rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o, &err));
     ck_assert(g_error_matches(err, RT_STATE_BACKEND_ERROR, RT_STATE_BACKEND_ERROR_CONFIG));
     ck_assert_ptr_nonnull(strstr(err->message, "state.backend.zookeeper.max-state-size"));
     ck_assert_ptr_nonnull(strstr(err->message, "10240 bytes"));
@@ -714,7 +668,7 @@ START_TEST(test_oversize_refused) {
     ck_assert_int_eq(o.calls, 0);
     ck_assert_uint_eq(sim_zk_tree_count(sim_zk_tree(zk)), before); /* nothing written */
     /* Small state still goes through the same backend. */
-    RtSnapshot *small = sample_n(13, 10);
+    RtSnapshot *small = test_backend_sample(13, 10);
     RtStateHandle *h = persist(b, small);
     rt_state_handle_free(h);
     rt_snapshot_free(small);
@@ -730,7 +684,7 @@ START_TEST(test_torn_snapshot_fails) {
     RtConfig *cfg = rt_config_new();
     rt_config_set(cfg, "state.backend.zookeeper.chunk-size", "2 kb");
     RtStateBackend *b = make_cfg(0, cfg);
-    RtSnapshot *snap = sample_n(20, 1000);
+    RtSnapshot *snap = test_backend_sample(20, 1000);
     RtStateHandle *h = persist(b, snap);
     char *victim = child(h, _i == 0 ? "manifest" : "chunk-0000000001");
     raw_delete(victim);
@@ -761,7 +715,7 @@ END_TEST
  * handle made from it restores bit-identically), and an acknowledged snapshot always
  * restores. */
 START_TEST(test_crash_at_every_step) {
-    RtSnapshot *snap = sample_n(21, 1500);
+    RtSnapshot *snap = test_backend_sample(21, 1500);
     GBytes *enc = rt_snapshot_encode(snap);
     bool saw_torn = false, saw_complete = false;
     for (unsigned k = 0; k < 400; k++) {
@@ -772,8 +726,8 @@ START_TEST(test_crash_at_every_step) {
         RtStateBackend *b = make_cfg(0, cfg);
         run_for(SEC / 10); /* connected */
         RtSnapshotTarget t = target(21);
-        Outcome o = {0};
-        ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o, NULL));
+        TestBackendOutcome o = {0};
+        ck_assert(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o, NULL));
         for (unsigned s = 0; s < k && o.calls == 0; s++)
             ck_assert(sim_world_step(world));
         bool acked = o.calls > 0;
@@ -802,7 +756,7 @@ START_TEST(test_crash_at_every_step) {
         }
         g_free(mpath);
         g_free(dir);
-        outcome_clear(&o);
+        test_backend_outcome_clear(&o);
         rt_config_free(cfg);
         world_teardown();
         if (acked)
@@ -824,10 +778,10 @@ START_TEST(test_connection_loss_fails_snapshot) {
     rt_config_set(cfg, "state.backend.zookeeper.chunk-size", "1 kb");
     RtStateBackend *b = make_cfg(0, cfg);
     run_for(SEC / 10);
-    RtSnapshot *snap = sample_n(22, 3000);
+    RtSnapshot *snap = test_backend_sample(22, 3000);
     RtSnapshotTarget t = target(22);
-    Outcome o = {0};
-    ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o, NULL));
+    TestBackendOutcome o = {0};
+    ck_assert(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o, NULL));
     for (unsigned s = 0; s < 20; s++)
         ck_assert(sim_world_step(world));
     ck_assert_int_eq(o.calls, 0);
@@ -842,7 +796,7 @@ START_TEST(test_connection_loss_fails_snapshot) {
     char *dir = rt_backend_zk_path(RT_BACKEND_ZK_DEFAULT_ROOT, &t);
     ck_assert_msg(!znode_exists(dir), "a failed snapshot's znodes must be cleaned up");
     g_free(dir);
-    outcome_clear(&o);
+    test_backend_outcome_clear(&o);
     RtStateHandle *h = persist(b, snap);
     RtSnapshot *back = restore(b, h, NULL);
     ck_assert_ptr_nonnull(back);
@@ -864,10 +818,10 @@ START_TEST(test_session_expiry) {
     rt_config_set(cfg, "high-availability.zookeeper.client.session-timeout", "4 s");
     RtStateBackend *b = make_cfg(0, cfg);
     run_for(SEC / 10);
-    RtSnapshot *snap = sample_n(23, 3000);
+    RtSnapshot *snap = test_backend_sample(23, 3000);
     RtSnapshotTarget t = target(23);
-    Outcome o = {0};
-    ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o, NULL));
+    TestBackendOutcome o = {0};
+    ck_assert(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o, NULL));
     for (unsigned s = 0; s < 10; s++)
         ck_assert(sim_world_step(world));
     ck_assert_uint_ge(sim_zk_expire_process(zk, 0), 1);
@@ -880,7 +834,7 @@ START_TEST(test_session_expiry) {
         ck_assert_ptr_nonnull(back);
         rt_snapshot_free(back);
     }
-    outcome_clear(&o);
+    test_backend_outcome_clear(&o);
     RtSnapshot *small = sample(24);
     RtStateHandle *h = persist(b, small); /* a fresh session */
     RtSnapshot *back = restore(make(1), h, NULL);
@@ -897,7 +851,7 @@ END_TEST
 
 /* The owner frees the backend from inside its own callback. */
 static void free_in_callback(void *ud, RtStateHandle *handle, const GError *error) {
-    on_snapshot(ud, handle, error);
+    test_backend_on_snapshot(ud, handle, error);
     unmake(0);
 }
 
@@ -906,16 +860,16 @@ START_TEST(test_free_inside_callback) {
     RtStateBackend *b = make(0);
     RtSnapshot *snap = sample(25);
     RtSnapshotTarget t = target(25);
-    Outcome o = {0}, other = {0};
+    TestBackendOutcome o = {0}, other = {0};
     ck_assert(rt_state_backend_snapshot(b, &t, snap, free_in_callback, &o, NULL));
     t.subtask = 1;
-    ck_assert(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &other, NULL));
+    ck_assert(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &other, NULL));
     ck_assert(run_until(outcome_done, &o, RUN_NS));
     run_for(SEC);
     ck_assert_int_eq(o.calls, 1);
     ck_assert_int_eq(other.calls, 0); /* freed with it in flight */
     ck_assert_ptr_null(proc(0)->backend);
-    outcome_clear(&o);
+    test_backend_outcome_clear(&o);
     rt_snapshot_free(snap);
     world_teardown();
 }
@@ -980,9 +934,5 @@ static Suite *state_backend_zk_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(state_backend_zk_suite());
-    srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=silent keeps TAP clean */
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(state_backend_zk_suite());
 }

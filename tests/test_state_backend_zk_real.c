@@ -12,10 +12,10 @@
 
 #include "runtime/coord/rt_coord_zk.h"
 #include "runtime/state/rt_backend_zk.h"
-#include "runtime/state/rt_keyed_state.h"
 #include "runtime/state/rt_state_backend.h"
+#include "tests/support/test_backend.h"
+#include "tests/support/test_check.h"
 
-#define MAXP 128u
 #define WAIT_US (20ll * G_USEC_PER_SEC)
 
 static RtCoord *real_open(RtEnv *self, const RtCoordConfig *cfg, GError **error) {
@@ -62,46 +62,11 @@ static RtStateBackend *make(const char *chunk) {
     return b;
 }
 
-typedef struct Outcome {
-    int calls;
-    RtStateHandle *handle;
-    RtSnapshot *snapshot;
-    GError *error;
-} Outcome;
-
-static void on_snapshot(void *ud, RtStateHandle *handle, const GError *error) {
-    Outcome *o = ud;
-    o->calls++;
-    o->handle = handle;
-    o->error = error != NULL ? g_error_copy(error) : NULL;
-}
-
-static void on_restore(void *ud, RtSnapshot *snapshot, const GError *error) {
-    Outcome *o = ud;
-    o->calls++;
-    o->snapshot = snapshot;
-    o->error = error != NULL ? g_error_copy(error) : NULL;
-}
-
-static RtSnapshot *sample(uint64_t id, uint64_t keys) {
-    RtKeyedStateStore *st = rt_keyed_state_store_new(MAXP, (RtKeyGroupRange){0, MAXP});
-    RtValueState *v = rt_keyed_state_get_value_state(st, "count");
-    for (uint64_t k = 0; k < keys; k++) {
-        rt_keyed_state_set_current_key(st, k);
-        rt_value_state_update(v, k * 7 + id);
-    }
-    RtSnapshot *snap = rt_snapshot_new();
-    snap->checkpoint_id = id;
-    rt_keyed_state_store_snapshot(st, snap);
-    rt_keyed_state_store_free(st);
-    return snap;
-}
-
 static RtStateHandle *persist(RtStateBackend *b, const RtSnapshot *snap) {
     RtSnapshotTarget t = {"real job", snap->checkpoint_id, 1, 0, 0};
-    Outcome o = {0};
+    TestBackendOutcome o = {0};
     GError *err = NULL;
-    ck_assert_msg(rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o, &err), "%s",
+    ck_assert_msg(rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o, &err), "%s",
                   err ? err->message : "");
     ck_assert_int_eq(o.calls, 0);
     ck_assert(wait_for(&o.calls));
@@ -110,8 +75,8 @@ static RtStateHandle *persist(RtStateBackend *b, const RtSnapshot *snap) {
 }
 
 static RtSnapshot *restore(RtStateBackend *b, const RtStateHandle *h, GError **error) {
-    Outcome o = {0};
-    ck_assert(rt_state_backend_restore(b, h, on_restore, &o, NULL));
+    TestBackendOutcome o = {0};
+    ck_assert(rt_state_backend_restore(b, h, test_backend_on_restore, &o, NULL));
     ck_assert(wait_for(&o.calls));
     if (o.error != NULL)
         g_propagate_error(error, o.error);
@@ -131,7 +96,7 @@ START_TEST(test_round_trip_and_discard) {
     char max_chunk[32];
     g_snprintf(max_chunk, sizeof max_chunk, "%u", (unsigned)RT_BACKEND_ZK_CHUNK_MAX_BYTES);
     RtStateBackend *b = make(_i == 0 ? NULL : _i == 1 ? "1 kb" : max_chunk);
-    RtSnapshot *snap = sample(1 + (uint64_t)_i, _i == 1 ? 2000 : 120000);
+    RtSnapshot *snap = test_backend_sample(1 + (uint64_t)_i, _i == 1 ? 2000 : 120000);
     RtStateHandle *h = persist(b, snap);
     ck_assert_uint_gt(h->size_bytes, _i == 1 ? 20000u : 3u * RT_BACKEND_ZK_DEFAULT_CHUNK_BYTES);
     RtStateBackend *b2 = make(NULL);
@@ -154,11 +119,11 @@ END_TEST
 
 START_TEST(test_oversize_refused) {
     RtStateBackend *b = make(NULL);
-    RtSnapshot *snap = sample(3, 300000); /* > 4 mb */
+    RtSnapshot *snap = test_backend_sample(3, 300000); /* > 4 mb */
     RtSnapshotTarget t = {"real job", 3, 1, 0, 0};
-    Outcome o = {0};
+    TestBackendOutcome o = {0};
     GError *err = NULL;
-    ck_assert(!rt_state_backend_snapshot(b, &t, snap, on_snapshot, &o, &err));
+    ck_assert(!rt_state_backend_snapshot(b, &t, snap, test_backend_on_snapshot, &o, &err));
     ck_assert_ptr_nonnull(strstr(err->message, "state.backend.zookeeper.max-state-size"));
     g_clear_error(&err);
     rt_snapshot_free(snap);
@@ -168,14 +133,14 @@ END_TEST
 
 static void on_deleted(RtCoord *c, GError *error, void *ud) {
     (void)c;
-    Outcome *o = ud;
+    TestBackendOutcome *o = ud;
     o->calls++;
     o->error = error;
 }
 
 START_TEST(test_torn_snapshot_refused) {
     RtStateBackend *b = make("2 kb");
-    RtSnapshot *snap = sample(4, 1000);
+    RtSnapshot *snap = test_backend_sample(4, 1000);
     RtStateHandle *h = persist(b, snap);
     RtCoordConfig cfg;
     rt_coord_config_init(&cfg);
@@ -183,7 +148,7 @@ START_TEST(test_torn_snapshot_refused) {
     RtCoord *raw = rt_coord_zk_open(g_main_context_default(), &cfg, NULL);
     ck_assert_ptr_nonnull(raw);
     char *manifest = g_strconcat(h->location, "/manifest", NULL);
-    Outcome d = {0};
+    TestBackendOutcome d = {0};
     ck_assert(rt_coord_delete(raw, manifest, RT_COORD_ANY_VERSION, on_deleted, &d, NULL));
     ck_assert(wait_for(&d.calls));
     ck_assert(d.error == NULL);
@@ -219,9 +184,5 @@ int main(void) {
         return 0;
     }
     g_snprintf(root, sizeof root, "/ckptsim-test/state-%ld", (long)getpid());
-    SRunner *sr = srunner_create(state_backend_zk_real_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(state_backend_zk_real_suite());
 }
