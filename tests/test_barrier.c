@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runtime/checkpoint/rt_barrier_handler.h"
+#include "tests/support/test_check.h"
 
 /* A log of callbacks: "T3" trigger 3, "A3:s" abort 3 (reason initial), "R1" resume
  * channel 1, "S3"/"E3" align start/end. */
@@ -196,9 +197,5 @@ static Suite *barrier_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(barrier_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(barrier_suite());
 }

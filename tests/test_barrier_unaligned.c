@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "runtime/checkpoint/rt_barrier_handler.h"
+#include "tests/support/test_check.h"
 
 /* A log of callbacks: "T3u"/"T3a" trigger 3 unaligned/aligned, "A3:s" abort 3 (reason
  * initial), "R1" resume channel 1, "S3" align start, "E3/d" align end after d ns,
@@ -290,9 +291,5 @@ static Suite *barrier_unaligned_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(barrier_unaligned_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(barrier_unaligned_suite());
 }

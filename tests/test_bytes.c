@@ -4,10 +4,10 @@
  * and later reads return zero without moving. */
 #include <check.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/env/rt_bytes.h"
+#include "tests/support/test_check.h"
 
 START_TEST(test_le_layout) {
     uint8_t b[8];
@@ -164,9 +164,5 @@ static Suite *bytes_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(bytes_suite());
-    srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=silent keeps TAP clean */
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(bytes_suite());
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runtime/checkpoint/rt_ckpt_metadata.h"
+#include "tests/support/test_check.h"
 
 static RtCompletedCheckpoint *sample(void) {
     RtCompletedCheckpoint *cp = rt_completed_checkpoint_new("wordcount", 42, 1000, 5000, 3);
@@ -134,9 +135,5 @@ static Suite *metadata_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(metadata_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(metadata_suite());
 }

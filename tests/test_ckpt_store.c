@@ -10,6 +10,7 @@
 
 #include "runtime/ha/rt_ckpt_store_fs.h"
 #include "tests/support/test_env.h"
+#include "tests/support/test_check.h"
 
 typedef struct Result {
     int calls;
@@ -264,9 +265,5 @@ static Suite *store_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(store_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(store_suite());
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "tests/test_coord_harness.h"
+#include "tests/support/test_check.h"
 
 #define SEC 1000000000ull
 #define WAIT_NS (20 * SEC)
@@ -673,9 +674,5 @@ int main(void) {
         printf("1..0 # SKIP %s\n", why);
         return 0;
     }
-    SRunner *sr = srunner_create(coord_contract_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_check_run(coord_contract_suite());
 }

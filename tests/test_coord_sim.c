@@ -9,6 +9,7 @@
 
 #include "sim/world/sim_world.h"
 #include "sim/world/sim_zk.h"
+#include "tests/support/test_check.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull
@@ -448,9 +449,5 @@ static Suite *coord_sim_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(coord_sim_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_check_run(coord_sim_suite());
 }

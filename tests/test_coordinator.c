@@ -10,6 +10,7 @@
 #include "runtime/checkpoint/rt_ckpt_coordinator.h"
 #include "runtime/ha/rt_ckpt_store_fs.h"
 #include "tests/support/test_env.h"
+#include "tests/support/test_check.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull
@@ -495,9 +496,5 @@ static Suite *coordinator_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(coordinator_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(coordinator_suite());
 }

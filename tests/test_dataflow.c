@@ -11,6 +11,7 @@
 #include "runtime/dataflow/rt_partitioner.h"
 #include "runtime/dataflow/rt_protocol.h"
 #include "runtime/state/rt_key_groups.h"
+#include "tests/support/test_check.h"
 
 /* ------------------------------------------------------------------ protocol */
 
@@ -391,9 +392,5 @@ static Suite *dataflow_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(dataflow_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(dataflow_suite());
 }

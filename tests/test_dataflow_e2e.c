@@ -11,6 +11,7 @@
 #include "runtime/env/rt_bugs.h"
 #include "sim/harness/sim_run.h"
 #include "sim/harness/sim_scenario.h"
+#include "tests/support/test_check.h"
 
 static const char *linear_text =
     "[scenario]\nname = tm-linear\ntime-limit = 60 s\n"
@@ -202,9 +203,5 @@ static Suite *dataflow_e2e_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(dataflow_e2e_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(dataflow_e2e_suite());
 }

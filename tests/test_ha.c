@@ -20,6 +20,7 @@
 #include "sim/world/sim_storage.h"
 #include "sim/world/sim_world.h"
 #include "sim/world/sim_zk.h"
+#include "tests/support/test_check.h"
 
 #define SEC 1000000000ull
 #define NPROC 4u
@@ -604,9 +605,5 @@ static Suite *ha_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(ha_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(ha_suite());
 }

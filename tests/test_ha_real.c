@@ -17,6 +17,7 @@
 #include "runtime/ha/rt_leader_election.h"
 #include "runtime/live/rt_live_env.h"
 #include "runtime/live/rt_live_storage.h"
+#include "tests/support/test_proc.h"
 
 #define WAIT_US (20ll * G_USEC_PER_SEC)
 
@@ -206,10 +207,7 @@ int main(void) {
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     rt_live_storage_free(storage);
-    char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
-    int rc = system(cmd);
-    (void)rc;
-    g_free(cmd);
+    test_proc_remove_tree(tmpdir);
     g_free(tmpdir);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -15,6 +15,7 @@
 #include "runtime/dataflow/rt_protocol.h"
 #include "runtime/env/rt_bugs.h"
 #include "sim/world/sim_world.h"
+#include "tests/support/test_check.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull
@@ -453,9 +454,5 @@ static Suite *jobmanager_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(jobmanager_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(jobmanager_suite());
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "runtime/state/rt_key_groups.h"
+#include "tests/support/test_check.h"
 
 typedef struct Vector {
     int32_t hash_code;
@@ -131,9 +132,5 @@ static Suite *key_groups_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(key_groups_suite());
-    srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=silent keeps TAP clean */
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(key_groups_suite());
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "runtime/live/rt_live_env.h"
+#include "tests/support/test_check.h"
 
 typedef struct {
     GMainContext *ctx;
@@ -163,9 +164,5 @@ static Suite *live_env_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(live_env_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(live_env_suite());
 }

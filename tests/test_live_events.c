@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runtime/live/rt_live_events.h"
+#include "tests/support/test_check.h"
 
 static void round_trip(const RtEvent *in, RtEvent *out, char **detail) {
     GString *line = g_string_new(NULL);
@@ -122,9 +123,5 @@ static Suite *live_events_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(live_events_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(live_events_suite());
 }

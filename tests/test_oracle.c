@@ -19,6 +19,7 @@
 #include "runtime/state/rt_snapshot.h"
 #include "runtime/state/rt_state_backend.h"
 #include "sim/harness/sim_oracle.h"
+#include "tests/support/test_check.h"
 
 #define RECORDS 24u
 #define KEYS 5u
@@ -784,9 +785,5 @@ static Suite *oracle_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(oracle_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(oracle_suite());
 }

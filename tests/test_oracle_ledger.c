@@ -14,6 +14,7 @@
 #include "runtime/operators/rt_sink_format.h"
 #include "sim/harness/sim_oracle.h"
 #include "sim/harness/sim_packed.h"
+#include "tests/support/test_check.h"
 
 #define RECORDS 40u
 #define SEC UINT64_C(1000000000)
@@ -276,9 +277,5 @@ static Suite *oracle_ledger_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(oracle_ledger_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(oracle_ledger_suite());
 }

@@ -12,6 +12,8 @@
 
 #include "sim/report/sim_metrics.h"
 #include "sim/report/sim_report.h"
+#include "tests/support/test_check.h"
+#include "tests/support/test_proc.h"
 
 #define MS UINT64_C(1000000)
 
@@ -94,9 +96,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-    char *cmd = g_strdup_printf("rm -rf '%s'", tmp_root);
-    ck_assert_int_eq(system(cmd), 0);
-    g_free(cmd);
+    test_proc_remove_tree(tmp_root);
     g_free(tmp_root);
 }
 
@@ -256,9 +256,5 @@ int main(void) {
         return EXIT_SUCCESS;
     }
     g_free(gp);
-    SRunner *sr = srunner_create(report_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(report_suite());
 }

@@ -13,6 +13,7 @@
 #include "runtime/state/rt_state_backend.h"
 #include "sim/report/sim_metrics.h"
 #include "sim/report/sim_metrics_internal.h"
+#include "tests/support/test_check.h"
 
 #define MS UINT64_C(1000000)
 
@@ -277,9 +278,5 @@ static Suite *report_metrics_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(report_metrics_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(report_metrics_suite());
 }

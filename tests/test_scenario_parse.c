@@ -11,6 +11,7 @@
 #include "sim/faults/sim_fault_plan.h"
 #include "sim/harness/sim_keys.h"
 #include "sim/harness/sim_scenario.h"
+#include "tests/support/test_check.h"
 
 static const char *good =
     "# a comment\n"
@@ -339,9 +340,5 @@ static Suite *scenario_parse_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(scenario_parse_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(scenario_parse_suite());
 }

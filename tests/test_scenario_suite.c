@@ -10,6 +10,7 @@
 #include "runtime/env/rt_bugs.h"
 #include "sim/harness/sim_run.h"
 #include "sim/harness/sim_scenario.h"
+#include "tests/support/test_check.h"
 
 #define SEEDS 4
 
@@ -157,9 +158,5 @@ static Suite *scenario_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(scenario_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(scenario_suite());
 }

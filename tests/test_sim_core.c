@@ -11,6 +11,7 @@
 #include "runtime/env/rt_rng.h"
 #include "sim/core/sim_event_queue.h"
 #include "sim/core/sim_kernel.h"
+#include "tests/support/test_check.h"
 
 /* ---- a recorder: each event appends its payload and the time it ran at ---- */
 
@@ -464,9 +465,5 @@ static Suite *sim_core_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(sim_core_suite());
-    srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=silent keeps TAP clean */
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(sim_core_suite());
 }

@@ -16,6 +16,8 @@
 #include "runtime/env/rt_bugs.h"
 #include "runtime/env/rt_bytes.h"
 #include "sim/world/sim_world.h"
+#include "tests/support/test_check.h"
+#include "tests/support/test_proc.h"
 
 #define MS 1000000ull
 #define PORT 1u
@@ -510,22 +512,17 @@ END_TEST
 
 /* Runs "$CKPTSIM_BIN selftest ARGS..."; returns the exit status, *out its stdout. */
 static int run_selftest(const char *const *args, char **out) {
-    const char *bin = g_getenv("CKPTSIM_BIN");
-    ck_assert_msg(bin != NULL, "CKPTSIM_BIN is not set (run through meson test)");
     GPtrArray *argv = g_ptr_array_new();
-    g_ptr_array_add(argv, (gpointer)bin);
     g_ptr_array_add(argv, (gpointer) "selftest");
     for (size_t i = 0; args[i] != NULL; i++)
         g_ptr_array_add(argv, (gpointer)args[i]);
     g_ptr_array_add(argv, NULL);
-    int status = 0;
-    GError *err = NULL;
-    bool ok = g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
-                           NULL, out, NULL, &status, &err);
-    ck_assert_msg(ok, "%s", err != NULL ? err->message : "spawn failed");
+    TestProcOut o = test_proc_ckptsimv((const char *const *)argv->pdata);
     g_ptr_array_free(argv, TRUE);
-    ck_assert(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    *out = g_steal_pointer(&o.out);
+    int status = o.status;
+    test_proc_out_clear(&o);
+    return status;
 }
 
 /* The "trace_hash" value of a selftest JSON line (new string). */
@@ -602,9 +599,5 @@ static Suite *sim_world_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(sim_world_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(sim_world_suite());
 }

@@ -9,6 +9,7 @@
 
 #include "runtime/operators/rt_sink_format.h"
 #include "runtime/state/rt_snapshot.h"
+#include "tests/support/test_check.h"
 
 static uint64_t xs(uint64_t *s) {
     *s ^= *s << 13;
@@ -212,9 +213,5 @@ static Suite *sink_format_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(sink_format_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(sink_format_suite());
 }

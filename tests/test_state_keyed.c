@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "runtime/state/rt_keyed_state.h"
+#include "tests/support/test_check.h"
 
 #define MAXP 128u
 
@@ -332,9 +333,5 @@ static Suite *state_keyed_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(state_keyed_suite());
-    srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=silent keeps TAP clean */
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(state_keyed_suite());
 }

@@ -7,6 +7,7 @@
 
 #include "runtime/state/rt_keyed_state.h"
 #include "runtime/state/rt_snapshot.h"
+#include "tests/support/test_check.h"
 
 #define MAXP 128u
 
@@ -283,9 +284,5 @@ static Suite *state_snapshot_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(state_snapshot_suite());
-    srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=silent keeps TAP clean */
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(state_snapshot_suite());
 }

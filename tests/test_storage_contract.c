@@ -18,6 +18,8 @@
 #include "runtime/live/rt_live_storage.h"
 #include "sim/core/sim_kernel.h"
 #include "sim/world/sim_storage.h"
+#include "tests/support/test_check.h"
+#include "tests/support/test_proc.h"
 
 /* ------------------------------------------------------------ the two worlds */
 
@@ -62,19 +64,6 @@ static void impl_setup(int kind) {
     impl.st = rt_live_storage_get(impl.live);
 }
 
-static void rm_rf(const char *path) {
-    GDir *d = g_dir_open(path, 0, NULL);
-    if (d != NULL) {
-        for (const char *n; (n = g_dir_read_name(d)) != NULL;) {
-            char *p = g_build_filename(path, n, NULL);
-            rm_rf(p);
-            g_free(p);
-        }
-        g_dir_close(d);
-    }
-    g_remove(path);
-}
-
 static void impl_teardown(void) {
     if (impl.kind == 0) {
         sim_storage_free(impl.sim);
@@ -82,7 +71,7 @@ static void impl_teardown(void) {
     } else {
         rt_live_storage_free(impl.live);
         g_main_context_unref(impl.ctx);
-        rm_rf(impl.dir);
+        test_proc_remove_tree(impl.dir);
         g_free(impl.dir);
     }
     ck_assert_int_eq(early_callbacks, 0);
@@ -653,9 +642,5 @@ static Suite *storage_contract_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(storage_contract_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(storage_contract_suite());
 }

@@ -18,6 +18,7 @@
 #include "runtime/env/rt_bugs.h"
 #include "sim/harness/sim_run.h"
 #include "sim/harness/sim_scenario.h"
+#include "tests/support/test_check.h"
 
 /* ------------------------------------------------------------------ codec */
 
@@ -422,9 +423,5 @@ static Suite *unaligned_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(unaligned_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_check_run(unaligned_suite());
 }
