@@ -77,6 +77,27 @@ void sim_cli_print_error(const char *prog, const GError *error) {
                     "scenarios/README.md)\n", prog);
 }
 
+bool sim_cli_parse_options(GOptionContext *ctx, const char *cmd, int *argc, char ***argv) {
+    GError *e = NULL;
+    if (g_option_context_parse(ctx, argc, argv, &e))
+        return true;
+    fprintf(stderr, "ckptsim %s: %s (see --help)\n", cmd, e->message);
+    g_error_free(e);
+    return false;
+}
+
+const char *const *sim_cli_or_empty(char **list) {
+    static const char *const empty[] = {NULL};
+    return list != NULL ? (const char *const *)list : empty;
+}
+
+void sim_cli_outcome_print(const SimCliOutcome *out, bool json) {
+    if (json)
+        printf("%s\n", out->json);
+    else
+        fputs(out->human, stdout);
+}
+
 static bool needs_quote(const char *s) {
     if (*s == '\0')
         return true;

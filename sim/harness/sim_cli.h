@@ -59,4 +59,15 @@ bool sim_cli_parse_bugs(const char *const *names, uint64_t *mask);
 /* Prints a scenario load error (and a hint to the README) to stderr. */
 void sim_cli_print_error(const char *prog, const GError *error);
 
+/* Parses subcommand cmd's options (on --help GLib prints and exits 0). On a usage error
+ * prints "ckptsim CMD: MESSAGE (see --help)" to stderr and returns false. */
+bool sim_cli_parse_options(GOptionContext *ctx, const char *cmd, int *argc, char ***argv);
+
+/* list as a borrowed NULL-terminated list: an empty one when list is NULL (GLib leaves
+ * a repeatable option that was never given NULL). */
+const char *const *sim_cli_or_empty(char **list);
+
+/* Prints an outcome on stdout: its JSON object and a newline, or its human text. */
+void sim_cli_outcome_print(const SimCliOutcome *out, bool json);
+
 #endif /* SIM_CLI_H */

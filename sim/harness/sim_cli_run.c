@@ -10,24 +10,6 @@
 #include "sim/harness/sim_cli.h"
 #include "sim/sim_commands.h"
 
-/* Parses options; on --help GLib prints and exits 0. Returns false (after printing)
- * on a usage error. */
-static bool parse_options(GOptionContext *ctx, int *argc, char ***argv) {
-    GError *e = NULL;
-    if (!g_option_context_parse(ctx, argc, argv, &e)) {
-        fprintf(stderr, "ckptsim %s: %s (see --help)\n", (*argv)[0], e->message);
-        g_error_free(e);
-        return false;
-    }
-    return true;
-}
-
-static const char *const empty_list[] = {NULL};
-
-static const char *const *or_empty(char **list) {
-    return list != NULL ? (const char *const *)list : empty_list;
-}
-
 /* ------------------------------------------------------------------ run */
 
 typedef struct RunArgs {
@@ -44,7 +26,7 @@ static int run_with(const char *file, RunArgs *a) {
     uint64_t mask = 0, seed = 0;
     uint32_t *keep = NULL, n_keep = 0;
     bool has_keep = a->faults != NULL;
-    if (!sim_cli_parse_bugs(or_empty(a->bugs), &mask))
+    if (!sim_cli_parse_bugs(sim_cli_or_empty(a->bugs), &mask))
         return SIM_EXIT_BAD_INPUT;
     if (a->seed != NULL && !sim_cli_parse_seed(a->seed, &seed)) {
         fprintf(stderr, "ckptsim run: --seed %s: expected a number\n", a->seed);
@@ -57,14 +39,14 @@ static int run_with(const char *file, RunArgs *a) {
         return SIM_EXIT_BAD_INPUT;
     }
     GError *e = NULL;
-    SimScenario *s = sim_scenario_load(file, or_empty(a->sets), &e);
+    SimScenario *s = sim_scenario_load(file, sim_cli_or_empty(a->sets), &e);
     if (s == NULL) {
         sim_cli_print_error("ckptsim run", e);
         g_error_free(e);
         g_free(keep);
         return SIM_EXIT_BAD_INPUT;
     }
-    SimCliJob job = {file, s, or_empty(a->sets), or_empty(a->bugs), mask,
+    SimCliJob job = {file, s, sim_cli_or_empty(a->sets), sim_cli_or_empty(a->bugs), mask,
                      a->seed != NULL ? seed : s->seed, has_keep, keep, n_keep, a->out,
                      a->out != NULL, true};
     SimCliOutcome out;
@@ -84,15 +66,12 @@ static int run_with(const char *file, RunArgs *a) {
             status = SIM_EXIT_VIOLATION;
         sim_cli_outcome_clear(&o2);
     }
-    if (a->json) {
-        size_t len = strlen(out.json);
-        if (det != NULL && len > 0 && out.json[len - 1] == '}')
-            printf("%.*s,\"determinism\":\"%s\"}\n", (int)(len - 1), out.json, det);
-        else
-            printf("%s\n", out.json);
+    size_t len = strlen(out.json);
+    if (a->json && det != NULL && len > 0 && out.json[len - 1] == '}') {
+        printf("%.*s,\"determinism\":\"%s\"}\n", (int)(len - 1), out.json, det);
     } else {
-        fputs(out.human, stdout);
-        if (det != NULL)
+        sim_cli_outcome_print(&out, a->json);
+        if (!a->json && det != NULL)
             printf("determinism: %s (trace %016" PRIx64 ", then %016" PRIx64 ")\n",
                    strcmp(det, "ok") == 0 ? "same trace hash twice" : "MISMATCH",
                    out.trace_hash, second_hash);
@@ -133,7 +112,7 @@ int sim_cmd_run(int argc, char **argv) {
              "--set state.backend.type=filesystem --json\n"
              "  ckptsim run scenarios/linear.ini --bug skip-source-rewind --out /tmp/run1\n");
     int status = SIM_EXIT_BAD_INPUT;
-    if (parse_options(ctx, &argc, &argv)) {
+    if (sim_cli_parse_options(ctx, "run", &argc, &argv)) {
         if (argc != 2)
             fprintf(stderr, "ckptsim run: expected one SCENARIO file (see --help)\n");
         else
@@ -185,9 +164,7 @@ static int replay_with(const char *path, bool json) {
         sim_cli_execute(&job, &out);
         status = out.status;
         bool same = c->trace_hash == 0 || out.trace_hash == c->trace_hash;
-        fputs(json ? out.json : out.human, stdout);
-        if (json)
-            fputc('\n', stdout);
+        sim_cli_outcome_print(&out, json);
         if (!same) {
             fprintf(json ? stderr : stdout,
                     "replay DIVERGED: the capsule's trace hash is %016" PRIx64 " (%s), this "
@@ -221,7 +198,7 @@ int sim_cmd_replay(int argc, char **argv) {
              "Example:\n"
              "  ckptsim replay /tmp/ckptsim-capsules/linear-seed7-skip-source-rewind.capsule\n");
     int status = SIM_EXIT_BAD_INPUT;
-    if (parse_options(ctx, &argc, &argv)) {
+    if (sim_cli_parse_options(ctx, "replay", &argc, &argv)) {
         if (argc != 2)
             fprintf(stderr, "ckptsim replay: expected one CAPSULE file (see --help)\n");
         else
@@ -248,7 +225,7 @@ int sim_cmd_bugs(int argc, char **argv) {
              "  ckptsim bugs\n"
              "  ckptsim sweep scenarios/*.ini --seeds 1..200 --bug skip-source-rewind "
              "--stop-at-first\n");
-    bool ok = parse_options(ctx, &argc, &argv);
+    bool ok = sim_cli_parse_options(ctx, "bugs", &argc, &argv);
     g_option_context_free(ctx);
     if (!ok)
         return SIM_EXIT_BAD_INPUT;

@@ -268,10 +268,7 @@ static void kill_all(Sweep *sw) {
 static void flush_results(Sweep *sw) {
     while (!sw->stop && sw->next_print < sw->n_items && sw->results[sw->next_print] != NULL) {
         const SimCliOutcome *o = sw->results[sw->next_print];
-        if (sw->json)
-            printf("%s\n", o->json);
-        else
-            fputs(o->human, stdout);
+        sim_cli_outcome_print(o, sw->json);
         sw->runs++;
         if (o->status == SIM_EXIT_VIOLATION) {
             sw->violations++;
@@ -469,11 +466,10 @@ typedef struct SweepArgs {
 } SweepArgs;
 
 static int sweep_with(SweepArgs *a, int argc, char **argv) {
-    static const char *const none[] = {NULL};
     Sweep sw;
     memset(&sw, 0, sizeof sw);
-    sw.sets = a->sets ? (const char *const *)a->sets : none;
-    sw.bugs = a->bugs ? (const char *const *)a->bugs : none;
+    sw.sets = sim_cli_or_empty(a->sets);
+    sw.bugs = sim_cli_or_empty(a->bugs);
     sw.out_dir = a->out;
     sw.json = a->json;
     sw.stop_at_first = a->stop_at_first;
@@ -541,13 +537,8 @@ int sim_cmd_sweep(int argc, char **argv) {
              "  ckptsim sweep scenarios/linear.ini --seeds 1..10000 --shard 3/8 --junit "
              "out.xml\n");
     int status = SIM_EXIT_BAD_INPUT;
-    GError *e = NULL;
-    if (!g_option_context_parse(ctx, &argc, &argv, &e)) {
-        fprintf(stderr, "ckptsim sweep: %s (see --help)\n", e->message);
-        g_error_free(e);
-    } else {
+    if (sim_cli_parse_options(ctx, "sweep", &argc, &argv))
         status = sweep_with(&a, argc, argv);
-    }
     g_option_context_free(ctx);
     g_free(a.seeds);
     g_free(a.shard);
