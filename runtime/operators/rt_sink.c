@@ -212,9 +212,10 @@ static void commit_renamed(void *ud, GError *error) {
     RtSink *s = io->sink;
     if (error != NULL) {
         /* Not found: committed before (idempotent). Other errors: the commit is retried
-         * by the next notification or the next recovery. */
+         * by the next notification or, during recovery (no notification will come: the
+         * task is not running yet), by the next recovery: the restore fails, as
+         * recoverAndCommit throwing fails the task in Flink. */
         bool gone = g_error_matches(error, RT_STORAGE_ERROR, RT_STORAGE_ERROR_NOT_FOUND);
-        g_error_free(error);
         if (gone) {
             commit_finished(s, io->txn, false);
         } else {
@@ -223,6 +224,11 @@ static void commit_renamed(void *ud, GError *error) {
             s->committing = false;
         }
         io_free(io);
+        if (!gone && s->recovering) {
+            s->recovering = false;
+            s->open_done(s->open_ud, error); /* may free s: nothing after this */
+        }
+        g_error_free(error);
         return;
     }
     char *dir = sink_dir(s);
