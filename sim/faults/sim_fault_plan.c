@@ -533,18 +533,17 @@ static void add_at(GPtrArray *faults, uint64_t at_ns, const SimFaultAction *a,
     g_ptr_array_add(faults, f);
 }
 
-typedef enum { RAND_CRASH, RAND_JM_CRASH, RAND_SPIKE, RAND_PARTITION, RAND_STORAGE } RandKind;
 
-static void make_random(RandKind kind, RtRng *rng, const SimRandomFaults *rf,
+static void make_random(SimRandomKind kind, RtRng *rng, const SimRandomFaults *rf,
                         const SimFaultContext *ctx, SimFaultAction *a, GString *text) {
     memset(a, 0, sizeof *a);
     SimProcRef r = {SIM_PROC_WORKER, (uint32_t)rt_rng_below(rng, ctx->n_workers)};
     char *name = NULL;
     switch (kind) {
-    case RAND_JM_CRASH:
+    case SIM_RANDOM_JOBMANAGER_CRASH:
         r = (SimProcRef){SIM_PROC_JOBMANAGER, (uint32_t)rt_rng_below(rng, ctx->n_jobmanagers)};
         /* fall through */
-    case RAND_CRASH:
+    case SIM_RANDOM_CRASH:
         a->kind = SIM_FAULT_CRASH;
         a->target = r;
         a->restart_after_ns = rf->restart_after_ns;
@@ -552,7 +551,7 @@ static void make_random(RandKind kind, RtRng *rng, const SimRandomFaults *rf,
         g_string_printf(text, "crash %s restart after %" G_GUINT64_FORMAT " ns", name,
                         a->restart_after_ns);
         break;
-    case RAND_SPIKE:
+    case SIM_RANDOM_SPIKE:
         a->kind = SIM_FAULT_SPIKE;
         a->target = r;
         a->peer = (SimProcRef){SIM_PROC_ANY, 0};
@@ -562,52 +561,114 @@ static void make_random(RandKind kind, RtRng *rng, const SimRandomFaults *rf,
         g_string_printf(text, "spike %s -> * + %" G_GUINT64_FORMAT " ns for %" G_GUINT64_FORMAT
                         " ns", name, a->latency_ns, a->duration_ns);
         break;
-    case RAND_PARTITION:
+    case SIM_RANDOM_PARTITION:
         a->kind = SIM_FAULT_PARTITION;
         a->side_a = (SimProcMask)1 << sim_proc_ordinal(r);
         a->duration_ns = rf->partition_duration_ns;
         name = sim_proc_name(r);
         g_string_printf(text, "isolate %s for %" G_GUINT64_FORMAT " ns", name, a->duration_ns);
         break;
-    case RAND_STORAGE:
+    case SIM_RANDOM_STORAGE_ERROR:
         a->kind = SIM_FAULT_STORAGE_ERROR;
         a->storage_error = SIM_STORAGE_EIO;
         a->count = 1;
         g_string_printf(text, "storage-error eio count 1");
         break;
+    case SIM_RANDOM_ZK_EXPIRE: {
+        uint32_t p = (uint32_t)rt_rng_below(rng, ctx->n_jobmanagers + ctx->n_workers);
+        a->kind = SIM_FAULT_ZK_EXPIRE;
+        a->target = p < ctx->n_jobmanagers
+                        ? (SimProcRef){SIM_PROC_JOBMANAGER, p}
+                        : (SimProcRef){SIM_PROC_WORKER, p - ctx->n_jobmanagers};
+        name = sim_proc_name(a->target);
+        g_string_printf(text, "zk-expire %s", name);
+        break;
+    }
+    case SIM_RANDOM_N_KINDS:
+        assert(false);
+        break;
     }
     g_free(name);
+}
+
+static const char *const random_kind_names[SIM_RANDOM_N_KINDS] = {
+    "crash", "jobmanager-crash", "spike", "partition", "storage-error", "zk-expire",
+};
+
+const char *sim_random_kind_name(SimRandomKind kind) {
+    assert(kind < SIM_RANDOM_N_KINDS);
+    return random_kind_names[kind];
+}
+
+static double random_rate(const SimRandomFaults *rf, SimRandomKind kind) {
+    switch (kind) {
+    case SIM_RANDOM_CRASH:
+        return rf->crash_rate;
+    case SIM_RANDOM_JOBMANAGER_CRASH:
+        return rf->jobmanager_crash_rate;
+    case SIM_RANDOM_SPIKE:
+        return rf->spike_rate;
+    case SIM_RANDOM_PARTITION:
+        return rf->partition_rate;
+    case SIM_RANDOM_STORAGE_ERROR:
+        return rf->storage_error_rate;
+    case SIM_RANDOM_ZK_EXPIRE:
+        return rf->zk_expire_rate;
+    case SIM_RANDOM_N_KINDS:
+        break;
+    }
+    assert(false);
+    return 0;
+}
+
+uint32_t sim_random_faults_configured(const SimRandomFaults *rf) {
+    assert(rf != NULL);
+    uint32_t mask = 0;
+    for (uint32_t k = 0; k < SIM_RANDOM_N_KINDS; k++)
+        if (random_rate(rf, (SimRandomKind)k) > 0)
+            mask |= 1u << k;
+    return mask;
+}
+
+uint32_t sim_random_faults_enabled(const SimRandomFaults *rf, uint64_t seed) {
+    uint32_t mask = sim_random_faults_configured(rf);
+    if (!rf->swarm)
+        return mask;
+    for (uint32_t k = 0; k < SIM_RANDOM_N_KINDS; k++) {
+        if ((mask & (1u << k)) == 0)
+            continue;
+        char *stream = g_strdup_printf("faults/swarm/%s", random_kind_names[k]);
+        RtRng rng;
+        rt_rng_seed_stream(&rng, seed, stream);
+        g_free(stream);
+        if (rt_rng_below(&rng, 2) == 0)
+            mask &= ~(1u << k);
+    }
+    return mask;
 }
 
 void sim_fault_plan_add_random(GPtrArray *faults, const SimRandomFaults *rf, uint64_t seed,
                                uint64_t stop_ns, const SimFaultContext *ctx) {
     assert(faults != NULL && rf != NULL && ctx != NULL);
-    const struct {
-        RandKind kind;
-        double rate;
-        const char *stream;
-    } kinds[] = {
-        {RAND_CRASH, rf->crash_rate, "faults/random/crash"},
-        {RAND_JM_CRASH, rf->jobmanager_crash_rate, "faults/random/jobmanager-crash"},
-        {RAND_SPIKE, rf->spike_rate, "faults/random/spike"},
-        {RAND_PARTITION, rf->partition_rate, "faults/random/partition"},
-        {RAND_STORAGE, rf->storage_error_rate, "faults/random/storage-error"},
-    };
+    uint32_t on = sim_random_faults_enabled(rf, seed);
     GString *text = g_string_new(NULL);
-    for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
-        if (kinds[k].rate <= 0)
+    for (uint32_t k = 0; k < SIM_RANDOM_N_KINDS; k++) {
+        if ((on & (1u << k)) == 0)
             continue;
+        double rate = random_rate(rf, (SimRandomKind)k);
+        char *stream = g_strdup_printf("faults/random/%s", random_kind_names[k]);
         RtRng rng;
-        rt_rng_seed_stream(&rng, seed, kinds[k].stream);
+        rt_rng_seed_stream(&rng, seed, stream);
+        g_free(stream);
         double t_s = 0;
         for (uint32_t i = 0; i < SIM_FAULT_MAX_FAULTS; i++) {
             /* Poisson arrivals: exponential gaps with mean 1 / rate seconds. */
-            t_s += -log(1.0 - rt_rng_double(&rng)) / kinds[k].rate;
+            t_s += -log(1.0 - rt_rng_double(&rng)) / rate;
             uint64_t at_ns = (uint64_t)(t_s * 1e9);
             if (t_s * 1e9 >= (double)stop_ns)
                 break;
             SimFaultAction a;
-            make_random(kinds[k].kind, &rng, rf, ctx, &a, text);
+            make_random((SimRandomKind)k, &rng, rf, ctx, &a, text);
             add_at(faults, at_ns, &a, text->str);
         }
     }

@@ -123,6 +123,17 @@ void sim_fault_clear(SimFault *f);
 SimFault *sim_fault_copy(const SimFault *f);
 void sim_fault_free(SimFault *f);
 
+/* The kinds of random faults, in the order they are materialized (and listed). */
+typedef enum SimRandomKind {
+    SIM_RANDOM_CRASH,            /* a random worker crashes (and restarts) */
+    SIM_RANDOM_JOBMANAGER_CRASH, /* a random job manager crashes (and restarts) */
+    SIM_RANDOM_SPIKE,            /* latency spike on a random worker's outgoing links */
+    SIM_RANDOM_PARTITION,        /* a random worker is isolated */
+    SIM_RANDOM_STORAGE_ERROR,    /* one storage operation fails (EIO) */
+    SIM_RANDOM_ZK_EXPIRE,        /* a random process's ZooKeeper sessions expire */
+    SIM_RANDOM_N_KINDS,
+} SimRandomKind;
+
 /* Random faults at rates (per simulated second), materialized into explicit AT faults. */
 typedef struct SimRandomFaults {
     double crash_rate;            /* worker crashes per s */
@@ -133,11 +144,27 @@ typedef struct SimRandomFaults {
     double partition_rate;
     uint64_t partition_duration_ns;
     double storage_error_rate;    /* one failing storage operation (EIO) per event */
+    double zk_expire_rate;        /* ZooKeeper session expiries per s (any process) */
+    bool swarm; /* swarm testing: each kind with a rate > 0 is on with probability 1/2 */
 } SimRandomFaults;
+
+/* "crash", "jobmanager-crash", "spike", "partition", "storage-error", "zk-expire"
+ * (static). */
+const char *sim_random_kind_name(SimRandomKind kind);
+
+/* The random fault kinds that are on for seed: bit k set = kind k has a rate > 0 and,
+ * in swarm mode, was drawn on - with probability 1/2, from the run's stream
+ * "faults/swarm/<kind>" of seed (so the draw moves no other stream, and a run without
+ * swarm draws nothing). A pure function of (rf, seed). */
+uint32_t sim_random_faults_enabled(const SimRandomFaults *rf, uint64_t seed);
+
+/* The kinds with a rate > 0 (the swarm's candidates), as a mask like the above. */
+uint32_t sim_random_faults_configured(const SimRandomFaults *rf);
 
 /* Appends to faults (SimFault*) the random faults of rf in [0, stop_ns), drawn from the
  * run's stream "faults/random/<kind>" of seed (one stream per kind, so that changing one
- * rate does not move the others). Bounded by SIM_FAULT_MAX_FAULTS in total. */
+ * rate does not move the others), for the kinds sim_random_faults_enabled() turns on.
+ * Bounded by SIM_FAULT_MAX_FAULTS in total. */
 void sim_fault_plan_add_random(GPtrArray *faults, const SimRandomFaults *rf, uint64_t seed,
                                uint64_t stop_ns, const SimFaultContext *ctx);
 

@@ -225,6 +225,46 @@ static void json_violations(GString *j, const GPtrArray *violations) {
     g_string_append(j, "]");
 }
 
+/* The swarm's draw for job's seed (only when [random-faults] swarm is on): the kinds
+ * that are on and those that are off, each as a JSON list or comma-separated text. */
+static void swarm_lists(const SimCliJob *job, bool json, GString *on, GString *off) {
+    const SimRandomFaults *rf = &job->scenario->random;
+    uint32_t enabled = sim_random_faults_enabled(rf, job->seed);
+    uint32_t configured = sim_random_faults_configured(rf);
+    for (uint32_t k = 0; k < SIM_RANDOM_N_KINDS; k++) {
+        if ((configured & (1u << k)) == 0)
+            continue;
+        GString *to = (enabled & (1u << k)) ? on : off;
+        if (to->len > (json ? 1u : 0u))
+            g_string_append_c(to, ',');
+        if (json)
+            sim_json_string(to, sim_random_kind_name((SimRandomKind)k));
+        else
+            g_string_append(to, sim_random_kind_name((SimRandomKind)k));
+    }
+}
+
+static void json_swarm(GString *j, const SimCliJob *job) {
+    if (!job->scenario->random.swarm)
+        return;
+    GString *on = g_string_new("["), *off = g_string_new("[");
+    swarm_lists(job, true, on, off);
+    g_string_append_printf(j, ",\"swarm\":{\"on\":%s],\"off\":%s]}", on->str, off->str);
+    g_string_free(on, TRUE);
+    g_string_free(off, TRUE);
+}
+
+static void human_swarm(GString *h, const SimCliJob *job) {
+    if (!job->scenario->random.swarm)
+        return;
+    GString *on = g_string_new(NULL), *off = g_string_new(NULL);
+    swarm_lists(job, false, on, off);
+    g_string_append_printf(h, "  swarm: on %s; off %s\n", on->len ? on->str : "(none)",
+                           off->len ? off->str : "(none)");
+    g_string_free(on, TRUE);
+    g_string_free(off, TRUE);
+}
+
 static char *render_json(const SimCliJob *job, const SimRunResult *r, const char *verdict,
                          const char *capsule, const char *replay) {
     GString *j = g_string_new("{\"scenario\":");
@@ -252,6 +292,7 @@ static char *render_json(const SimCliJob *job, const SimRunResult *r, const char
                            o->records_total, o->records_committed, o->records_lost,
                            o->records_duplicated, o->checkpoints_completed, r->failovers,
                            r->faults_planned, r->faults_fired);
+    json_swarm(j, job);
     if (capsule != NULL) {
         g_string_append(j, ",\"capsule\":");
         sim_json_string(j, capsule);
@@ -281,6 +322,7 @@ static char *render_human(const SimCliJob *job, const SimRunResult *r, const cha
                            o->checkpoints_completed, r->failovers, r->faults_fired,
                            r->faults_planned, o->records_committed, o->records_total,
                            r->trace_hash);
+    human_swarm(h, job);
     for (guint i = 0; r->violations != NULL && i < r->violations->len; i++) {
         char *line = sim_violation_to_string(g_ptr_array_index(r->violations, i));
         g_string_append_printf(h, "  violated %s\n", line);

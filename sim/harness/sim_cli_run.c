@@ -105,7 +105,9 @@ int sim_cmd_run(int argc, char **argv) {
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_description(
         ctx, "Runs the scenario in the simulated world with the real runtime and checks it.\n"
-             "Exit status: 0 everything held, 1 a violation, 2 bad input.\n\n"
+             "Exit status: 0 everything held, 1 a violation, 2 bad input.\n"
+             "With [random-faults] swarm = true the seed also draws which random fault\n"
+             "kinds are on (each with probability 1/2); the output names them (\"swarm\").\n\n"
              "Examples:\n"
              "  ckptsim run scenarios/linear.ini --seed 7\n"
              "  ckptsim run scenarios/crash-mid-alignment.ini --seed 3 "

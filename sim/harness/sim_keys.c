@@ -66,6 +66,10 @@ const SimKeySpec sim_keys_random_faults[] = {
     {"partition-duration", SIM_KEY_DURATION, NULL, 0, 0, "how long an isolation lasts"},
     {"storage-error-rate", SIM_KEY_DOUBLE, NULL, 0, 0,
      "failing storage operations (EIO, any path) per simulated second"},
+    {"zk-expire-rate", SIM_KEY_DOUBLE, NULL, 0, 0,
+     "ZooKeeper session expiries of a random process per simulated second"},
+    {"swarm", SIM_KEY_BOOL, NULL, 0, 0,
+     "swarm testing: each kind with a rate is on with probability 1/2, from the seed"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 

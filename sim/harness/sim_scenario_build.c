@@ -460,6 +460,8 @@ static void build_random_faults(SimLoader *L) {
     r->partition_rate = get_double(L, g, "partition-rate", 0);
     r->partition_duration_ns = get_duration(L, g, "partition-duration", 500000000ull);
     r->storage_error_rate = get_double(L, g, "storage-error-rate", 0);
+    r->zk_expire_rate = get_double(L, g, "zk-expire-rate", 0);
+    r->swarm = get_bool(L, g, "swarm", false);
 }
 
 static void build_expect(SimLoader *L) {
