@@ -17,7 +17,7 @@ seeds=${SEEDS:-20}
 rm -rf "$out" && mkdir -p "$out" || exit 2
 
 rc=0
-printf '\n%-26s %-9s %6s %6s %9s %9s %s\n' scenario verdict ckpts fails committed sim_time trace_hash
+printf '\n%-24s %-9s %5s %5s %13s %9s %s\n' scenario verdict ckpts fails committed sim_time trace_hash
 printf '%.0s-' {1..90}; echo
 for f in scenarios/*.ini; do
   name=$(basename "$f" .ini)
@@ -30,8 +30,8 @@ for f in scenarios/*.ini; do
   fi
   python3 -c 'import json,sys
 o=json.loads(sys.argv[1])
-print("%-26s %-9s %6d %6d %4d/%-4d %8.2fs %s" % (o["scenario"], o["verdict"].upper(),
-  o["checkpoints_completed"], o["failovers"], o["records_committed"], o["records_total"],
+print("%-24s %-9s %5d %5d %13s %8.2fs %s" % (o["scenario"], o["verdict"].upper(),
+  o["checkpoints_completed"], o["failovers"], "%d/%d" % (o["records_committed"], o["records_total"]),
   o["sim_time_ns"]/1e9, o["trace_hash"]))
 for v in o["violations"]:
     print("    violated %s: %s" % (v["invariant"], v["message"][:200]))' "$json"
@@ -40,12 +40,12 @@ done
 echo
 echo "sweep: every scenario, seeds 1..$seeds, $(nproc) jobs"
 "$bin" sweep scenarios/*.ini --seeds "1..$seeds" --jobs "$(nproc)" --out "$out/capsules" \
-  --junit "$out/junit.xml" | tail -n 3
+  --junit "$out/junit.xml" | grep -E '^sweep:|VIOLATION|CRASH' 
 code=${PIPESTATUS[0]}
 [ $code -gt $rc ] && rc=$code
 
 echo
-if "$bin" report "$out" --out "$out/report.html"; then
+if "$bin" report "$out" --out "$out/report.html" >/dev/null; then
   echo "report: $out/report.html (plots beside it; per-scenario CSV and trace.json in $out/NAME)"
 else
   echo "report: not written (see above)" >&2
