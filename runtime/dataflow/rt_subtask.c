@@ -1,52 +1,29 @@
 /* rt_subtask.c - one subtask inside a task manager: restores its state, processes its
  * input queue in bounded steps on env timers, runs its operator, routes the barriers
  * through the barrier handler and takes snapshots in Flink's order (forward the barrier,
- * synchronous snapshot, asynchronous persist, then acknowledge). */
+ * synchronous snapshot, asynchronous persist, then acknowledge). The snapshots and the
+ * channel-state capture are in rt_subtask_snapshot.c. */
 #include <assert.h>
 #include <string.h>
 
 #include "runtime/dataflow/rt_channel_state.h"
 #include "runtime/dataflow/rt_job_graph.h"
+#include "runtime/dataflow/rt_subtask_internal.h"
 #include "runtime/dataflow/rt_tm_internal.h"
 #include "runtime/env/rt_bugs.h"
 #include "runtime/state/rt_key_groups.h"
 
-/* A snapshot between its synchronous part and its acknowledgement. An unaligned
- * checkpoint (or an aligned one whose barrier may still time out in an output queue)
- * first goes through a capture phase: the synchronous snapshot is held in snap while
- * its channel state is collected, and handed to the backend once complete. */
-typedef struct PendingSnap {
-    RtSubtask *st;
-    uint64_t checkpoint_id;
-    uint64_t timestamp_ns;   /* the checkpoint's trigger time */
-    uint32_t waits;          /* async parts outstanding: backend, operator */
-    bool failed;
-    bool aborted;            /* dropped by the barrier handler: neither ack nor decline */
-    RtDeclineReason reason;
-    RtStateHandle *handle;   /* owned, once persisted */
-    /* capture phase */
-    RtSnapshot *snap;        /* owned until handed to the backend, then NULL */
-    bool *persisting;        /* per input channel: arriving data is channel state */
-    uint32_t n_persisting;
-    bool out_waiting;        /* an aligned barrier of this checkpoint is still queued */
-    RtTimerId out_timer;     /* its alignment timeout */
-    GArray **in_recs;        /* per input channel: captured RtRecord, NULL = none */
-    GArray **out_recs;       /* per output channel: captured RtRecord, NULL = none */
-    uint64_t captured;       /* records captured */
-    uint64_t cs_bytes;       /* encoded channel state attached to the snapshot, bytes */
-} PendingSnap;
-
 static void step_cb(void *ud);
 
-static void observe(RtSubtask *st, RtEventKind kind, uint64_t ckpt, uint64_t a,
-                    const char *detail) {
+void rt_subtask_observe(RtSubtask *st, RtEventKind kind, uint64_t ckpt, uint64_t a,
+                        const char *detail) {
     RtEvent ev = {.kind = kind, .subtask = st->id, .attempt = st->attempt,
                   .checkpoint_id = ckpt, .a = a, .detail = detail};
     rt_env_observe(st->env, &ev);
 }
 
-static void send_control(RtSubtask *st, RtMsgType type, uint64_t ckpt, RtDeclineReason reason,
-                         const char *text) {
+void rt_subtask_send_control(RtSubtask *st, RtMsgType type, uint64_t ckpt, RtDeclineReason reason,
+                             const char *text) {
     RtMsg m;
     memset(&m, 0, sizeof m);
     m.type = type;
@@ -92,7 +69,7 @@ static void emit_cb(void *ud, const RtRecord *rec) {
     rt_output_emit(st->out, rec);
 }
 
-static void fail(RtSubtask *st, const char *reason) {
+void rt_subtask_fail(RtSubtask *st, const char *reason) {
     if (st->state == RT_SUBTASK_FAILED)
         return;
     st->state = RT_SUBTASK_FAILED;
@@ -106,7 +83,7 @@ static void check_done(RtSubtask *st) {
     if (!input_done || (st->out != NULL && !st->eop_sent) || !st->op->ops->is_done(st->op))
         return;
     st->done_sent = true;
-    send_control(st, RT_MSG_TASK_DONE, 0, 0, NULL);
+    rt_subtask_send_control(st, RT_MSG_TASK_DONE, 0, 0, NULL);
 }
 
 static void send_eop(RtSubtask *st) {
@@ -120,376 +97,17 @@ static void send_eop(RtSubtask *st) {
     check_done(st);
 }
 
-/* ------------------------------------------------------------------ snapshots */
-
-static void snap_persisted(PendingSnap *p) {
-    RtSubtask *st = p->st;
-    RtEvent ev = {.kind = RT_EV_SNAPSHOT_PERSISTED, .subtask = st->id, .attempt = st->attempt,
-                  .checkpoint_id = p->checkpoint_id, .a = p->handle->size_bytes,
-                  .b = p->cs_bytes, .detail = p->handle->location};
-    rt_env_observe(st->env, &ev);
-    GBytes *b = rt_state_handle_encode(p->handle);
-    RtMsg m;
-    memset(&m, 0, sizeof m);
-    m.type = RT_MSG_ACK;
-    m.attempt = st->attempt;
-    m.subtask = st->id;
-    m.checkpoint_id = p->checkpoint_id;
-    gsize len = 0;
-    m.handle = (uint8_t *)g_bytes_get_data(b, &len);
-    m.handle_len = len;
-    rt_tm_send_control(st->tm, &m);
-    g_bytes_unref(b);
-}
-
-static void snap_finish(PendingSnap *p) {
-    if (p->waits > 0)
-        return;
-    RtSubtask *st = p->st;
-    if (p->aborted) {
-        /* the handler declined it already */
-    } else if (p->failed) {
-        observe(st, RT_EV_SNAPSHOT_FAILED, p->checkpoint_id, 0, rt_decline_reason_name(p->reason));
-        send_control(st, RT_MSG_DECLINE, p->checkpoint_id, p->reason, "snapshot failed");
-    } else {
-        assert(p->handle != NULL);
-        snap_persisted(p);
-    }
-    g_ptr_array_remove_fast(st->snapshots, p);
-}
-
-static void free_rec_arrays(GArray **a, uint32_t n) {
-    for (uint32_t i = 0; a != NULL && i < n; i++)
-        if (a[i] != NULL)
-            g_array_unref(a[i]);
-    g_free(a);
-}
-
-/* Ends the capture phase's bookkeeping (the snapshot itself is freed by the caller). */
-static void capture_clear(PendingSnap *p) {
-    RtSubtask *st = p->st;
-    rt_env_timer_cancel(st->env, p->out_timer);
-    p->out_timer = 0;
-    p->out_waiting = false;
-    g_free(p->persisting);
-    p->persisting = NULL;
-    p->n_persisting = 0;
-    free_rec_arrays(p->in_recs, st->n_inputs);
-    free_rec_arrays(p->out_recs, st->out != NULL ? st->out->n_channels : 0);
-    p->in_recs = p->out_recs = NULL;
-}
-
-static void snap_free(void *ptr) {
-    PendingSnap *p = ptr;
-    capture_clear(p);
-    if (p->snap != NULL)
-        rt_snapshot_free(p->snap);
-    rt_state_handle_free(p->handle);
-    g_free(p);
-}
-
-static void backend_done(void *ud, RtStateHandle *handle, const GError *error) {
-    PendingSnap *p = ud;
-    assert(p->waits > 0);
-    p->waits--;
-    if (error != NULL) {
-        p->failed = true;
-        p->reason = RT_DECLINE_ASYNC_FAILED;
-        rt_state_handle_free(handle);
-    } else {
-        p->handle = handle;
-    }
-    snap_finish(p);
-}
-
-static void operator_snap_done(void *ud, const GError *error) {
-    PendingSnap *p = ud;
-    assert(p->waits > 0);
-    p->waits--;
-    if (error != NULL) {
-        p->failed = true;
-        p->reason = RT_DECLINE_ASYNC_FAILED;
-    }
-    snap_finish(p);
-}
-
-/* Appends n captured records to *slot (allocated on first use); false (and the
- * snapshot fails) beyond RT_TM_MAX_CHANNEL_STATE_RECORDS. */
-static void capture_into(PendingSnap *p, GArray **slot, const RtRecord *recs, uint32_t n) {
-    if (p->failed || n == 0)
-        return;
-    if (p->captured + n > RT_TM_MAX_CHANNEL_STATE_RECORDS) {
-        p->failed = true;
-        p->reason = RT_DECLINE_ASYNC_FAILED;
-        return;
-    }
-    if (*slot == NULL)
-        *slot = g_array_new(FALSE, FALSE, sizeof(RtRecord));
-    g_array_append_vals(*slot, recs, n);
-    p->captured += n;
-}
-
-static void capture_out(void *ud, RtChannelKey key, const RtRecord *recs, uint32_t n) {
-    PendingSnap *p = ud;
-    RtOutput *out = p->st->out;
-    if (p->out_recs == NULL)
-        p->out_recs = g_new0(GArray *, out->n_channels);
-    for (uint32_t c = 0; c < out->n_channels; c++) {
-        RtChannelKey k = out->channels[c].key;
-        if (k.edge == key.edge && k.from == key.from && k.to == key.to) {
-            capture_into(p, &p->out_recs[c], recs, n);
-            return;
-        }
-    }
-    assert(!"captured output of an unknown channel");
-}
-
-static void capture_in(PendingSnap *p, uint32_t ch, const RtRecord *recs, uint32_t n) {
-    capture_into(p, &p->in_recs[ch], recs, n);
-}
-
-/* Attaches the captured records as channel-state blobs (rt_channel_state.h). */
-static void attach_channel_state(PendingSnap *p) {
-    RtSubtask *st = p->st;
-    if (rt_bug_on(st->env, RT_BUG_DROP_CHANNEL_STATE))
-        return; /* planted bug: the in-flight data is not part of the checkpoint */
-    for (uint32_t pass = 0; pass < 2; pass++) {
-        GArray **a = pass == 0 ? p->in_recs : p->out_recs;
-        uint32_t n = pass == 0 ? st->n_inputs : (st->out != NULL ? st->out->n_channels : 0);
-        for (uint32_t i = 0; a != NULL && i < n; i++) {
-            if (a[i] == NULL || a[i]->len == 0)
-                continue;
-            RtChannelKey key = pass == 0 ? st->inputs[i].key : st->out->channels[i].key;
-            char *name = rt_channel_state_name(pass == 0 ? RT_CHANNEL_INPUT : RT_CHANNEL_OUTPUT,
-                                               key);
-            GBytes *b = rt_channel_state_encode((const RtRecord *)(void *)a[i]->data,
-                                                a[i]->len);
-            gsize len = 0;
-            const void *data = g_bytes_get_data(b, &len);
-            rt_snapshot_set_channel_state(p->snap, name, data, len);
-            p->cs_bytes += len;
-            g_bytes_unref(b);
-            g_free(name);
-        }
-    }
-}
-
-/* Hands the snapshot to the backend once its channel state is complete. */
-static void maybe_persist(PendingSnap *p) {
-    if (p->snap == NULL || p->aborted || p->n_persisting > 0 || p->out_waiting)
-        return;
-    RtSubtask *st = p->st;
-    if (!p->failed)
-        attach_channel_state(p);
-    RtSnapshot *snap = p->snap;
-    p->snap = NULL;
-    capture_clear(p);
-    GError *err = NULL;
-    const RtJobGraph *g = st->tm->spec->graph;
-    RtSnapshotTarget target = {.job = g->name ? g->name : "job",
-                               .checkpoint_id = p->checkpoint_id, .op = st->id.op,
-                               .subtask = st->id.index, .attempt = st->attempt};
-    if (p->failed) {
-        p->waits--;
-        snap_finish(p);
-    } else if (!rt_state_backend_snapshot(st->tm->backend, &target, snap, backend_done, p,
-                                          &err)) {
-        p->waits--;
-        p->failed = true;
-        p->reason = RT_DECLINE_SYNC_FAILED;
-        g_error_free(err);
-        snap_finish(p);
-    }
-    rt_snapshot_free(snap);
-}
-
-/* The synchronous part: keyed state and operator state into p->snap. False (after
- * declining and failing the task, p removed) if the operator cannot snapshot. */
-static bool sync_snapshot(RtSubtask *st, PendingSnap *p) {
-    RtSnapshot *snap = rt_snapshot_new();
-    snap->checkpoint_id = p->checkpoint_id;
-    snap->op = st->id.op;
-    snap->subtask = st->id.index;
-    snap->attempt = st->attempt;
-    snap->parallelism = st->spec->parallelism;
-    if (st->keyed != NULL)
-        rt_keyed_state_store_snapshot(st->keyed, snap);
-    p->snap = snap;
-    GError *err = NULL;
-    bool async = false;
-    if (st->op->ops->snapshot != NULL &&
-        !st->op->ops->snapshot(st->op, p->checkpoint_id, snap, &async, operator_snap_done, p,
-                               &err)) {
-        observe(st, RT_EV_SNAPSHOT_FAILED, p->checkpoint_id, 0, err->message);
-        send_control(st, RT_MSG_DECLINE, p->checkpoint_id, RT_DECLINE_SYNC_FAILED,
-                     err->message);
-        fail(st, err->message);
-        g_error_free(err);
-        g_ptr_array_remove_fast(st->snapshots, p);
-        return false;
-    }
-    if (async)
-        p->waits++;
-    observe(st, RT_EV_SNAPSHOT_SYNC, p->checkpoint_id, 0, NULL);
-    return true;
-}
-
-/* Unaligned: the input side's channel state. Queued data that precedes its channel's
- * barrier (or all of it, when the barrier has not arrived) is captured now; channels
- * whose barrier has not arrived keep persisting what arrives until it does. */
-static void start_input_capture(RtSubtask *st, PendingSnap *p) {
-    uint64_t id = p->checkpoint_id;
-    p->persisting = g_new0(bool, st->n_inputs);
-    p->in_recs = g_new0(GArray *, st->n_inputs);
-    for (uint32_t ch = 0; ch < st->n_inputs; ch++) {
-        p->persisting[ch] = st->inputs[ch].barrier_id < id;
-        p->n_persisting += p->persisting[ch];
-    }
-    for (GList *l = st->input.head; l != NULL; l = l->next) {
-        const RtInItem *it = l->data;
-        const RtInChannel *in = &st->inputs[it->channel];
-        if (it->type == RT_MSG_BUFFER && (in->barrier_id < id || it->seq < in->barrier_seq))
-            capture_in(p, it->channel, it->recs, it->n);
-    }
-    st->promote_id = id;
-}
-
-static void out_timeout_cb(void *ud) {
-    PendingSnap *p = ud;
-    p->out_timer = 0;
-    if (p->st->state != RT_SUBTASK_RUNNING)
-        return; /* the task failed: it is torn down, nothing more is sent */
-    rt_output_timeout_barrier(p->st->out, p->checkpoint_id, capture_out, p);
-    p->out_waiting = false;
-    maybe_persist(p);
-}
-
-/* Aligned barrier with an alignment timeout still queued in an output channel: the
- * snapshot waits until it is sent, or until the deadline turns it unaligned. */
-static void watch_output(RtSubtask *st, PendingSnap *p) {
-    if (rt_output_barrier_queued(st->out, p->checkpoint_id) == 0)
-        return;
-    p->out_waiting = true;
-    uint64_t now = rt_env_now_ns(st->env);
-    uint64_t deadline = p->timestamp_ns + st->tm->cfg.alignment_timeout_ns;
-    if (deadline < p->timestamp_ns)
-        deadline = UINT64_MAX;
-    p->out_timer = rt_env_timer_start(st->env, deadline > now ? deadline - now : 0,
-                                      out_timeout_cb, p);
-}
-
-/* After output progress: snapshots whose queued barriers have left go on. */
-static PendingSnap *output_released(const RtSubtask *st) {
-    for (guint i = 0; i < st->snapshots->len; i++) {
-        PendingSnap *p = g_ptr_array_index(st->snapshots, i);
-        if (p->out_waiting && rt_output_barrier_queued(st->out, p->checkpoint_id) == 0)
-            return p;
-    }
-    return NULL;
-}
-
-static void check_output_waiting(RtSubtask *st) {
-    uint32_t bound = st->snapshots->len;
-    PendingSnap *p;
-    for (uint32_t i = 0; i < bound && (p = output_released(st)) != NULL; i++) {
-        rt_env_timer_cancel(st->env, p->out_timer);
-        p->out_timer = 0;
-        p->out_waiting = false;
-        maybe_persist(p); /* may remove p from the array */
-    }
-}
-
-static bool is_aborted(const RtSubtask *st, uint64_t id) {
-    for (uint32_t i = 0; i < RT_TM_ABORTED_IDS; i++)
-        if (st->aborted[i] == id)
-            return true;
-    return false;
-}
-
-/* Flink's checkpointState: out-of-order guard, aborted guard, forward the barrier
- * (unaligned: at the head of the output queues, capturing what it overtakes),
- * synchronous snapshot, channel state, asynchronous persist (then ack). */
-static void checkpoint(RtSubtask *st, uint64_t id, uint64_t ts, RtBarrierKind kind) {
-    if (id <= st->last_checkpoint_id || st->state != RT_SUBTASK_RUNNING)
-        return;
-    st->last_checkpoint_id = id;
-    if (is_aborted(st, id)) {
-        if (st->out != NULL)
-            rt_output_broadcast_event(st->out, RT_MSG_CANCEL_MARKER, id, 0, 0);
-        return;
-    }
-    PendingSnap *p = g_new0(PendingSnap, 1);
-    p->st = st;
-    p->checkpoint_id = id;
-    p->timestamp_ns = ts;
-    p->waits = 1; /* the backend */
-    g_ptr_array_add(st->snapshots, p);
-    if (st->out != NULL && kind == RT_BARRIER_UNALIGNED) {
-        rt_output_broadcast_unaligned_barrier(st->out, id, ts, capture_out, p);
-    } else if (st->out != NULL) {
-        rt_output_broadcast_event(st->out, RT_MSG_BARRIER, id, ts, kind);
-        if (kind == RT_BARRIER_ALIGNED && st->tm->cfg.alignment_timeout_ns > 0)
-            watch_output(st, p);
-    }
-    if (!sync_snapshot(st, p))
-        return;
-    if (kind == RT_BARRIER_UNALIGNED && st->handler != NULL)
-        start_input_capture(st, p);
-    maybe_persist(p);
-}
-
-/* The capture-phase snapshot of checkpoint id, or NULL. */
-static PendingSnap *capturing(const RtSubtask *st, uint64_t id) {
-    for (guint i = 0; i < st->snapshots->len; i++) {
-        PendingSnap *p = g_ptr_array_index(st->snapshots, i);
-        if (p->checkpoint_id == id && p->snap != NULL && !p->aborted)
-            return p;
-    }
-    return NULL;
-}
-
-/* The handler aborted id: a snapshot still collecting channel state is dropped. */
-static void drop_capture(RtSubtask *st, uint64_t id) {
-    PendingSnap *p = capturing(st, id);
-    if (p == NULL)
-        return;
-    p->aborted = true;
-    capture_clear(p);
-    rt_snapshot_free(p->snap);
-    p->snap = NULL;
-    p->waits--; /* the backend is never asked */
-    snap_finish(p);
-}
-
-/* Input arrived on channel ch (before it is queued): channel-state bookkeeping of the
- * snapshots collecting input. */
-static void capture_arrival(RtSubtask *st, uint32_t ch, const RtInItem *it) {
-    for (guint i = 0; i < st->snapshots->len; i++) {
-        PendingSnap *p = g_ptr_array_index(st->snapshots, i);
-        if (p->persisting == NULL || !p->persisting[ch])
-            continue;
-        if (it->type == RT_MSG_BUFFER) {
-            capture_in(p, ch, it->recs, it->n);
-        } else if (it->type == RT_MSG_BARRIER && it->checkpoint_id >= p->checkpoint_id) {
-            p->persisting[ch] = false;
-            p->n_persisting--;
-            maybe_persist(p);
-            return; /* at most one snapshot collects input at a time */
-        }
-    }
-}
-
 /* ------------------------------------------------------------------ barrier handler */
 
 static void cb_trigger(void *ud, uint64_t id, uint64_t ts, RtBarrierKind kind) {
-    checkpoint(ud, id, ts, kind);
+    rt_subtask_checkpoint(ud, id, ts, kind);
 }
 
 static void cb_abort(void *ud, uint64_t id, RtDeclineReason reason) {
     RtSubtask *st = ud;
-    drop_capture(st, id);
+    rt_subtask_drop_capture(st, id);
     if (reason != RT_DECLINE_ABORTED)
-        send_control(st, RT_MSG_DECLINE, id, reason, rt_decline_reason_name(reason));
+        rt_subtask_send_control(st, RT_MSG_DECLINE, id, reason, rt_decline_reason_name(reason));
     if (st->out != NULL)
         rt_output_broadcast_event(st->out, RT_MSG_CANCEL_MARKER, id, 0, 0);
 }
@@ -512,11 +130,11 @@ static void cb_resume(void *ud, uint32_t ch) {
 }
 
 static void cb_align_start(void *ud, uint64_t id) {
-    observe(ud, RT_EV_ALIGN_START, id, 0, NULL);
+    rt_subtask_observe(ud, RT_EV_ALIGN_START, id, 0, NULL);
 }
 
 static void cb_align_end(void *ud, uint64_t id, uint64_t duration_ns) {
-    observe(ud, RT_EV_ALIGN_END, id, duration_ns, NULL);
+    rt_subtask_observe(ud, RT_EV_ALIGN_END, id, duration_ns, NULL);
 }
 
 static void align_timer_cb(void *ud);
@@ -537,7 +155,7 @@ static const RtBarrierCallbacks barrier_cbs = {
 
 static void deliver_barrier(RtSubtask *st, uint32_t ch, uint64_t id, uint64_t ts,
                             RtBarrierKind kind) {
-    observe(st, RT_EV_BARRIER_RECEIVED, id, ch, NULL);
+    rt_subtask_observe(st, RT_EV_BARRIER_RECEIVED, id, ch, NULL);
     rt_barrier_handler_on_barrier(st->handler, ch, id, ts, kind, rt_env_now_ns(st->env));
 }
 
@@ -714,7 +332,7 @@ void rt_subtask_on_input(RtSubtask *st, const RtMsg *msg) {
         in->barrier_id = it->checkpoint_id;
         in->barrier_seq = it->seq;
     }
-    capture_arrival(st, ch, it);
+    rt_subtask_capture_arrival(st, ch, it);
     if (it->type == RT_MSG_BARRIER && barrier_priority(st, it)) {
         deliver_barrier(st, ch, it->checkpoint_id, it->timestamp_ns, it->kind);
         run_promotions(st);
@@ -739,7 +357,7 @@ void rt_subtask_on_output_control(RtSubtask *st, const RtMsg *msg) {
         rt_output_on_credit(st->out, msg->channel, msg->count);
     else
         rt_output_on_resume(st->out, msg->channel);
-    check_output_waiting(st);
+    rt_subtask_check_output_waiting(st);
     if (!was_available && rt_output_available(st->out) &&
         (st->spec->kind == RT_OP_SOURCE || !g_queue_is_empty(&st->input)))
         schedule_step(st, 0);
@@ -749,10 +367,10 @@ void rt_subtask_on_trigger(RtSubtask *st, uint64_t id, uint64_t timestamp_ns) {
     if (st->spec->kind != RT_OP_SOURCE)
         return;
     if (st->state != RT_SUBTASK_RUNNING) {
-        send_control(st, RT_MSG_DECLINE, id, RT_DECLINE_NOT_READY, "task not running");
+        rt_subtask_send_control(st, RT_MSG_DECLINE, id, RT_DECLINE_NOT_READY, "task not running");
         return;
     }
-    checkpoint(st, id, timestamp_ns, st->tm->cfg.barrier_kind);
+    rt_subtask_checkpoint(st, id, timestamp_ns, st->tm->cfg.barrier_kind);
 }
 
 void rt_subtask_on_notify_complete(RtSubtask *st, uint64_t id) {
@@ -774,7 +392,7 @@ void rt_subtask_on_notify_abort(RtSubtask *st, uint64_t id) {
 static void op_progress(void *ud, const GError *error) {
     RtSubtask *st = ud;
     if (error != NULL)
-        fail(st, error->message);
+        rt_subtask_fail(st, error->message);
     else
         check_done(st);
 }
@@ -842,7 +460,7 @@ RtSubtask *rt_subtask_new(RtTaskManager *tm, RtSubtaskId id, uint64_t restore_ch
     assert(id.index < st->spec->parallelism);
     st->state = RT_SUBTASK_RESTORING;
     g_queue_init(&st->input);
-    st->snapshots = g_ptr_array_new_with_free_func(snap_free);
+    st->snapshots = g_ptr_array_new_with_free_func(rt_subtask_snap_free);
     st->restore_checkpoint_id = restore_checkpoint_id;
     st->restore_handle = restore_handle;
     if (rt_operator_kind_is_keyed(st->spec->kind)) {
@@ -868,7 +486,7 @@ RtSubtask *rt_subtask_new(RtTaskManager *tm, RtSubtaskId id, uint64_t restore_ch
 
 static void become_running(RtSubtask *st) {
     st->state = RT_SUBTASK_RUNNING;
-    observe(st, RT_EV_RESTORE, st->restore_checkpoint_id, st->attempt, NULL);
+    rt_subtask_observe(st, RT_EV_RESTORE, st->restore_checkpoint_id, st->attempt, NULL);
     rt_tm_subtask_running(st->tm, st);
     schedule_step(st, 0);
 }
@@ -876,7 +494,7 @@ static void become_running(RtSubtask *st) {
 static void opened(void *ud, const GError *error) {
     RtSubtask *st = ud;
     if (error != NULL)
-        fail(st, error->message);
+        rt_subtask_fail(st, error->message);
     else
         become_running(st);
 }
@@ -886,7 +504,7 @@ static void open_operator(RtSubtask *st, const RtSnapshot *snap) {
     GError *err = NULL;
     if (st->op->ops->open != NULL &&
         !st->op->ops->open(st->op, snap, &async, opened, st, &err)) {
-        fail(st, err->message);
+        rt_subtask_fail(st, err->message);
         g_error_free(err);
         return;
     }
@@ -940,7 +558,7 @@ static bool restore_channel_state(RtSubtask *st, const RtSnapshot *snap) {
     }
     if (c.error != NULL) {
         char *why = g_strdup_printf("restoring channel state: %s", c.error);
-        fail(st, why);
+        rt_subtask_fail(st, why);
         g_free(why);
         g_free(c.error);
         g_queue_clear_full(&c.items, (GDestroyNotify)item_free);
@@ -954,7 +572,7 @@ static bool restore_channel_state(RtSubtask *st, const RtSnapshot *snap) {
 static void restored(void *ud, RtSnapshot *snap, const GError *error) {
     RtSubtask *st = ud;
     if (error != NULL) {
-        fail(st, error->message);
+        rt_subtask_fail(st, error->message);
         return;
     }
     GError *err = NULL;
@@ -963,7 +581,7 @@ static void restored(void *ud, RtSnapshot *snap, const GError *error) {
         return;
     }
     if (st->keyed != NULL && !rt_keyed_state_store_restore(st->keyed, snap, &err)) {
-        fail(st, err->message);
+        rt_subtask_fail(st, err->message);
         g_error_free(err);
     } else {
         open_operator(st, snap);
@@ -979,7 +597,7 @@ void rt_subtask_start(RtSubtask *st) {
     }
     GError *err = NULL;
     if (!rt_state_backend_restore(st->tm->backend, st->restore_handle, restored, st, &err)) {
-        fail(st, err->message);
+        rt_subtask_fail(st, err->message);
         g_error_free(err);
     }
 }
