@@ -17,11 +17,16 @@ seeds=${SEEDS:-20}
 rm -rf "$out" && mkdir -p "$out" || exit 2
 
 rc=0
-printf '\n%-24s %-9s %5s %5s %13s %9s %s\n' scenario verdict ckpts fails committed sim_time trace_hash
+printf '\n%-30s %-9s %5s %5s %13s %9s %s\n' scenario verdict ckpts fails committed sim_time trace_hash
 printf '%.0s-' {1..90}; echo
-for f in scenarios/*.ini; do
-  name=$(basename "$f" .ini)
-  json=$("$bin" run "$f" --seed 1 --json --out "$out/$name" 2>"$out/$name.err")
+# Every standard scenario, plus unaligned-backpressure run aligned: the report plots the two
+# side by side (aligned vs. unaligned checkpoints under the same backpressure and faults).
+runs=()
+for f in scenarios/*.ini; do runs+=("$f|$(basename "$f" .ini)|"); done
+runs+=("scenarios/unaligned-backpressure.ini|unaligned-backpressure-aligned|execution.checkpointing.unaligned.enabled=false")
+for r in "${runs[@]}"; do
+  IFS='|' read -r f name set <<<"$r"
+  json=$("$bin" run "$f" --seed 1 --json --out "$out/$name" ${set:+--set "$set"} 2>"$out/$name.err")
   code=$?
   [ $code -gt $rc ] && rc=$code
   if [ $code -eq 2 ]; then
@@ -30,11 +35,11 @@ for f in scenarios/*.ini; do
   fi
   python3 -c 'import json,sys
 o=json.loads(sys.argv[1])
-print("%-24s %-9s %5d %5d %13s %8.2fs %s" % (o["scenario"], o["verdict"].upper(),
+print("%-30s %-9s %5d %5d %13s %8.2fs %s" % (sys.argv[2][:30], o["verdict"].upper(),
   o["checkpoints_completed"], o["failovers"], "%d/%d" % (o["records_committed"], o["records_total"]),
   o["sim_time_ns"]/1e9, o["trace_hash"]))
 for v in o["violations"]:
-    print("    violated %s: %s" % (v["invariant"], v["message"][:200]))' "$json"
+    print("    violated %s: %s" % (v["invariant"], v["message"][:200]))' "$json" "$name"
 done
 
 echo
