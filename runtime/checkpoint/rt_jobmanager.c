@@ -294,12 +294,11 @@ static void recovery_failed(RtJobManager *jm, GError *error) {
     char *cause = g_strdup_printf("recovery failed: %s", error->message);
     g_error_free(error);
     jm_observe(jm, RT_EV_FAILOVER, jm->attempt, cause);
-    if (++jm->restarts > jm->restart_attempts) {
+    uint64_t delay_ns = 0;
+    if (!jm_restart_admit(jm, &delay_ns))
         jm_fail_job(jm, cause);
-    } else {
-        jm->restart_timer = rt_env_timer_start(jm->env, jm->restart_delay_ns,
-                                               recovery_retry_fire, jm);
-    }
+    else
+        jm->restart_timer = rt_env_timer_start(jm->env, delay_ns, recovery_retry_fire, jm);
     g_free(cause);
 }
 
@@ -407,21 +406,15 @@ void jm_recover_start(RtJobManager *jm) {
 /* ------------------------------------------------------------------ lifecycle */
 
 static bool read_restart_strategy(RtJobManager *jm, const RtConfig *cfg, GError **error) {
-    static const char *const types[] = {"fixed-delay", "none", "off", "disable", NULL};
-    unsigned type = 0;
-    /* restart-strategy is the pre-1.17 key of restart-strategy.type. */
-    const char *key = rt_config_has(cfg, "restart-strategy.type") ||
-                              !rt_config_has(cfg, "restart-strategy")
-                          ? "restart-strategy.type"
-                          : "restart-strategy";
-    if (!rt_config_get_choice(cfg, key, types, 0, &type, error) ||
-        !rt_config_get_u64(cfg, "restart-strategy.fixed-delay.attempts", G_MAXINT32,
-                           &jm->restart_attempts, error) ||
-        !rt_config_get_duration_ns(cfg, "restart-strategy.fixed-delay.delay", 1000000000ull,
-                                   &jm->restart_delay_ns, error))
+    RtRestartStrategyConfig rcfg;
+    if (!rt_restart_strategy_config_read(cfg, &rcfg, error))
         return false;
-    if (type != 0)
-        jm->restart_attempts = 0;
+    /* The jitter's own stream, per job manager process. */
+    char *stream = g_strdup_printf("restart-strategy-%u", jm->env->process_id);
+    RtRng rng;
+    rt_env_rng(jm->env, stream, &rng);
+    g_free(stream);
+    rt_restart_strategy_init(&jm->restart, &rcfg, &rng);
     return true;
 }
 
@@ -593,6 +586,7 @@ void rt_jobmanager_free(RtJobManager *jm) {
         jm_term_free(g_ptr_array_index(jm->retired, i));
     g_ptr_array_unref(jm->retired);
     jm_ha_free(jm); /* after the terms: their stores release locks through the client */
+    rt_restart_strategy_deinit(&jm->restart);
     if (jm->backend != NULL)
         rt_state_backend_free(jm->backend);
     g_ptr_array_unref(jm->workers);

@@ -1,5 +1,5 @@
-/* rt_jobmanager_deploy.c - scheduling, deployment, global failover with the fixed-delay
- * restart strategy, and job end (rt_jobmanager_internal.h).
+/* rt_jobmanager_deploy.c - scheduling, deployment, global failover under the restart
+ * strategy (rt_restart_strategy.h), and job end (rt_jobmanager_internal.h).
  *
  * Scheduling is deterministic: the live registered workers sorted by process id take the
  * subtasks (operators in graph order, subtasks by index) round-robin, each up to its
@@ -37,6 +37,15 @@ void jm_fail_job(RtJobManager *jm, const char *cause) {
     jm_observe(jm, RT_EV_JOB_FAILED, jm->attempt, cause);
 }
 
+bool jm_restart_admit(RtJobManager *jm, uint64_t *delay_ns) {
+    uint64_t now = rt_env_now_ns(jm->env);
+    rt_restart_strategy_notify_failure(&jm->restart, now);
+    if (!rt_restart_strategy_can_restart(&jm->restart, now))
+        return false;
+    *delay_ns = rt_restart_strategy_next_delay_ns(&jm->restart, now);
+    return true;
+}
+
 static void restart_fire(void *user_data) {
     RtJobManager *jm = user_data;
     jm->restart_timer = 0;
@@ -51,12 +60,13 @@ void jm_failover(RtJobManager *jm, const char *cause) {
     rt_ckpt_coordinator_stop(jm->coord, RT_CKPT_FAIL_SUSPENDED);
     jm_observe(jm, RT_EV_FAILOVER, jm->attempt, cause);
     send_cancel(jm);
-    if (++jm->restarts > jm->restart_attempts) {
+    uint64_t delay_ns = 0;
+    if (!jm_restart_admit(jm, &delay_ns)) {
         jm_fail_job(jm, cause);
         return;
     }
     jm->state = JM_RESTARTING;
-    jm->restart_timer = rt_env_timer_start(jm->env, jm->restart_delay_ns, restart_fire, jm);
+    jm->restart_timer = rt_env_timer_start(jm->env, delay_ns, restart_fire, jm);
 }
 
 void jm_on_task_done(RtJobManager *jm, RtSubtaskId subtask) {

@@ -45,7 +45,7 @@ static void leadership_granted(void *user_data, uint64_t leader_session_id) {
     char *counter_path = g_strdup_printf("%s/checkpoint_id_counter", job_path);
     char *attempt_path = g_strdup_printf("%s/attempt_counter", job_path);
     /* A new JobMaster: fresh restart accounting and registration grace. */
-    jm->restarts = 0;
+    rt_restart_strategy_reset(&jm->restart);
     jm->first_deploy_done = false;
     jm->first_ready_ns = 0;
     jm->resumed_reported = false;

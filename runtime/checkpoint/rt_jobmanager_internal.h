@@ -5,7 +5,8 @@
  * States: RECOVERING (reading the counter, the store and the attempt from durable
  * storage) -> WAITING (for idle coordinator, registrations and enough slots) ->
  * DEPLOYING (attempt persisted, DEPLOY sent, waiting for every DEPLOYED) -> RUNNING
- * (coordinator started) -> RESTARTING (fixed delay after a failure) -> WAITING ...;
+ * (coordinator started) -> RESTARTING (after a failure, for the restart strategy's delay,
+ * rt_restart_strategy.h) -> WAITING ...;
  * FINISHED and FAILED are terminal. Without high availability only the cluster's first
  * job manager leads (rt_cluster.h); any other one is a passive STANDBY that neither
  * listens nor touches storage.
@@ -28,6 +29,7 @@
 #include <stdint.h>
 
 #include "runtime/checkpoint/rt_ckpt_coordinator.h"
+#include "runtime/checkpoint/rt_restart_strategy.h"
 #include "runtime/env/rt_pending_ops.h"
 #include "runtime/dataflow/rt_cluster.h"
 #include "runtime/dataflow/rt_protocol.h"
@@ -83,9 +85,7 @@ struct RtJobManager {
     char *attempt_path;          /* <dir>/<job>/job-attempt */
     RtCkptCoordinatorConfig ccfg;
     uint32_t num_retained;
-    uint64_t restart_delay_ns;
-    uint64_t restart_attempts;   /* restarts allowed */
-    uint64_t restarts;           /* restarts so far */
+    RtRestartStrategy restart;   /* restart-strategy.*: whether and when to restart */
     RtStateBackend *backend;     /* to discard state handles */
     RtCkptStore *store;
     RtCkptIdCounter *counter;
@@ -119,6 +119,9 @@ void jm_failover(RtJobManager *jm, const char *cause);
 void jm_on_deployed(RtJobManager *jm, JmWorker *w, uint32_t count);
 void jm_on_task_done(RtJobManager *jm, RtSubtaskId subtask);
 void jm_fail_job(RtJobManager *jm, const char *cause);
+/* Tells the restart strategy of a failure now; true with the restart delay in *delay_ns
+ * when the job may restart, false when the job must fail. */
+bool jm_restart_admit(RtJobManager *jm, uint64_t *delay_ns);
 int64_t jm_subtask_index(const RtJobManager *jm, RtSubtaskId subtask);
 
 /* rt_jobmanager_ha.c */
