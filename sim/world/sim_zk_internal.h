@@ -1,7 +1,9 @@
 /* sim_zk_internal.h - private to the simulated ZooKeeper ensemble: the types and helpers
- * that sim_zk.c (requests, their execution on the tree, the RtCoord calls, lifecycle and
- * faults) and sim_zk_session.c (sessions and the client connection state machine) share.
- * Not for other modules. See sim_zk.c for the model. */
+ * that sim_zk.c (lookups, lifecycle, world hooks, faults), sim_zk_wire.c (completions,
+ * message delivery, the network), sim_zk_server.c (requests applied to the tree,
+ * watches), sim_zk_calls.c (the RtCoord calls) and sim_zk_session.c (sessions and the
+ * client connection state machine) share. Not for other modules. See sim_zk.c for the
+ * model. */
 #ifndef SIM_ZK_INTERNAL_H
 #define SIM_ZK_INTERNAL_H
 
@@ -140,29 +142,79 @@ struct SimZk {
     SimHost world_host; /* brackets callbacks through the attached world */
 };
 
-/* Defined in sim_zk.c: lookups, message and request plumbing, commits. */
+/* Defined in sim_zk.c: lookups and free helpers. */
+
+/* The handle with id, NULL once it was freed. */
 SimZkClient *sim_zk_client_get(SimZk *zk, uint64_t id);
-void sim_zk_commit(SimZk *zk, SimZkTxn *x);
-void sim_zk_fail_pending(SimZk *zk, SimZkClient *c, int rc, const char *detail, bool unsent_only);
-uint64_t sim_zk_jittered(SimZk *zk, uint64_t median_ns);
-void sim_zk_msg_free(Msg *m);
-uint64_t sim_zk_now_ns(SimZk *zk);
-bool sim_zk_partitioned(SimZk *zk, SimZkClient *c);
-void sim_zk_post_local(SimZk *zk, SimZkClient *c, Msg *m);
-uint64_t sim_zk_retry_delay_ns(SimZkClient *c);
-void sim_zk_send_msg(SimZk *zk, SimZkClient *c, Msg *m);
-void sim_zk_send_request(SimZk *zk, SimZkClient *c, Request *r);
+/* The session with id, NULL for 0 or once it is gone. */
 Session *sim_zk_session_get(SimZk *zk, int64_t id);
+/* The kernel's current time. */
+uint64_t sim_zk_now_ns(SimZk *zk);
+/* Whether c's connection is cut off by an injected partition right now. */
+bool sim_zk_partitioned(SimZk *zk, SimZkClient *c);
+/* The injected extra reply delay of c right now (0 outside a delay window). */
+uint64_t sim_zk_extra_delay(SimZk *zk, SimZkClient *c);
+/* median_ns with the configured jitter and tail (draws from the "sim_zk" stream). */
+uint64_t sim_zk_jittered(SimZk *zk, uint64_t median_ns);
+/* The delay before c's next connection attempt: a sixtieth of its timeout, >= 1 ms. */
+uint64_t sim_zk_retry_delay_ns(SimZkClient *c);
+/* The full path (chroot prepended) of chroot-relative path (newly allocated). */
+char *sim_zk_full_path(SimZkClient *c, const char *path);
+/* The chroot-relative part of full (borrowed from full; full must be under the chroot). */
+const char *sim_zk_rel_path(SimZkClient *c, const char *full);
+/* Frees r and everything it owns (it must be off every table and queue). */
+void sim_zk_request_free(Request *r);
+/* Frees m and its path. */
+void sim_zk_msg_free(Msg *m);
+
+/* Defined in sim_zk_wire.c: completions, message delivery and the network. */
+
+/* Queues a message the client library makes itself: delivered after the running event. */
+void sim_zk_post_local(SimZk *zk, SimZkClient *c, Msg *m);
+/* Sets c's state (traced) and queues the session event for its owner, if it has one. */
 void sim_zk_set_state(SimZk *zk, SimZkClient *c, RtCoordState st);
+/* Fails c's pending requests with rc (only the unsent ones when unsent_only). */
+void sim_zk_fail_pending(SimZk *zk, SimZkClient *c, int rc, const char *detail, bool unsent_only);
+/* Sends r on c's current connection: it arrives at the server in FIFO order. */
+void sim_zk_send_request(SimZk *zk, SimZkClient *c, Request *r);
+/* Sends m (owned by zk until delivered) from the server to c on the reply stream. */
+void sim_zk_send_msg(SimZk *zk, SimZkClient *c, Msg *m);
+/* When a reply sent now after service_ns reaches c (FIFO; advances c's reply clock). */
+uint64_t sim_zk_reply_time(SimZk *zk, SimZkClient *c, uint64_t service_ns);
+/* Kernel event: request payload's reply reaches its client (stalls while partitioned). */
+void sim_zk_ev_reply(SimKernel *k, void *ctx, uint64_t payload);
+
+/* Defined in sim_zk_server.c: requests applied to the tree, watches. */
+
+/* Commits x on the tree (traced, counted) and notifies the watches it triggers. */
+void sim_zk_commit(SimZk *zk, SimZkTxn *x);
+/* Kernel event: request payload reaches the server; applied if its connection is live. */
+void sim_zk_ev_arrive(SimKernel *k, void *ctx, uint64_t payload);
+
+/* Defined in sim_zk_calls.c: the RtCoord interface of a handle. */
+
+/* The ops table of every simulated handle. */
+extern const RtCoordOps sim_zk_coord_ops;
+/* Frees c's pending requests, watches and c itself, and forgets it (no callbacks run). */
+void sim_zk_client_release(SimZk *zk, SimZkClient *c);
 
 /* Defined in sim_zk_session.c: sessions and client connections. */
+
+/* Whether c can still make calls (not crashed, expired or closed). */
 bool sim_zk_client_alive(SimZkClient *c);
+/* Drops c's live connection: requests fail with CONNECTION_LOSS, it reconnects later. */
 void sim_zk_client_disconnect(SimZk *zk, SimZkClient *c);
+/* Kernel event: client payload never connected within its connect timeout: CLOSED. */
 void sim_zk_ev_connect_timeout(SimKernel *k, void *ctx, uint64_t payload);
+/* Kernel event: client payload notices its partitioned link (2/3 of its timeout). */
 void sim_zk_ev_detect(SimKernel *k, void *ctx, uint64_t payload);
+/* Kernel event: client payload's partition healed: reconnect or wake its session. */
 void sim_zk_ev_partition_end(SimKernel *k, void *ctx, uint64_t payload);
+/* Schedules c's next connection attempt after delay_ns, unless one is scheduled. */
 void sim_zk_schedule_attempt(SimZk *zk, SimZkClient *c, uint64_t delay_ns);
+/* Ends s (expired or closed): its ephemerals go in one transaction, watches fire. */
 void sim_zk_session_end(SimZk *zk, Session *s, bool expired);
+/* The server stops hearing from s (NULL ignored): it expires unless the client returns. */
 void sim_zk_session_silence(SimZk *zk, Session *s);
 
 #endif /* SIM_ZK_INTERNAL_H */

@@ -1,5 +1,5 @@
 /* sim_zk_session.c - sessions and client connections of the simulated ZooKeeper ensemble
- * (see sim_zk.h for the model, sim_zk.c for requests): session expiry, silence and end,
+ * (see sim_zk.h for the model, sim_zk.c for the file map): session expiry, silence and end,
  * and each client handle's connection state machine (attempt, handshake, connect
  * timeout, loss detection, partition end, learning that its session expired).
  * Shared types and helpers are in sim_zk_internal.h. */

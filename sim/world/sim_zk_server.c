@@ -1,0 +1,172 @@
+/* sim_zk_server.c - the server side of the simulated ensemble: a request that arrives
+ * on its connection's current epoch is applied to the znode tree (reads, writes, multi),
+ * commits are traced, and the watches it sets or triggers are registered and notified.
+ * The model is described in sim_zk.c. */
+#include "sim/world/sim_zk.h"
+#include "sim/world/sim_zk_internal.h"
+
+#include <assert.h>
+#include <string.h>
+
+/* -------------------------------------------------------------- the server */
+
+static void fire_triggers(SimZk *zk, GArray *triggers);
+
+static void register_watch(SimZk *zk, SimZkClient *c, Request *r, bool child_table) {
+    if (r->watch_id == 0)
+        return;
+    GHashTable *table = child_table ? zk->child_watches : zk->data_watches;
+    GArray *a = g_hash_table_lookup(table, r->path);
+    if (a == NULL) {
+        a = g_array_new(FALSE, TRUE, sizeof(WatchRef));
+        g_hash_table_insert(table, g_strdup(r->path), a);
+    }
+    WatchRef ref = {c->id, r->watch_id, c->session_id};
+    g_array_append_val(a, ref);
+}
+
+void sim_zk_commit(SimZk *zk, SimZkTxn *x) {
+    GArray *triggers = sim_zk_txn_commit(x);
+    zk->stats.writes++;
+    sim_kernel_trace_mix(zk->k, TRACE_ZK_COMMIT, (uint64_t)sim_zk_tree_zxid(zk->tree));
+    fire_triggers(zk, triggers);
+    sim_zk_triggers_free(triggers);
+}
+
+static int apply_op(SimZkTxn *x, Request *r, size_t i, int64_t session_id) {
+    RtCoordOp *op = &r->ops[i];
+    switch (op->type) {
+    case RT_COORD_OP_CHECK: return sim_zk_txn_check(x, op->path, op->version);
+    case RT_COORD_OP_CREATE:
+        return sim_zk_txn_create(x, op->path, op->data, op->len, op->flags, session_id,
+                                 &r->created_paths[i]);
+    case RT_COORD_OP_SET:
+        return sim_zk_txn_set(x, op->path, op->data, op->len, op->version, &r->op_stats[i]);
+    case RT_COORD_OP_DELETE: return sim_zk_txn_delete(x, op->path, op->version);
+    }
+    return RT_COORD_ERROR_BAD_ARGUMENTS;
+}
+
+static void apply_multi(SimZk *zk, SimZkClient *c, Request *r) {
+    r->created_paths = g_new0(char *, r->n_ops);
+    r->op_stats = g_new0(RtCoordStat, r->n_ops);
+    SimZkTxn *x = sim_zk_txn_begin(zk->tree);
+    for (size_t i = 0; i < r->n_ops; i++) {
+        int rc = apply_op(x, r, i, c->session_id);
+        if (rc != 0) {
+            sim_zk_txn_abort(x);
+            for (size_t j = 0; j < r->n_ops; j++)
+                g_clear_pointer(&r->created_paths[j], g_free);
+            r->rc = rc;
+            r->rc_detail = g_strdup_printf("op %zu (%s): %s", i,
+                                           sim_zk_rel_path(c, r->ops[i].path),
+                                           rt_coord_error_name(rc));
+            return;
+        }
+    }
+    sim_zk_commit(zk, x);
+}
+
+static void apply_write(SimZk *zk, SimZkClient *c, Request *r) {
+    SimZkTxn *x = sim_zk_txn_begin(zk->tree);
+    if (r->kind == REQ_CREATE)
+        r->rc =
+            sim_zk_txn_create(x, r->path, r->data, r->len, r->flags, c->session_id, &r->created);
+    else if (r->kind == REQ_SET)
+        r->rc = sim_zk_txn_set(x, r->path, r->data, r->len, r->version, &r->stat);
+    else
+        r->rc = sim_zk_txn_delete(x, r->path, r->version);
+    r->has_stat = r->kind == REQ_SET && r->rc == 0;
+    if (r->rc != 0)
+        sim_zk_txn_abort(x);
+    else
+        sim_zk_commit(zk, x);
+}
+
+static void apply_read(SimZk *zk, SimZkClient *c, Request *r) {
+    r->has_stat = sim_zk_tree_stat(zk->tree, r->path, &r->stat);
+    if (r->kind == REQ_EXISTS) {
+        register_watch(zk, c, r, false);
+        return;
+    }
+    if (!r->has_stat) {
+        r->rc = RT_COORD_ERROR_NO_NODE;
+        return;
+    }
+    if (r->kind == REQ_GET) {
+        const void *data;
+        sim_zk_tree_data(zk->tree, r->path, &data, &r->rlen);
+        r->rdata = r->rlen ? g_memdup2(data, r->rlen) : NULL;
+        register_watch(zk, c, r, false);
+    } else {
+        const char **names;
+        sim_zk_tree_children(zk->tree, r->path, &names, &r->n_names);
+        r->names = g_new0(char *, r->n_names + 1);
+        for (size_t i = 0; i < r->n_names; i++)
+            r->names[i] = g_strdup(names[i]);
+        g_free(names);
+        register_watch(zk, c, r, true);
+    }
+}
+
+void sim_zk_ev_arrive(SimKernel *k, void *ctx, uint64_t payload) {
+    (void)k;
+    SimZk *zk = ctx;
+    Request *r = g_hash_table_lookup(zk->requests, &payload);
+    if (r == NULL || r->state != REQ_SENT)
+        return;
+    SimZkClient *c = sim_zk_client_get(zk, r->client_id);
+    Session *s = sim_zk_session_get(zk, c->session_id);
+    if (c->dead || r->epoch != c->epoch || !c->link_up || s == NULL || !s->alive)
+        return; /* lost with its connection */
+    if (sim_zk_partitioned(zk, c)) {
+        sim_zk_send_request(zk, c, r);
+        return;
+    }
+    zk->stats.requests++;
+    bool write = r->kind == REQ_CREATE || r->kind == REQ_SET || r->kind == REQ_DELETE ||
+                 r->kind == REQ_MULTI;
+    if (r->kind == REQ_MULTI)
+        apply_multi(zk, c, r);
+    else if (write)
+        apply_write(zk, c, r);
+    else
+        apply_read(zk, c, r);
+    /* Watch events fired above are already queued on this connection: FIFO puts them
+     * before this reply. */
+    uint64_t service =
+        sim_zk_jittered(zk, write ? zk->cfg.write_service_ns : zk->cfg.read_service_ns);
+    sim_kernel_schedule_at(zk->k, sim_zk_reply_time(zk, c, service), sim_zk_ev_reply, zk, r->id);
+}
+
+static void notify(SimZk *zk, const WatchRef *ref, RtCoordEventType type, const char *path) {
+    Session *s = sim_zk_session_get(zk, ref->session_id);
+    SimZkClient *c = sim_zk_client_get(zk, ref->client_id);
+    if (s == NULL || !s->alive || c == NULL || c->dead)
+        return;
+    Msg *m = g_new0(Msg, 1);
+    m->client_id = c->id;
+    m->kind = MSG_WATCH;
+    m->watch_id = ref->watch_id;
+    m->type = type;
+    m->path = g_strdup(path);
+    if (c->link_up)
+        sim_zk_send_msg(zk, c, m);
+    else
+        g_queue_push_tail(&s->outbox, m);
+}
+
+static void fire_triggers(SimZk *zk, GArray *triggers) {
+    for (guint i = 0; i < triggers->len; i++) {
+        const SimZkTrigger *t = &g_array_index(triggers, SimZkTrigger, i);
+        GHashTable *table = t->child_table ? zk->child_watches : zk->data_watches;
+        gpointer key, value;
+        if (!g_hash_table_steal_extended(table, t->path, &key, &value))
+            continue;
+        GArray *a = value;
+        for (guint j = 0; j < a->len; j++)
+            notify(zk, &g_array_index(a, WatchRef, j), t->type, t->path);
+        g_free(key);
+        g_array_free(a, TRUE);
+    }
+}
