@@ -32,17 +32,29 @@ typedef struct PendingSnap {
 } PendingSnap;
 
 /* Defined in rt_subtask.c. */
+
+/* Marks st failed (once) and reports reason to its task manager. */
 void rt_subtask_fail(RtSubtask *st, const char *reason);
+/* Emits an observation event of kind about st (checkpoint ckpt, value a, detail borrowed). */
 void rt_subtask_observe(RtSubtask *st, RtEventKind kind, uint64_t ckpt, uint64_t a,
                         const char *detail);
+/* Sends a control message (ack, decline, ...) about checkpoint ckpt via its task manager. */
 void rt_subtask_send_control(RtSubtask *st, RtMsgType type, uint64_t ckpt, RtDeclineReason reason,
                              const char *text);
 
 /* Defined in rt_subtask_snapshot.c. */
+
+/* Input it arrived on channel ch (before it is queued): captured as channel state by the
+ * snapshots still collecting that channel; a later barrier ends the collection. */
 void rt_subtask_capture_arrival(RtSubtask *st, uint32_t ch, const RtInItem *it);
+/* After output progress: snapshots whose queued barriers have all left go on. */
 void rt_subtask_check_output_waiting(RtSubtask *st);
+/* Takes checkpoint id (triggered at ts): forward the barrier, snapshot, persist, ack;
+ * ignored when out of order or not running, only forwarded as cancel when aborted. */
 void rt_subtask_checkpoint(RtSubtask *st, uint64_t id, uint64_t ts, RtBarrierKind kind);
+/* The barrier handler aborted id: a snapshot still collecting channel state is dropped. */
 void rt_subtask_drop_capture(RtSubtask *st, uint64_t id);
+/* Frees a PendingSnap (ptr) and everything it owns; GDestroyNotify of st->snapshots. */
 void rt_subtask_snap_free(void *ptr);
 
 #endif /* RT_SUBTASK_INTERNAL_H */
