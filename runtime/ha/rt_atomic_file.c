@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "runtime/env/rt_bytes.h"
 #include "runtime/state/rt_snapshot.h"
 
 G_DEFINE_QUARK(rt-atomic-file-error-quark, rt_atomic_file_error)
@@ -129,22 +130,10 @@ bool rt_atomic_write(RtStorage *st, RtPendingOps *owner, const char *path, GByte
 
 /* ------------------------------------------------------------ durable numbers */
 
-static void put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 GBytes *rt_durable_u64_encode(uint64_t value) {
     uint8_t buf[DURABLE_U64_BYTES];
     memcpy(buf, DURABLE_U64_MAGIC, 8);
-    put_u64(buf + 8, value);
+    rt_bytes_store_u64(buf + 8, value);
     uint32_t crc = rt_crc32c(0, buf, 16);
     for (int i = 0; i < 4; i++)
         buf[16 + i] = (uint8_t)(crc >> (8 * i));
@@ -165,7 +154,7 @@ bool rt_durable_u64_decode(const void *data, size_t len, uint64_t *value, GError
                     "durable number file: checksum mismatch");
         return false;
     }
-    *value = get_u64(p + 8);
+    *value = rt_bytes_load_u64(p + 8);
     return true;
 }
 

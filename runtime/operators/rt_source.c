@@ -16,6 +16,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "runtime/env/rt_bytes.h"
 #include "runtime/env/rt_pending_ops.h"
 #include "runtime/dataflow/rt_job_graph.h"
 #include "runtime/env/rt_bugs.h"
@@ -194,25 +195,13 @@ static uint32_t source_produce(RtOperator *self, uint32_t max, uint64_t *next_du
     return (uint32_t)n;
 }
 
-static void put_u64le(uint8_t *b, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_u64le(const uint8_t *b) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | b[i];
-    return v;
-}
-
 static void position_read_done(void *ud, const void *data, size_t len, GError *error) {
     SourceIo *io = (SourceIo *)rt_pending_op_take(ud);
     if (io != NULL) {
         RtSource *s = io->src;
         g_free(io);
         if (error == NULL && len == 8) {
-            uint64_t pos = get_u64le(data);
+            uint64_t pos = rt_bytes_load_u64(data);
             if (pos > s->next_offset && pos <= s->gen.records)
                 s->next_offset = pos; /* the bug: trust the auto-committed position */
         }
@@ -229,13 +218,13 @@ static bool source_open(RtOperator *self, const RtSnapshot *restored, bool *asyn
     if (restored != NULL) {
         size_t len = 0;
         const uint8_t *b = rt_snapshot_get_operator_state(restored, "offset", &len);
-        if (b == NULL || len != 8 || get_u64le(b) > s->gen.records) {
+        if (b == NULL || len != 8 || rt_bytes_load_u64(b) > s->gen.records) {
             g_set_error(error, RT_OPERATOR_ERROR, RT_OPERATOR_ERROR_RESTORE,
                         "source %s[%u]: bad restored offset", self->ctx.spec->name,
                         self->ctx.id.index);
             return false;
         }
-        s->next_offset = get_u64le(b);
+        s->next_offset = rt_bytes_load_u64(b);
     }
     s->committed = s->next_offset;
     s->start_ns = rt_env_now_ns(self->ctx.env);
@@ -260,7 +249,7 @@ static bool source_snapshot(RtOperator *self, uint64_t id, RtSnapshot *snap, boo
                             RtOperatorDoneFunc done, void *ud, GError **error) {
     RtSource *s = (RtSource *)self;
     uint8_t b[8];
-    put_u64le(b, s->next_offset);
+    rt_bytes_store_u64(b, s->next_offset);
     rt_snapshot_set_operator_state(snap, "offset", b, 8);
     *async = false;
     return true;

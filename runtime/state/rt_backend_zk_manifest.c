@@ -10,34 +10,24 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "runtime/env/rt_bytes.h"
+
 #define MANIFEST_MAGIC "CKZKMAN1"
 #define MANIFEST_MAGIC_LEN 8u
 
 /* ------------------------------------------------------------------ manifest */
-
-static void put_le(uint8_t *p, uint64_t v, int n) {
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n) {
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 GBytes *rt_backend_zk_manifest_encode(const RtBackendZkManifest *m) {
     assert(m != NULL && m->chunk_bytes > 0);
     assert(m->chunk_count == chunks_for(m->size_bytes, m->chunk_bytes));
     uint8_t b[RT_BACKEND_ZK_MANIFEST_BYTES];
     memcpy(b, MANIFEST_MAGIC, MANIFEST_MAGIC_LEN);
-    put_le(b + 8, m->checkpoint_id, 8);
-    put_le(b + 16, m->size_bytes, 8);
-    put_le(b + 24, m->crc32c, 4);
-    put_le(b + 28, m->chunk_bytes, 4);
-    put_le(b + 32, m->chunk_count, 4);
-    put_le(b + 36, rt_crc32c(0, b, 36), 4);
+    rt_bytes_store_u64(b + 8, m->checkpoint_id);
+    rt_bytes_store_u64(b + 16, m->size_bytes);
+    rt_bytes_store_u32(b + 24, m->crc32c);
+    rt_bytes_store_u32(b + 28, m->chunk_bytes);
+    rt_bytes_store_u32(b + 32, m->chunk_count);
+    rt_bytes_store_u32(b + 36, rt_crc32c(0, b, 36));
     return g_bytes_new(b, sizeof b);
 }
 
@@ -53,14 +43,14 @@ bool rt_backend_zk_manifest_decode(const void *data, size_t len, RtBackendZkMani
     const uint8_t *b = data;
     if (len != RT_BACKEND_ZK_MANIFEST_BYTES || memcmp(b, MANIFEST_MAGIC, MANIFEST_MAGIC_LEN))
         return corrupt(error, "bad magic or length");
-    if (get_le(b + 36, 4) != rt_crc32c(0, b, 36))
+    if (rt_bytes_load_u32(b + 36) != rt_crc32c(0, b, 36))
         return corrupt(error, "checksum mismatch");
     RtBackendZkManifest m = {
-        .checkpoint_id = get_le(b + 8, 8),
-        .size_bytes = get_le(b + 16, 8),
-        .crc32c = (uint32_t)get_le(b + 24, 4),
-        .chunk_bytes = (uint32_t)get_le(b + 28, 4),
-        .chunk_count = (uint32_t)get_le(b + 32, 4),
+        .checkpoint_id = rt_bytes_load_u64(b + 8),
+        .size_bytes = rt_bytes_load_u64(b + 16),
+        .crc32c = rt_bytes_load_u32(b + 24),
+        .chunk_bytes = rt_bytes_load_u32(b + 28),
+        .chunk_count = rt_bytes_load_u32(b + 32),
     };
     if (m.chunk_bytes == 0 || m.chunk_bytes > RT_BACKEND_ZK_CHUNK_MAX_BYTES ||
         m.size_bytes > RT_BACKEND_ZK_MAX_STATE_LIMIT_BYTES ||
