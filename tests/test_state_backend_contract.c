@@ -67,13 +67,6 @@ static RtSnapshot *restore(TestEnv *te, RtStateBackend *b, const RtStateHandle *
     return s;
 }
 
-static void assert_same(const RtSnapshot *a, const RtSnapshot *b) {
-    GBytes *x = rt_snapshot_encode(a), *y = rt_snapshot_encode(b);
-    ck_assert(g_bytes_equal(x, y));
-    g_bytes_unref(x);
-    g_bytes_unref(y);
-}
-
 START_TEST(test_round_trip) {
     TestEnv *te = test_env_new();
     RtStateBackend *b = make(te, backends[_i]);
@@ -95,7 +88,7 @@ START_TEST(test_round_trip) {
     GError *err = NULL;
     RtSnapshot *back = restore(te, b2, h2, &err);
     ck_assert_msg(back != NULL, "%s", err ? err->message : "");
-    assert_same(snap, back);
+    test_backend_assert_same(snap, back);
     uint64_t v = 0;
     ck_assert(rt_snapshot_lookup_value(back, "count", 17, &v));
     ck_assert_uint_eq(v, 51);
@@ -129,7 +122,7 @@ START_TEST(test_concurrent_snapshots) {
         RtSnapshot *back = restore(te, b, o[id - 1].handle, NULL);
         ck_assert_ptr_nonnull(back);
         RtSnapshot *want = sample(id);
-        assert_same(want, back);
+        test_backend_assert_same(want, back);
         rt_snapshot_free(want);
         rt_snapshot_free(back);
         test_backend_outcome_clear(&o[id - 1]);
@@ -379,7 +372,7 @@ START_TEST(test_fs_atomic_layout) {
     test_env_crash(te);
     RtSnapshot *back = restore(te, b, h, NULL);
     ck_assert_ptr_nonnull(back);
-    assert_same(snap, back);
+    test_backend_assert_same(snap, back);
     rt_snapshot_free(back);
     rt_state_handle_free(h);
     rt_snapshot_free(snap);

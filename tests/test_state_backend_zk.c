@@ -247,13 +247,6 @@ static RtSnapshot *restore(RtStateBackend *b, const RtStateHandle *h, GError **e
     return s;
 }
 
-static void assert_same(const RtSnapshot *a, const RtSnapshot *b) {
-    GBytes *x = rt_snapshot_encode(a), *y = rt_snapshot_encode(b);
-    ck_assert(g_bytes_equal(x, y));
-    g_bytes_unref(x);
-    g_bytes_unref(y);
-}
-
 /* ------------------------------------------------------------- contract */
 
 START_TEST(test_round_trip) {
@@ -277,7 +270,7 @@ START_TEST(test_round_trip) {
     GError *err = NULL;
     RtSnapshot *back = restore(b2, h2, &err);
     ck_assert_msg(back != NULL, "%s", err ? err->message : "");
-    assert_same(snap, back);
+    test_backend_assert_same(snap, back);
     uint64_t v = 0;
     ck_assert(rt_snapshot_lookup_value(back, "count", 17, &v));
     ck_assert_uint_eq(v, 51);
@@ -313,7 +306,7 @@ START_TEST(test_concurrent_snapshots) {
         RtSnapshot *back = restore(b, o[id - 1].handle, NULL);
         ck_assert_ptr_nonnull(back);
         RtSnapshot *want = sample(id);
-        assert_same(want, back);
+        test_backend_assert_same(want, back);
         rt_snapshot_free(want);
         rt_snapshot_free(back);
         test_backend_outcome_clear(&o[id - 1]);
@@ -639,7 +632,7 @@ START_TEST(test_chunking) {
     RtStateBackend *b2 = make(1); /* default chunk size: the manifest says how to read */
     RtSnapshot *back = restore(b2, h, NULL);
     ck_assert_ptr_nonnull(back);
-    assert_same(snap, back);
+    test_backend_assert_same(snap, back);
     rt_snapshot_free(back);
     g_free(mpath);
     rt_state_handle_free(h);
@@ -747,7 +740,7 @@ START_TEST(test_crash_at_every_step) {
                                                    m.crc32c, NULL);
             RtSnapshot *back = restore(make(1), h, NULL);
             ck_assert_ptr_nonnull(back);
-            assert_same(snap, back);
+            test_backend_assert_same(snap, back);
             rt_snapshot_free(back);
             rt_state_handle_free(h);
             g_bytes_unref(man);
@@ -800,7 +793,7 @@ START_TEST(test_connection_loss_fails_snapshot) {
     RtStateHandle *h = persist(b, snap);
     RtSnapshot *back = restore(b, h, NULL);
     ck_assert_ptr_nonnull(back);
-    assert_same(snap, back);
+    test_backend_assert_same(snap, back);
     rt_snapshot_free(back);
     rt_state_handle_free(h);
     rt_snapshot_free(snap);
@@ -839,7 +832,7 @@ START_TEST(test_session_expiry) {
     RtStateHandle *h = persist(b, small); /* a fresh session */
     RtSnapshot *back = restore(make(1), h, NULL);
     ck_assert_ptr_nonnull(back);
-    assert_same(small, back);
+    test_backend_assert_same(small, back);
     rt_snapshot_free(back);
     rt_state_handle_free(h);
     rt_snapshot_free(small);

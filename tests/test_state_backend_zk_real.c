@@ -83,13 +83,6 @@ static RtSnapshot *restore(RtStateBackend *b, const RtStateHandle *h, GError **e
     return o.snapshot;
 }
 
-static void assert_same(const RtSnapshot *a, const RtSnapshot *b) {
-    GBytes *x = rt_snapshot_encode(a), *y = rt_snapshot_encode(b);
-    ck_assert(g_bytes_equal(x, y));
-    g_bytes_unref(x);
-    g_bytes_unref(y);
-}
-
 /* _i 0: default 512 KiB chunks with ~2 MB of state; 1: 1 kb chunks; 2: the largest
  * chunk size allowed (a real server must take it: jute.maxbuffer). */
 START_TEST(test_round_trip_and_discard) {
@@ -103,7 +96,7 @@ START_TEST(test_round_trip_and_discard) {
     GError *err = NULL;
     RtSnapshot *back = restore(b2, h, &err);
     ck_assert_msg(back != NULL, "%s", err ? err->message : "");
-    assert_same(snap, back);
+    test_backend_assert_same(snap, back);
     rt_snapshot_free(back);
     rt_state_backend_discard(b2, h);
     run_for_ms(1000); /* best effort, no callback: give its deletes time */

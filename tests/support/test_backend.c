@@ -48,3 +48,10 @@ RtSnapshot *test_backend_sample(uint64_t checkpoint_id, uint64_t keys) {
     rt_keyed_state_store_free(st);
     return snap;
 }
+
+void test_backend_assert_same(const RtSnapshot *a, const RtSnapshot *b) {
+    GBytes *x = rt_snapshot_encode(a), *y = rt_snapshot_encode(b);
+    ck_assert(g_bytes_equal(x, y));
+    g_bytes_unref(x);
+    g_bytes_unref(y);
+}

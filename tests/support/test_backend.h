@@ -30,4 +30,8 @@ void test_backend_outcome_clear(TestBackendOutcome *o);
  * "offset" = "12345678". */
 RtSnapshot *test_backend_sample(uint64_t checkpoint_id, uint64_t keys);
 
+/* Fails the running Check test unless a and b encode to the same bytes (a restore is
+ * bit-identical to what was snapshotted). */
+void test_backend_assert_same(const RtSnapshot *a, const RtSnapshot *b);
+
 #endif /* TEST_BACKEND_H */
