@@ -252,7 +252,12 @@ static int zdelete(RtCoord *c, const char *path, int32_t version) {
     return code;
 }
 
-/* *names: "a,b,c" (new string). */
+static gint str_ptr_cmp(gconstpointer a, gconstpointer b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* *names: "a,b,c" (new string), sorted here: ZooKeeper lists children in no particular
+ * order (a real server in its HashSet order, the model in a seeded one). */
 static int zchildren(RtCoord *c, const char *path, Watch *w, char **names, RtCoordStat *st) {
     Res r = {0};
     GError *e = NULL;
@@ -261,6 +266,7 @@ static int zchildren(RtCoord *c, const char *path, Watch *w, char **names, RtCoo
     bool ok = rt_coord_children(c, path, w ? &spec : NULL, on_children, &r, &e);
     int code = finish(&r, ok, e);
     if (code == 0 && names) {
+        g_ptr_array_sort(r.names, str_ptr_cmp);
         g_ptr_array_add(r.names, NULL);
         *names = g_strjoinv(",", (char **)r.names->pdata);
     }
