@@ -252,7 +252,12 @@ static int zdelete(RtCoord *c, const char *path, int32_t version) {
     return code;
 }
 
-/* *names: "a,b,c" (new string). */
+static gint str_ptr_cmp(gconstpointer a, gconstpointer b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* *names: "a,b,c" (new string), sorted here: ZooKeeper lists children in no particular
+ * order (a real server in its HashSet order, the model in a seeded one). */
 static int zchildren(RtCoord *c, const char *path, Watch *w, char **names, RtCoordStat *st) {
     Res r = {0};
     GError *e = NULL;
@@ -261,6 +266,7 @@ static int zchildren(RtCoord *c, const char *path, Watch *w, char **names, RtCoo
     bool ok = rt_coord_children(c, path, w ? &spec : NULL, on_children, &r, &e);
     int code = finish(&r, ok, e);
     if (code == 0 && names) {
+        g_ptr_array_sort(r.names, str_ptr_cmp);
         g_ptr_array_add(r.names, NULL);
         *names = g_strjoinv(",", (char **)r.names->pdata);
     }
@@ -402,6 +408,49 @@ START_TEST(test_sequential_names) {
     g_free(p2);
     g_free(p3);
     rt_coord_free(c);
+}
+END_TEST
+
+/* The suffix keeps counting after every child is gone: a server stores the parent's
+ * cversion as a count of child creates (DataNode.copyStat reports 2 x creates - children,
+ * so the stat counts deletes too) and names a sequential node after that count. */
+START_TEST(test_sequential_after_deletes) {
+    RtCoord *c = open_conn(NULL);
+    char *p[4] = {NULL, NULL, NULL, NULL};
+    RtCoordStat st;
+    ck_assert_int_eq(zcreate(c, "/s", NULL, 0, NULL), 0);
+    ck_assert_int_eq(zcreate(c, "/s/x", "", 0, NULL), 0);
+    ck_assert_int_eq(zcreate(c, "/s/n-", "", RT_COORD_SEQUENTIAL, &p[0]), 0);
+    ck_assert_str_eq(p[0], "/s/n-0000000001");
+    ck_assert_int_eq(zdelete(c, "/s/x", -1), 0);
+    ck_assert_int_eq(zdelete(c, p[0], -1), 0);
+    ck_assert_int_eq(zexists(c, "/s", NULL, &st), 1);
+    ck_assert_int_eq(st.num_children, 0);
+    ck_assert_int_eq(st.cversion, 4);
+    ck_assert_int_eq(zcreate(c, "/s/n-", "", RT_COORD_SEQUENTIAL, &p[1]), 0);
+    ck_assert_str_eq(p[1], "/s/n-0000000002");
+    ck_assert_int_eq(zdelete(c, p[1], -1), 0);
+    ck_assert_int_eq(zcreate(c, "/s/n-", "", RT_COORD_SEQUENTIAL, &p[2]), 0);
+    ck_assert_str_eq(p[2], "/s/n-0000000003");
+    ck_assert_int_eq(zexists(c, "/s", NULL, &st), 1);
+    ck_assert_int_eq(st.cversion, 7);
+    for (int i = 0; i < 4; i++)
+        g_free(p[i]);
+    rt_coord_free(c);
+}
+END_TEST
+
+/* The server grants a timeout within [2, 20] x tickTime (tickTime 2000 for the test
+ * server and the model's default). */
+START_TEST(test_session_timeout_negotiation) {
+    const uint64_t asked[] = {3 * SEC, 4 * SEC, 10 * SEC, 60 * SEC};
+    const uint64_t granted[] = {4 * SEC, 4 * SEC, 10 * SEC, 40 * SEC};
+    for (size_t i = 0; i < G_N_ELEMENTS(asked); i++) {
+        RtCoord *c = coord_harness_open(root, asked[i], NULL, NULL);
+        ck_assert_int_eq(zexists(c, "/", NULL, NULL), 1);
+        ck_assert_uint_eq(rt_coord_session_timeout_ns(c), granted[i]);
+        rt_coord_free(c);
+    }
 }
 END_TEST
 
@@ -656,6 +705,8 @@ static Suite *coord_contract_suite(void) {
     tcase_add_test(tc, test_crud_and_versions);
     tcase_add_test(tc, test_children_and_not_empty);
     tcase_add_test(tc, test_sequential_names);
+    tcase_add_test(tc, test_sequential_after_deletes);
+    tcase_add_test(tc, test_session_timeout_negotiation);
     tcase_add_test(tc, test_ephemeral_nodes);
     tcase_add_test(tc, test_watches_fire_once);
     tcase_add_test(tc, test_multi_all_or_nothing);

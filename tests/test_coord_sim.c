@@ -281,6 +281,143 @@ START_TEST(test_delay_replies) {
 }
 END_TEST
 
+typedef struct Names {
+    char joined[512];
+    int done;
+} Names;
+
+static void on_names(RtCoord *c, const char *const *names, size_t n, const RtCoordStat *st,
+                     GError *err, void *ud) {
+    (void)c;
+    (void)st;
+    ck_assert(err == NULL);
+    Names *out = ud;
+    out->joined[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        g_strlcat(out->joined, names[i], sizeof out->joined);
+        g_strlcat(out->joined, ",", sizeof out->joined);
+    }
+    out->done++;
+}
+
+/* A real server lists children in its HashSet order; the model in a seeded one: stable
+ * for the same set, not sorted. */
+START_TEST(test_children_unordered) {
+    Rec r = {0}, cr = {0};
+    RtCoord *c = open_on(1, &r);
+    ck_assert(rt_coord_create(c, "/u", NULL, 0, 0, on_create, &cr, NULL));
+    for (int i = 0; i < 12; i++) {
+        char path[16];
+        g_snprintf(path, sizeof path, "/u/c%02d", i);
+        ck_assert(rt_coord_create(c, path, NULL, 0, 0, on_create, &cr, NULL));
+    }
+    Names a = {0}, b = {0};
+    ck_assert(rt_coord_children(c, "/u", NULL, on_names, &a, NULL));
+    ck_assert(rt_coord_children(c, "/u", NULL, on_names, &b, NULL));
+    run_to(sim_kernel_now_ns(k) + 100 * MS);
+    ck_assert_int_eq(cr.done, 13);
+    ck_assert_int_eq(a.done + b.done, 2);
+    ck_assert_str_eq(a.joined, b.joined);
+    ck_assert_str_ne(a.joined, "c00,c01,c02,c03,c04,c05,c06,c07,c08,c09,c10,c11,");
+    ck_assert_uint_eq(strlen(a.joined), 12 * 4);
+    rt_coord_free(c);
+}
+END_TEST
+
+/* The server grants a timeout within [2, 20] ticks (minSessionTimeout,
+ * maxSessionTimeout defaults of ZooKeeperServer). */
+static uint64_t negotiated(uint64_t tick_ns, uint64_t asked_ns) {
+    SimKernel *kk = sim_kernel_new();
+    SimZkConfig cfg;
+    sim_zk_config_init(&cfg);
+    cfg.tick_ns = tick_ns;
+    SimZk *z = sim_zk_new(kk, 3, &cfg, NULL);
+    RtCoordConfig cc;
+    rt_coord_config_init(&cc);
+    cc.connect_string = "zk:2181";
+    cc.session_timeout_ns = asked_ns;
+    RtCoord *c = sim_zk_open(z, 0, &cc, NULL);
+    sim_kernel_run(kk, 100 * MS, 100000);
+    uint64_t t = rt_coord_session_timeout_ns(c);
+    rt_coord_free(c);
+    sim_zk_free(z);
+    sim_kernel_free(kk);
+    return t;
+}
+
+START_TEST(test_tick_time_negotiation) {
+    ck_assert_uint_eq(negotiated(2 * SEC, 2 * SEC), 4 * SEC);
+    ck_assert_uint_eq(negotiated(2 * SEC, 3 * SEC), 4 * SEC);
+    ck_assert_uint_eq(negotiated(2 * SEC, 60 * SEC), 40 * SEC);
+    ck_assert_uint_eq(negotiated(1 * SEC, 2 * SEC), 2 * SEC);
+    ck_assert_uint_eq(negotiated(1 * SEC, 3 * SEC), 3 * SEC);
+    ck_assert_uint_eq(negotiated(1 * SEC, 4 * SEC), 4 * SEC);
+    ck_assert_uint_eq(negotiated(1 * SEC, 1 * SEC), 2 * SEC);
+    ck_assert_uint_eq(negotiated(1 * SEC, 60 * SEC), 20 * SEC);
+}
+END_TEST
+
+/* A leader change drops every connection; sessions survive a short election. */
+START_TEST(test_leader_change_sessions_survive) {
+    Rec r1 = {0}, r2 = {0}, cr = {0};
+    RtCoord *c1 = open_on(1, &r1), *c2 = open_on(2, &r2);
+    int64_t s1 = rt_coord_session_id(c1), s2 = rt_coord_session_id(c2);
+    ck_assert(rt_coord_create(c1, "/e1", "", 0, RT_COORD_EPHEMERAL, on_create, &cr, NULL));
+    run_to(sim_kernel_now_ns(k) + 10 * MS);
+    uint64_t t0 = sim_kernel_now_ns(k);
+    ck_assert_uint_eq(sim_zk_leader_change(zk, 300 * MS), 2);
+    run_to(t0 + 200 * MS);
+    ck_assert_int_eq(r1.states[r1.n - 1], RT_COORD_SUSPENDED);
+    ck_assert_int_eq(r2.states[r2.n - 1], RT_COORD_SUSPENDED);
+    run_to(t0 + 2 * SEC);
+    ck_assert_int_eq(r1.states[r1.n - 1], RT_COORD_CONNECTED);
+    ck_assert_int_eq(r2.states[r2.n - 1], RT_COORD_CONNECTED);
+    ck_assert(r1.times[r1.n - 1] >= t0 + 300 * MS);
+    ck_assert_int_eq(rt_coord_session_id(c1), s1);
+    ck_assert_int_eq(rt_coord_session_id(c2), s2);
+    ck_assert(node_exists("/e1"));
+    ck_assert_uint_eq(sim_zk_stats(zk).expiries, 0);
+    rt_coord_free(c1);
+    rt_coord_free(c2);
+}
+END_TEST
+
+/* A write on its way when the leader goes: CONNECTION_LOSS to the caller, and committed
+ * or not depending on the seed. */
+START_TEST(test_leader_change_in_flight_write) {
+    int applied = 0, lost = 0;
+    SimKernel *saved_k = k;
+    for (uint64_t seed = 1; seed <= 16; seed++) {
+        SimKernel *kk = sim_kernel_new();
+        SimZk *z = sim_zk_new(kk, seed, NULL, NULL);
+        k = kk;
+        RtCoordConfig cfg;
+        rt_coord_config_init(&cfg);
+        cfg.connect_string = "zk:2181";
+        cfg.session_timeout_ns = 6 * SEC;
+        RtCoord *c = sim_zk_open(z, 0, &cfg, NULL);
+        sim_kernel_run(kk, 100 * MS, 100000);
+        Rec cr = {0};
+        ck_assert(rt_coord_create(c, "/w", "", 0, 0, on_create, &cr, NULL));
+        sim_zk_leader_change(z, 100 * MS);
+        sim_kernel_run(kk, 2 * SEC, 1000000);
+        ck_assert_int_eq(cr.done, 1);
+        ck_assert_int_eq(cr.last_code, RT_COORD_ERROR_CONNECTION_LOSS);
+        if (sim_zk_tree_stat(sim_zk_tree(z), "/w", NULL))
+            applied++;
+        else
+            lost++;
+        ck_assert(rt_coord_state(c) == RT_COORD_CONNECTED);
+        rt_coord_free(c);
+        sim_zk_free(z);
+        sim_kernel_free(kk);
+    }
+    k = saved_k;
+    ck_assert_int_gt(applied, 0);
+    ck_assert_int_gt(lost, 0);
+}
+END_TEST
+
 START_TEST(test_connect_timeout_closes) {
     Rec r = {0}, a = {0};
     RtCoordConfig cfg;
@@ -350,6 +487,40 @@ static void proc_stop(void *instance) {
 }
 
 static const SimProcessClass proc_class = {"zk-user", proc_start, proc_stop};
+
+/* A pause shorter than 2/3 of the timeout goes unnoticed; a longer one than the timeout
+ * expires the session on the server at once, and the process learns it only after it
+ * resumes and reconnects: until then it still believes it is CONNECTED (the zombie). */
+START_TEST(test_world_pause_zombie) {
+    SimWorldConfig wc;
+    sim_world_config_init(&wc, 13);
+    SimWorld *w = sim_world_new(&wc);
+    SimZk *z = sim_zk_new(sim_world_kernel(w), 13, NULL, NULL);
+    sim_zk_attach_world(z, w);
+    SimProcessId pid = sim_world_spawn(w, "p0", &proc_class, NULL);
+    sim_world_run(w, 1 * SEC, 1000000);
+    Proc *p = sim_world_process_instance(w, pid);
+    ck_assert(sim_zk_tree_stat(sim_zk_tree(z), "/alive", NULL));
+    uint64_t t0 = sim_world_now_ns(w);
+    ck_assert(sim_world_pause(w, pid, 3 * SEC)); /* < 2/3 of 8 s */
+    sim_world_run(w, t0 + 5 * SEC, 10000000);
+    ck_assert(sim_zk_tree_stat(sim_zk_tree(z), "/alive", NULL));
+    ck_assert(rt_coord_state(p->coord) == RT_COORD_CONNECTED);
+    ck_assert_uint_eq(sim_zk_stats(z).disconnects, 0);
+    uint64_t t1 = sim_world_now_ns(w);
+    ck_assert(sim_world_pause(w, pid, 12 * SEC));
+    sim_world_run(w, t1 + 9 * SEC, 10000000);
+    ck_assert(!sim_zk_tree_stat(sim_zk_tree(z), "/alive", NULL)); /* expired at 8 s */
+    ck_assert(rt_coord_state(p->coord) == RT_COORD_CONNECTED);   /* it does not know */
+    sim_world_run(w, t1 + 12 * SEC, 10000000);
+    ck_assert(rt_coord_state(p->coord) != RT_COORD_EXPIRED); /* resumed: not yet */
+    sim_world_run(w, t1 + 13 * SEC, 10000000);
+    ck_assert(rt_coord_state(p->coord) == RT_COORD_EXPIRED);
+    ck_assert_uint_eq(sim_zk_stats(z).expiries, 1);
+    sim_world_free(w);
+    sim_zk_free(z);
+}
+END_TEST
 
 START_TEST(test_world_crash_session_lingers) {
     SimWorldConfig wc;
@@ -439,10 +610,15 @@ static Suite *coord_sim_suite(void) {
     tcase_add_test(tc, test_lost_reply_outcome_unknown);
     tcase_add_test(tc, test_delay_replies);
     tcase_add_test(tc, test_connect_timeout_closes);
+    tcase_add_test(tc, test_children_unordered);
+    tcase_add_test(tc, test_tick_time_negotiation);
+    tcase_add_test(tc, test_leader_change_sessions_survive);
+    tcase_add_test(tc, test_leader_change_in_flight_write);
     suite_add_tcase(s, tc);
     tc = tcase_create("world");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_world_crash_session_lingers);
+    tcase_add_test(tc, test_world_pause_zombie);
     tcase_add_test(tc, test_same_seed_same_trace);
     suite_add_tcase(s, tc);
     return s;

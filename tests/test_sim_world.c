@@ -408,6 +408,39 @@ START_TEST(test_crash_from_inside_is_deferred) {
 }
 END_TEST
 
+/* A paused process runs nothing: its timer and the message that reached it wait for the
+ * resume and then run in the order they came due; its peer notices nothing. */
+START_TEST(test_pause_holds_then_resumes) {
+    Probe p0 = {.timer_ns = 100 * MS}, p1 = {.timer_ns = 45 * MS, .send_in_timer = true};
+    SimWorld *w = pair(&p0, &p1, 10 * MS);
+    sim_world_run(w, 30 * MS, 100000);
+    ck_assert_int_eq(p0.accepts, 1);
+    uint64_t until = sim_world_now_ns(w) + 200 * MS; /* the last event was before 30 ms */
+    ck_assert(sim_world_pause(w, 0, 200 * MS));
+    ck_assert_uint_eq(sim_world_paused_until(w, 0), until);
+    ck_assert(sim_world_pause(w, 0, 100 * MS)); /* a shorter pause does not shorten it */
+    ck_assert_uint_eq(sim_world_paused_until(w, 0), until);
+    sim_world_run(w, until - 1, 100000);
+    ck_assert_int_eq(p0.msgs, 0);   /* arrived at 55 ms, not read */
+    ck_assert_int_eq(p0.timers, 0); /* due at 100 ms, not fired */
+    ck_assert_int_eq(p1.timers, 1); /* the peer ran on */
+    sim_world_run(w, 1000 * MS, 100000);
+    ck_assert_int_eq(p0.msgs, 1);
+    ck_assert_int_eq(p0.fifo_bad, 0);
+    ck_assert_uint_eq(p0.first_msg_ns, until);
+    ck_assert_int_eq(p0.timers, 1);
+    ck_assert_uint_eq(p0.timer_fired_ns, until);
+    ck_assert_uint_eq(sim_world_paused_until(w, 0), 0);
+    ck_assert_int_eq(p1.broken, 0);
+    /* A dead process cannot be paused; a crash ends a pause. */
+    ck_assert(sim_world_pause(w, 1, 50 * MS));
+    ck_assert(sim_world_crash(w, 1));
+    ck_assert_uint_eq(sim_world_paused_until(w, 1), 0);
+    ck_assert(!sim_world_pause(w, 1, 50 * MS));
+    sim_world_free(w);
+}
+END_TEST
+
 START_TEST(test_storage_through_world) {
     SimWorldConfig cfg;
     sim_world_config_init(&cfg, 1);
@@ -587,6 +620,7 @@ static Suite *sim_world_suite(void) {
     tcase_set_timeout(proc, 60);
     tcase_add_test(proc, test_crash_cancels_and_restart);
     tcase_add_test(proc, test_crash_from_inside_is_deferred);
+    tcase_add_test(proc, test_pause_holds_then_resumes);
     tcase_add_test(proc, test_storage_through_world);
     tcase_add_test(proc, test_coord_hooks);
     tcase_add_test(proc, test_determinism);

@@ -160,6 +160,10 @@ static void recovery_next(ZkCall *call) {
     g_free(lock);
 }
 
+static gint name_cmp(gconstpointer a, gconstpointer b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static void on_listed(RtCoord *coord, const char *const *names, size_t n, const RtCoordStat *stat,
                       GError *error, void *ud) {
     (void)coord;
@@ -187,9 +191,13 @@ static void on_listed(RtCoord *coord, const char *const *names, size_t n, const 
     call->next = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t id = 0;
-        if (pointer_name(names[i], &id)) /* sorted: zero-padded names sort numerically */
+        if (pointer_name(names[i], &id))
             g_ptr_array_add(call->names, g_strdup(names[i]));
     }
+    /* ZooKeeper lists children in no particular order (its DataNode keeps them in a
+     * HashSet); like DefaultCompletedCheckpointStoreUtils.retrieveCompletedCheckpoints,
+     * sort by name: the %019d names then sort by checkpoint id. */
+    g_ptr_array_sort(call->names, name_cmp);
     if (call->names->len > RT_CKPT_STORE_ZK_MAX_ENTRIES) {
         recovery_finish(call, g_error_new(RT_CKPT_STORE_ERROR, RT_CKPT_STORE_ERROR_UNREADABLE,
                                           "%s holds %u pointers (at most %u)", call->s->zk_dir,

@@ -14,6 +14,8 @@
  *           | zk-expire PROC
  *           | zk-disconnect PROC for DURATION
  *           | zk-partition PROC for DURATION
+ *           | pause PROC for DURATION
+ *           | zk-leader-change [for DURATION]                  (default 300 ms)
  */
 #include "sim/faults/sim_fault_plan.h"
 
@@ -369,6 +371,28 @@ static bool parse_storage(Parser *p, SimFaultAction *a) {
     return true;
 }
 
+/* A ZooKeeper leader election lasts a few hundred ms on a small, healthy ensemble. */
+#define SIM_FAULT_ZK_ELECTION_NS 300000000ull
+
+/* pause PROC for DURATION | zk-leader-change [for DURATION]. *handled: the verb is one
+ * of these. */
+static bool parse_pause_or_election(Parser *p, const char *verb, bool event_trigger,
+                                    SimFaultAction *a, bool *handled) {
+    *handled = true;
+    if (strcmp(verb, "pause") == 0) {
+        a->kind = SIM_FAULT_PAUSE;
+        return parse_proc(p, event_trigger, false, &a->target) && expect_word(p, "for") &&
+               parse_duration(p, &a->duration_ns);
+    }
+    if (strcmp(verb, "zk-leader-change") == 0) {
+        a->kind = SIM_FAULT_ZK_LEADER_CHANGE;
+        a->duration_ns = SIM_FAULT_ZK_ELECTION_NS;
+        return !accept(p, "for") || parse_duration(p, &a->duration_ns);
+    }
+    *handled = false;
+    return false;
+}
+
 static bool parse_action(Parser *p, bool event_trigger, SimFaultAction *a) {
     const char *verb = next(p);
     if (verb == NULL)
@@ -418,8 +442,13 @@ static bool parse_action(Parser *p, bool event_trigger, SimFaultAction *a) {
         return parse_proc(p, event_trigger, false, &a->target) && expect_word(p, "for") &&
                parse_duration(p, &a->duration_ns);
     }
+    bool handled = false;
+    bool ok = parse_pause_or_election(p, verb, event_trigger, a, &handled);
+    if (handled)
+        return ok;
     return fail(p, "unknown action '%s': use crash, restart, isolate, partition, spike, "
-                   "storage-error, zk-expire, zk-disconnect or zk-partition",
+                   "storage-error, zk-expire, zk-disconnect, zk-partition, pause or "
+                   "zk-leader-change",
                 verb);
 }
 

@@ -74,6 +74,9 @@ typedef enum SimFaultKind {
     SIM_FAULT_ZK_DISCONNECT, /* target's ZooKeeper connections drop; no reconnect for
                                 duration_ns */
     SIM_FAULT_ZK_PARTITION,  /* target is cut from the ZooKeeper ensemble for duration_ns */
+    SIM_FAULT_PAUSE,         /* target stops executing for duration_ns (GC pause, frozen VM) */
+    SIM_FAULT_ZK_LEADER_CHANGE, /* the ensemble elects a new leader; every ZooKeeper
+                                   connection drops for duration_ns */
 } SimFaultKind;
 
 typedef enum SimStorageErrorKind {
@@ -86,7 +89,8 @@ typedef struct SimFaultAction {
     SimProcRef target;          /* CRASH, RESTART, ZK_*, SPIKE (from) */
     SimProcRef peer;            /* SPIKE (to) */
     uint64_t restart_after_ns;  /* CRASH: 0 = stays down */
-    uint64_t duration_ns;       /* PARTITION, SPIKE, ZK_DISCONNECT, ZK_PARTITION */
+    uint64_t duration_ns;       /* PARTITION, SPIKE, ZK_DISCONNECT, ZK_PARTITION, PAUSE,
+                                   ZK_LEADER_CHANGE */
     uint32_t count;             /* STORAGE_ERROR: operations that fail, >= 1 */
     uint64_t latency_ns;        /* SPIKE: added one-way latency */
     SimProcMask side_a, side_b; /* PARTITION; side_b 0 = every other process */

@@ -54,6 +54,13 @@ const SimKeySpec sim_keys_network[] = {
     {NULL, 0, NULL, 0, 0, NULL},
 };
 
+/* The simulated ensemble's server settings (zoo.cfg). */
+const SimKeySpec sim_keys_zookeeper[] = {
+    {"tick-time", SIM_KEY_DURATION, NULL, 0, 0,
+     "the servers' tickTime (default 2 s): session timeouts are clamped to 2..20 ticks"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
 const SimKeySpec sim_keys_random_faults[] = {
     {"crash-rate", SIM_KEY_DOUBLE, NULL, 0, 0, "worker crashes per simulated second"},
     {"jobmanager-crash-rate", SIM_KEY_DOUBLE, NULL, 0, 0,

@@ -41,6 +41,7 @@ extern const SimKeySpec sim_keys_cluster[];
 extern const SimKeySpec sim_keys_operator[];
 extern const SimKeySpec sim_keys_network[];
 extern const SimKeySpec sim_keys_random_faults[];
+extern const SimKeySpec sim_keys_zookeeper[];
 extern const SimKeySpec sim_keys_expect[];
 extern const SimKeySpec sim_keys_config[];
 

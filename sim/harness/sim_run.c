@@ -144,7 +144,7 @@ static void apply_fault(SimRun *run, FaultState *fs) {
     char *detail = g_strdup_printf("fault %s: %s", fs->fault->name, fs->fault->text);
     bool targets_process = a->kind == SIM_FAULT_CRASH || a->kind == SIM_FAULT_RESTART ||
                            a->kind == SIM_FAULT_ZK_EXPIRE || a->kind == SIM_FAULT_ZK_DISCONNECT ||
-                           a->kind == SIM_FAULT_ZK_PARTITION;
+                           a->kind == SIM_FAULT_ZK_PARTITION || a->kind == SIM_FAULT_PAUSE;
     if (targets_process && target >= sim_world_process_count(run->world)) {
         g_free(detail);
         return; /* "this" of an event without a process: nothing to do */
@@ -177,6 +177,12 @@ static void apply_fault(SimRun *run, FaultState *fs) {
         break;
     case SIM_FAULT_ZK_PARTITION:
         sim_zk_partition(run->zk, target, a->duration_ns);
+        break;
+    case SIM_FAULT_PAUSE:
+        sim_world_pause(run->world, target, a->duration_ns);
+        break;
+    case SIM_FAULT_ZK_LEADER_CHANGE:
+        sim_zk_leader_change(run->zk, a->duration_ns);
         break;
     case SIM_FAULT_STORAGE_ERROR:
         sim_storage_fail_next(sim_world_storage(run->world), a->prefix,
@@ -349,6 +355,7 @@ static void setup(SimRun *run) {
     run->kernel = sim_world_kernel(run->world);
     SimZkConfig zcfg;
     sim_zk_config_init(&zcfg);
+    zcfg.tick_ns = s->zk_tick_ns;
     run->zk = sim_zk_new(run->kernel, run->opt->seed, &zcfg, NULL);
     sim_zk_attach_world(run->zk, run->world);
     SimOracleFiles files;

@@ -165,7 +165,7 @@ static void prescan(SimLoader *L, const char *text) {
 
 static const char *const set_sections[] = {"scenario", "cluster",       "network", "faults",
                                            "random-faults", "expect", "edges",   "config",
-                                           NULL};
+                                           "zookeeper", NULL};
 
 /* The existing group of operator name ("operator NAME" or "operator.NAME"). */
 static char *operator_group(SimLoader *L, const char *name) {

@@ -70,6 +70,8 @@ typedef struct SimScenario {
     bool has_detection_delay;
     GArray *links;              /* SimLinkSpec */
 
+    uint64_t zk_tick_ns;        /* [zookeeper] tick-time: the ensemble's tickTime */
+
     GPtrArray *faults;          /* SimFault*: [faults] in file order; owned */
     SimRandomFaults random;     /* [random-faults] */
     SimExpect expect;

@@ -11,7 +11,7 @@
 
 static const char *const section_names[] = {
     "scenario", "cluster", "operator NAME", "edges", "config", "network", "faults",
-    "random-faults", "expect", NULL,
+    "random-faults", "expect", "zookeeper", NULL,
 };
 
 /* ------------------------------------------------------------------ value getters */
@@ -464,6 +464,13 @@ static void build_random_faults(SimLoader *L) {
     r->swarm = get_bool(L, g, "swarm", false);
 }
 
+static void build_zookeeper(SimLoader *L) {
+    sim_loader_check_keys(L, "zookeeper", sim_keys_zookeeper);
+    L->s->zk_tick_ns = get_duration(L, "zookeeper", "tick-time", 2000000000ull);
+    if (L->s->zk_tick_ns < 1000000ull)
+        sim_loader_error(L, "zookeeper", "tick-time", "tickTime must be at least 1 ms");
+}
+
 static void build_expect(SimLoader *L) {
     SimExpect *x = &L->s->expect;
     sim_loader_check_keys(L, "expect", sim_keys_expect);
@@ -507,6 +514,7 @@ void sim_loader_build(SimLoader *L) {
     copy_config(L);
     build_network(L);
     build_random_faults(L);
+    build_zookeeper(L);
     build_expect(L);
     if (L->n_errors == 0)
         build_faults(L);

@@ -18,12 +18,22 @@ typedef struct SimHost {
     void (*enter)(void *ud, RtProcessId pid);
     /* Called right after that callback returned. Calls nest like brackets. */
     void (*leave)(void *ud, RtProcessId pid);
+    /* When process pid is paused (a GC pause, a frozen VM: sim_world_pause), the time it
+     * resumes; 0 when it runs. A part about to call into pid's code while it is paused
+     * re-schedules that event for the resume time instead (in the order the events came
+     * due, so FIFO streams stay FIFO). May be NULL: nothing is ever paused. */
+    uint64_t (*held_until)(void *ud, RtProcessId pid);
     void *ud;
 } SimHost;
 
 static inline void sim_host_enter(const SimHost *h, RtProcessId pid) {
     if (h != NULL && h->enter != NULL)
         h->enter(h->ud, pid);
+}
+
+/* 0, or the time process pid resumes from a pause (see SimHost.held_until). */
+static inline uint64_t sim_host_held_until(const SimHost *h, RtProcessId pid) {
+    return h != NULL && h->held_until != NULL ? h->held_until(h->ud, pid) : 0;
 }
 
 static inline void sim_host_leave(const SimHost *h, RtProcessId pid) {
@@ -45,6 +55,8 @@ enum {
     SIM_TRACE_RESTART = 0x776f7202,
     SIM_TRACE_OBSERVE = 0x776f7203,
     SIM_TRACE_FAULT = 0x776f7204,
+    SIM_TRACE_PAUSE = 0x776f7205,
+    SIM_TRACE_RESUME = 0x776f7206,
 };
 
 /* A deterministic 64-bit hash of bytes (little-endian words through rt_mix64): the

@@ -169,9 +169,13 @@ static void sim_end_fire_broken(SimConn *c, uint32_t side) {
 }
 
 static void sim_end_notify_fire(SimKernel *k, void *ctx, uint64_t side) {
-    (void)k;
     SimConn *c = ctx;
     assert(side < 2);
+    uint64_t held = sim_host_held_until(c->net->host, c->ends[side].pid);
+    if (held != 0 && c->ends[side].state == SIM_END_BREAKING) { /* told at the resume */
+        c->ends[side].notify_ev = sim_kernel_schedule_at(k, held, sim_end_notify_fire, c, side);
+        return;
+    }
     c->ends[side].notify_ev = 0;
     if (c->ends[side].state == SIM_END_BREAKING)
         sim_end_fire_broken(c, (uint32_t)side);
@@ -256,6 +260,11 @@ static void sim_dir_fire(SimKernel *k, void *ctx, uint64_t side64) {
         return;
     }
     d->stall_since_ns = SIM_NET_NOT_STALLED;
+    uint64_t held = sim_host_held_until(net->host, to);
+    if (held != 0) { /* the receiver is paused: it reads its socket when it resumes */
+        d->ev = sim_kernel_schedule_at(k, held, sim_dir_fire, c, side);
+        return;
+    }
     d->head = m->next;
     if (d->head == NULL)
         d->tail = NULL;

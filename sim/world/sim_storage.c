@@ -353,11 +353,15 @@ static void sim_op_callback(SimStorage *s, SimOp *op, GError *err, GBytes *conte
 }
 
 static void sim_op_fire(SimKernel *k, void *ctx, uint64_t payload) {
-    (void)k;
     (void)payload;
     SimOp *op = ctx;
     SimClient *c = op->client;
     SimStorage *s = c->s;
+    uint64_t held = sim_host_held_until(s->host, c->pid);
+    if (held != 0) { /* the process is paused: the operation completes at its resume */
+        op->ev = sim_kernel_schedule_at(k, held, sim_op_fire, op, 0);
+        return;
+    }
     SimOp *head = g_queue_pop_head(&c->pending);
     assert(head == op);
     op->ev = 0;

@@ -47,6 +47,7 @@ struct SimProcess {
     RtEnv env;
     SimProcessClock clock;
     GHashTable *timers; /* &timer->id -> SimTimer*, pending timers */
+    uint64_t paused_until_ns; /* 0 while it runs; else when its pause ends */
 };
 
 typedef struct SimObserverProxy {
@@ -144,6 +145,10 @@ static void sim_host_leave_cb(void *ud, RtProcessId pid) {
     sim_world_leave(ud, pid);
 }
 
+static uint64_t sim_host_held_until_cb(void *ud, RtProcessId pid) {
+    return sim_world_paused_until(ud, pid);
+}
+
 /* ------------------------------------------------------------ timers */
 
 static SimTimer *sim_timer_alloc(SimWorld *w) {
@@ -168,11 +173,14 @@ static void sim_timer_release(SimWorld *w, SimTimer *t) {
 }
 
 static void sim_timer_fire(SimKernel *k, void *ctx, uint64_t payload) {
-    (void)k;
     (void)payload;
     SimTimer *t = ctx;
     SimProcess *p = t->proc;
     SimWorld *w = p->w;
+    if (p->paused_until_ns != 0) { /* it fires late, at the resume */
+        t->ev = sim_kernel_schedule_at(k, p->paused_until_ns, sim_timer_fire, t, 0);
+        return;
+    }
     bool removed = g_hash_table_remove(p->timers, &t->id);
     assert(removed);
     RtTimerFunc fn = t->fn;
@@ -270,6 +278,7 @@ static void sim_process_reap(SimProcess *p) {
     SimWorld *w = p->w;
     p->alive = false;
     p->incarnation++;
+    p->paused_until_ns = 0; /* kill -9 of a stopped process works */
     sim_process_cancel_timers(p);
     sim_net_process_down(w->net, p->pid);
     sim_storage_process_crashed(w->storage, p->pid);
@@ -364,6 +373,42 @@ bool sim_world_restart(SimWorld *w, SimProcessId pid) {
     return true;
 }
 
+/* ------------------------------------------------------------ pauses */
+
+uint64_t sim_world_paused_until(const SimWorld *w, SimProcessId pid) {
+    return sim_world_proc(w, pid)->paused_until_ns;
+}
+
+static void sim_world_resume_fire(SimKernel *k, void *ctx, uint64_t payload) {
+    SimWorld *w = ctx;
+    SimProcess *p = sim_world_proc(w, (SimProcessId)(payload & 0xffffffffu));
+    if (p->paused_until_ns == 0 || p->incarnation != (uint32_t)(payload >> 32) ||
+        sim_kernel_now_ns(k) < p->paused_until_ns)
+        return; /* crashed meanwhile, or the pause was extended */
+    p->paused_until_ns = 0;
+    sim_kernel_trace_mix(k, SIM_TRACE_RESUME, p->pid);
+    if (w->coord.process_resumed != NULL)
+        w->coord.process_resumed(w->coord.ud, p->pid);
+}
+
+bool sim_world_pause(SimWorld *w, SimProcessId pid, uint64_t duration_ns) {
+    SimProcess *p = sim_world_proc(w, pid);
+    if (!p->alive || duration_ns == 0)
+        return false;
+    uint64_t until = sim_kernel_now_ns(w->k) + duration_ns;
+    if (until <= p->paused_until_ns)
+        return true;
+    p->paused_until_ns = until;
+    sim_kernel_trace_mix(w->k, SIM_TRACE_PAUSE, (uint64_t)pid << 32 | (until & 0xffffffffu));
+    /* Scheduled now, before anything it holds: at the resume the world (and the
+     * ZooKeeper client's look at its clock) runs first, then the held events. */
+    sim_kernel_schedule_at(w->k, until, sim_world_resume_fire, w,
+                           (uint64_t)p->incarnation << 32 | pid);
+    if (w->coord.process_paused != NULL)
+        w->coord.process_paused(w->coord.ud, pid, until);
+    return true;
+}
+
 static void sim_world_crash_fire(SimKernel *k, void *ctx, uint64_t pid) {
     (void)k;
     sim_world_crash(ctx, (SimProcessId)pid);
@@ -393,6 +438,7 @@ SimWorld *sim_world_new(const SimWorldConfig *cfg) {
     w->k = sim_kernel_new();
     w->host.enter = sim_host_enter_cb;
     w->host.leave = sim_host_leave_cb;
+    w->host.held_until = sim_host_held_until_cb;
     w->host.ud = w;
     w->proxy.base.ops = &sim_observer_proxy_ops;
     w->proxy.w = w;

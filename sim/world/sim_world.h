@@ -22,6 +22,10 @@
  * inside a callback of the crashing process takes effect right after that callback
  * (as a zero-delay event): freeing an instance under its own stack is not allowed.
  *
+ * Pause (sim_world_pause): the process stops executing for a while and then resumes as if
+ * nothing happened; every part of the world holds what would call into its code (the
+ * SimHost.held_until query) until the resume.
+ *
  * Trace hash. The kernel folds every dispatched event; the world adds content: each
  * delivery (channel id, direction, payload hash), storage completion (process, op,
  * path, result, content hash), timer firing (process), crash/restart (process,
@@ -68,6 +72,10 @@ typedef struct SimWorldCoordHooks {
     RtCoord *(*open)(void *ud, RtEnv *env, const RtCoordConfig *cfg, GError **error);
     void (*process_crashed)(void *ud, RtProcessId pid);
     void (*process_restarted)(void *ud, RtProcessId pid);
+    /* pid stopped executing until until_ns (its client sends no heartbeats) / runs again
+     * (its client notices how long it was gone). May be NULL. */
+    void (*process_paused)(void *ud, RtProcessId pid, uint64_t until_ns);
+    void (*process_resumed)(void *ud, RtProcessId pid);
     void *ud;
 } SimWorldCoordHooks;
 
@@ -112,6 +120,19 @@ bool sim_world_restart(SimWorld *w, SimProcessId pid);
 /* Scheduled variants: at time_ns (>= now) crash pid if alive / restart it if dead. */
 void sim_world_crash_at(SimWorld *w, SimProcessId pid, uint64_t time_ns);
 void sim_world_restart_at(SimWorld *w, SimProcessId pid, uint64_t time_ns);
+
+/* Pauses a live process for duration_ns (a stop-the-world GC pause, a frozen VM, SIGSTOP):
+ * none of its code runs until then. Its timers that come due, the messages, storage
+ * completions and ZooKeeper events that reach it are held and run at the resume, in the
+ * order they came due (timers fire late, queues drain); its ZooKeeper clients send no
+ * heartbeats, so a pause longer than the session timeout expires the session on the
+ * server while the process learns it only after it resumes and reconnects (the zombie
+ * window). Nothing else changes: its channels stay open, peers notice nothing but
+ * silence. A pause of a paused process extends it to the later end; a crash ends it.
+ * RT_EV_WORLD_FAULT is not reported here (the caller does). False if pid is dead. */
+bool sim_world_pause(SimWorld *w, SimProcessId pid, uint64_t duration_ns);
+/* 0 when pid runs; else the time it resumes. */
+uint64_t sim_world_paused_until(const SimWorld *w, SimProcessId pid);
 
 uint32_t sim_world_process_count(const SimWorld *w);
 bool sim_world_process_alive(const SimWorld *w, SimProcessId pid);

@@ -83,6 +83,18 @@ bool sim_zk_partitioned(SimZk *zk, SimZkClient *c) {
     return sim_zk_now_ns(zk) < c->partition_until_ns;
 }
 
+bool sim_zk_unreachable(SimZk *zk, SimZkClient *c) {
+    return c->paused || sim_zk_partitioned(zk, c);
+}
+
+bool sim_zk_held(SimZk *zk, SimZkClient *c, SimEventFunc fn, uint64_t payload) {
+    uint64_t until = sim_host_held_until(zk->host, c->process);
+    if (until == 0)
+        return false;
+    sim_kernel_schedule_at(zk->k, until, fn, zk, payload);
+    return true;
+}
+
 uint64_t sim_zk_extra_delay(SimZk *zk, SimZkClient *c) {
     return sim_zk_now_ns(zk) < c->delay_until_ns ? c->delay_extra_ns : 0;
 }
@@ -162,6 +174,7 @@ SimZk *sim_zk_new(SimKernel *k, uint64_t seed, const SimZkConfig *cfg, const Sim
         sim_zk_config_init(&zk->cfg);
     assert(zk->cfg.tick_ns > 0 && zk->cfg.jitter >= 0 && zk->cfg.jitter < 1);
     rt_rng_seed_stream(&zk->rng, seed, "sim_zk");
+    zk->order_salt = rt_mix64(seed ^ rt_hash_str("sim_zk/children-order"));
     zk->tree = sim_zk_tree_new();
     zk->sessions = g_tree_new_full(i64_cmp, NULL, NULL, session_free);
     zk->clients = g_tree_new_full(u64_cmp, NULL, NULL, NULL);
@@ -251,6 +264,39 @@ void sim_zk_process_crashed(SimZk *zk, RtProcessId pid) {
     }
 }
 
+static void pause_one(SimZk *zk, SimZkClient *c, void *ud) {
+    (void)ud;
+    if (!c->paused)
+        c->paused_since_ns = sim_zk_now_ns(zk);
+    c->paused = true;
+    if (c->link_up)
+        sim_zk_session_silence(zk, sim_zk_session_get(zk, c->session_id));
+}
+
+void sim_zk_process_paused(SimZk *zk, RtProcessId pid) {
+    foreach_client(zk, pid, pause_one, NULL);
+}
+
+/* The client's I/O thread runs again and looks at its clock: silent for 2/3 of the
+ * timeout or more (the C client's read timeout), or cut off by the server meanwhile,
+ * it drops the connection (SUSPENDED; on reconnect it learns whether the session
+ * survived); otherwise its next heartbeat keeps the session. */
+static void resume_one(SimZk *zk, SimZkClient *c, void *ud) {
+    (void)ud;
+    c->paused = false;
+    if (!c->link_up || sim_zk_partitioned(zk, c))
+        return; /* not connected, or the partition's own detection handles it */
+    uint64_t gone = sim_zk_now_ns(zk) - c->paused_since_ns;
+    if (c->server_closed || gone >= c->timeout_ns * 2 / 3)
+        sim_zk_client_disconnect(zk, c);
+    else
+        sim_zk_session_wake(zk, sim_zk_session_get(zk, c->session_id));
+}
+
+void sim_zk_process_resumed(SimZk *zk, RtProcessId pid) {
+    foreach_client(zk, pid, resume_one, NULL);
+}
+
 /* ------------------------------------------------------------- the world */
 
 static void world_enter(void *ud, RtProcessId pid) {
@@ -274,13 +320,23 @@ static void hook_restarted(void *ud, RtProcessId pid) {
     (void)pid; /* a restarted process opens new sessions itself */
 }
 
+static void hook_paused(void *ud, RtProcessId pid, uint64_t until_ns) {
+    (void)until_ns;
+    sim_zk_process_paused(ud, pid);
+}
+
+static void hook_resumed(void *ud, RtProcessId pid) {
+    sim_zk_process_resumed(ud, pid);
+}
+
 void sim_zk_attach_world(SimZk *zk, SimWorld *w) {
     assert(zk != NULL && w != NULL && sim_world_kernel(w) == zk->k);
     zk->world_host.enter = world_enter;
     zk->world_host.leave = world_leave;
     zk->world_host.ud = w;
     zk->host = &zk->world_host;
-    SimWorldCoordHooks hooks = {hook_open, hook_crashed, hook_restarted, zk};
+    SimWorldCoordHooks hooks = {hook_open,   hook_crashed, hook_restarted,
+                                hook_paused, hook_resumed, zk};
     sim_world_set_coord_hooks(w, &hooks);
 }
 
@@ -315,6 +371,43 @@ static void drop_one(SimZk *zk, SimZkClient *c, void *ud) {
 void sim_zk_drop_connection(SimZk *zk, RtProcessId pid, uint64_t duration_ns) {
     uint64_t until = sim_zk_now_ns(zk) + duration_ns;
     foreach_client(zk, pid, drop_one, &until);
+}
+
+/* In-flight writes of c (sent, not yet at the server) are committed by the new leader
+ * or lost, one draw each, in call order. */
+static void settle_in_flight(SimZk *zk, SimZkClient *c) {
+    Session *s = sim_zk_session_get(zk, c->session_id);
+    for (GList *l = c->pending.head; l != NULL; l = l->next) {
+        Request *r = l->data;
+        if (r->state != REQ_SENT || r->epoch != c->epoch || !sim_zk_is_write(r))
+            continue;
+        if (s != NULL && s->alive && (rt_rng_next(&zk->rng) & 1u))
+            (void)sim_zk_apply(zk, c, r);
+    } /* the disconnect fails them all: their arrivals then find nothing to do */
+}
+
+unsigned sim_zk_leader_change(SimZk *zk, uint64_t duration_ns) {
+    uint64_t until = sim_zk_now_ns(zk) + duration_ns;
+    unsigned dropped = 0;
+    for (GTreeNode *t = g_tree_node_first(zk->sessions); t; t = g_tree_node_next(t)) {
+        Session *s = g_tree_node_value(t);
+        if (s->alive && s->silent) { /* a fresh timeout from the new leader */
+            sim_zk_session_wake(zk, s);
+            sim_zk_session_silence(zk, s);
+        }
+    }
+    for (GTreeNode *t = g_tree_node_first(zk->clients); t; t = g_tree_node_next(t)) {
+        SimZkClient *c = g_tree_node_value(t);
+        if (c->dead)
+            continue;
+        c->drop_until_ns = MAX(c->drop_until_ns, until);
+        if (!c->link_up)
+            continue;
+        settle_in_flight(zk, c);
+        sim_zk_client_disconnect(zk, c);
+        dropped++;
+    }
+    return dropped;
 }
 
 typedef struct DelayArgs {

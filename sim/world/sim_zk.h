@@ -76,6 +76,14 @@ RtCoord *sim_zk_open(SimZk *zk, RtProcessId pid, const RtCoordConfig *cfg, GErro
  * timeout, deleting their ephemeral nodes. */
 void sim_zk_process_crashed(SimZk *zk, RtProcessId pid);
 
+/* Process pid is paused (sim_world_pause): its clients send no heartbeats (their
+ * sessions go silent on the server) and their callbacks wait for the resume. */
+void sim_zk_process_paused(SimZk *zk, RtProcessId pid);
+/* pid runs again: a client silent for 2/3 of its timeout or more (or cut off by the
+ * server meanwhile) drops its connection and reconnects (learning EXPIRED if the server
+ * expired the session: the zombie window lasts until then); otherwise nothing happened. */
+void sim_zk_process_resumed(SimZk *zk, RtProcessId pid);
+
 /* ------------------------------------------------------------------- faults */
 
 /* Expires session id now (as the second-handle trick does on a real server). False if
@@ -85,6 +93,14 @@ bool sim_zk_expire_session(SimZk *zk, int64_t session_id);
 unsigned sim_zk_expire_process(SimZk *zk, RtProcessId pid);
 /* Drops the connections of pid's handles now and refuses reconnects for duration_ns. */
 void sim_zk_drop_connection(SimZk *zk, RtProcessId pid, uint64_t duration_ns);
+/* The ensemble loses its leader and elects another for duration_ns: every connection
+ * drops (CONNECTION_LOSS, SUSPENDED) and reconnects are refused until the new leader
+ * serves; a write still on its way to the server when the leader went is committed by
+ * the new leader or lost, drawn from the "sim_zk" stream (its caller only knows the
+ * outcome is unknown); every session's expiry clock restarts (the new leader gives
+ * each session a fresh timeout), so sessions survive if their clients come back in
+ * time. Returns the number of connections dropped. */
+unsigned sim_zk_leader_change(SimZk *zk, uint64_t duration_ns);
 /* Replies to pid's handles take extra_ns longer for duration_ns. */
 void sim_zk_delay_replies(SimZk *zk, RtProcessId pid, uint64_t extra_ns, uint64_t duration_ns);
 /* Partitions pid from the ensemble for duration_ns (packets stall; see above). */

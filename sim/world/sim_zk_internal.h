@@ -122,6 +122,8 @@ typedef struct SimZkClient {
     uint64_t partition_since_ns, partition_until_ns;
     uint64_t delay_until_ns, delay_extra_ns;
     bool attempt_scheduled;
+    bool paused;               /* its process is paused: no heartbeats, callbacks held */
+    uint64_t paused_since_ns;  /* when that pause began */
 } SimZkClient;
 
 struct SimZk {
@@ -129,6 +131,7 @@ struct SimZk {
     const SimHost *host;
     SimZkConfig cfg;
     RtRng rng; /* the "sim_zk" stream */
+    uint64_t order_salt; /* children listing order (see sim_zk_server.c) */
     SimZkTree *tree;
     GTree *sessions;           /* &id -> Session* (owned) */
     GTree *clients;            /* &id -> SimZkClient* (owned) */
@@ -152,6 +155,12 @@ Session *sim_zk_session_get(SimZk *zk, int64_t id);
 uint64_t sim_zk_now_ns(SimZk *zk);
 /* Whether c's connection is cut off by an injected partition right now. */
 bool sim_zk_partitioned(SimZk *zk, SimZkClient *c);
+/* Whether the server cannot reach c's process: partitioned or paused. */
+bool sim_zk_unreachable(SimZk *zk, SimZkClient *c);
+/* If c's process is paused, re-schedules fn(payload) for its resume and returns true:
+ * every event that would run c's client code (callbacks, connection state machine)
+ * asks this first. */
+bool sim_zk_held(SimZk *zk, SimZkClient *c, SimEventFunc fn, uint64_t payload);
 /* The injected extra reply delay of c right now (0 outside a delay window). */
 uint64_t sim_zk_extra_delay(SimZk *zk, SimZkClient *c);
 /* median_ns with the configured jitter and tail (draws from the "sim_zk" stream). */
@@ -188,6 +197,11 @@ void sim_zk_ev_reply(SimKernel *k, void *ctx, uint64_t payload);
 
 /* Commits x on the tree (traced, counted) and notifies the watches it triggers. */
 void sim_zk_commit(SimZk *zk, SimZkTxn *x);
+/* Whether r changes the tree (create, set, delete, multi). */
+bool sim_zk_is_write(const Request *r);
+/* Applies r at the server now (its answer is stored in r; no reply is sent). Returns
+ * sim_zk_is_write(r). */
+bool sim_zk_apply(SimZk *zk, SimZkClient *c, Request *r);
 /* Kernel event: request payload reaches the server; applied if its connection is live. */
 void sim_zk_ev_arrive(SimKernel *k, void *ctx, uint64_t payload);
 
@@ -214,6 +228,8 @@ void sim_zk_ev_partition_end(SimKernel *k, void *ctx, uint64_t payload);
 void sim_zk_schedule_attempt(SimZk *zk, SimZkClient *c, uint64_t delay_ns);
 /* Ends s (expired or closed): its ephemerals go in one transaction, watches fire. */
 void sim_zk_session_end(SimZk *zk, Session *s, bool expired);
+/* The server hears from s again (NULL or not silent: nothing): its expiry is off. */
+void sim_zk_session_wake(SimZk *zk, Session *s);
 /* The server stops hearing from s (NULL ignored): it expires unless the client returns. */
 void sim_zk_session_silence(SimZk *zk, Session *s);
 

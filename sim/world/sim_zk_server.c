@@ -8,6 +8,8 @@
 #include <assert.h>
 #include <string.h>
 
+#include "runtime/env/rt_rng.h"
+
 /* -------------------------------------------------------------- the server */
 
 static void fire_triggers(SimZk *zk, GArray *triggers);
@@ -83,6 +85,20 @@ static void apply_write(SimZk *zk, SimZkClient *c, Request *r) {
         sim_zk_commit(zk, x);
 }
 
+/* A real server lists children in its DataNode's HashSet order: stable for a given set,
+ * unrelated to the names' order. The model: order by a hash of the name salted from the
+ * run's seed, so a caller that relies on sorted children fails on some seeds. */
+static int unorder_cmp(const void *a, const void *b, void *ud) {
+    uint64_t salt = *(const uint64_t *)ud;
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    uint64_t hx = rt_mix64(salt ^ rt_hash_str(x)), hy = rt_mix64(salt ^ rt_hash_str(y));
+    return hx != hy ? (hx < hy ? -1 : 1) : strcmp(x, y);
+}
+
+static void unorder_names(SimZk *zk, char **names, size_t n) {
+    g_qsort_with_data(names, (gint)n, sizeof *names, unorder_cmp, &zk->order_salt);
+}
+
 static void apply_read(SimZk *zk, SimZkClient *c, Request *r) {
     r->has_stat = sim_zk_tree_stat(zk->tree, r->path, &r->stat);
     if (r->kind == REQ_EXISTS) {
@@ -105,8 +121,26 @@ static void apply_read(SimZk *zk, SimZkClient *c, Request *r) {
         for (size_t i = 0; i < r->n_names; i++)
             r->names[i] = g_strdup(names[i]);
         g_free(names);
+        unorder_names(zk, r->names, r->n_names);
         register_watch(zk, c, r, true);
     }
+}
+
+bool sim_zk_is_write(const Request *r) {
+    return r->kind == REQ_CREATE || r->kind == REQ_SET || r->kind == REQ_DELETE ||
+           r->kind == REQ_MULTI;
+}
+
+bool sim_zk_apply(SimZk *zk, SimZkClient *c, Request *r) {
+    zk->stats.requests++;
+    bool write = sim_zk_is_write(r);
+    if (r->kind == REQ_MULTI)
+        apply_multi(zk, c, r);
+    else if (write)
+        apply_write(zk, c, r);
+    else
+        apply_read(zk, c, r);
+    return write;
 }
 
 void sim_zk_ev_arrive(SimKernel *k, void *ctx, uint64_t payload) {
@@ -123,15 +157,7 @@ void sim_zk_ev_arrive(SimKernel *k, void *ctx, uint64_t payload) {
         sim_zk_send_request(zk, c, r);
         return;
     }
-    zk->stats.requests++;
-    bool write = r->kind == REQ_CREATE || r->kind == REQ_SET || r->kind == REQ_DELETE ||
-                 r->kind == REQ_MULTI;
-    if (r->kind == REQ_MULTI)
-        apply_multi(zk, c, r);
-    else if (write)
-        apply_write(zk, c, r);
-    else
-        apply_read(zk, c, r);
+    bool write = sim_zk_apply(zk, c, r);
     /* Watch events fired above are already queued on this connection: FIFO puts them
      * before this reply. */
     uint64_t service =

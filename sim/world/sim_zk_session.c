@@ -34,8 +34,8 @@ void sim_zk_session_silence(SimZk *zk, Session *s) {
         sim_kernel_schedule_in(zk->k, s->timeout_ns, ev_session_expire, zk, (uint64_t)s->id);
 }
 
-static void session_wake(SimZk *zk, Session *s) {
-    if (!s->silent)
+void sim_zk_session_wake(SimZk *zk, Session *s) {
+    if (s == NULL || !s->silent)
         return;
     s->silent = false;
     if (s->expiry_ev != 0)
@@ -48,7 +48,7 @@ static void session_wake(SimZk *zk, Session *s) {
  * other sessions fire. A connected client is cut off by the server (it learns of the
  * expiry when it reconnects). */
 void sim_zk_session_end(SimZk *zk, Session *s, bool expired) {
-    session_wake(zk, s);
+    sim_zk_session_wake(zk, s);
     s->alive = false;
     if (expired) {
         zk->stats.expiries++;
@@ -68,7 +68,7 @@ void sim_zk_session_end(SimZk *zk, Session *s, bool expired) {
     SimZkClient *c = sim_zk_client_get(zk, s->client_id);
     if (c == NULL || c->dead || !c->link_up)
         return;
-    if (sim_zk_partitioned(zk, c))
+    if (sim_zk_unreachable(zk, c))
         c->server_closed = true;
     else
         sim_zk_client_disconnect(zk, c);
@@ -152,7 +152,7 @@ static void establish(SimZk *zk, SimZkClient *c, Session *s) {
     c->ever_connected = true;
     c->timeout_ns = s->timeout_ns;
     s->client_id = c->id;
-    session_wake(zk, s);
+    sim_zk_session_wake(zk, s);
     sim_zk_set_state(zk, c, RT_COORD_CONNECTED);
     while (!g_queue_is_empty(&s->outbox))
         sim_zk_send_msg(zk, c, g_queue_pop_head(&s->outbox));
@@ -167,7 +167,7 @@ static void ev_handshake(SimKernel *k, void *ctx, uint64_t payload) {
     (void)k;
     SimZk *zk = ctx;
     SimZkClient *c = sim_zk_client_get(zk, payload);
-    if (!sim_zk_client_alive(c) || c->link_up)
+    if (!sim_zk_client_alive(c) || c->link_up || sim_zk_held(zk, c, ev_handshake, payload))
         return;
     if (link_refused(zk, c)) {
         attempt_failed(zk, c);
@@ -188,7 +188,7 @@ static void ev_attempt(SimKernel *k, void *ctx, uint64_t payload) {
     (void)k;
     SimZk *zk = ctx;
     SimZkClient *c = sim_zk_client_get(zk, payload);
-    if (c == NULL)
+    if (c == NULL || sim_zk_held(zk, c, ev_attempt, payload))
         return;
     c->attempt_scheduled = false;
     if (!sim_zk_client_alive(c) || c->link_up)
@@ -205,7 +205,8 @@ void sim_zk_ev_connect_timeout(SimKernel *k, void *ctx, uint64_t payload) {
     (void)k;
     SimZk *zk = ctx;
     SimZkClient *c = sim_zk_client_get(zk, payload);
-    if (!sim_zk_client_alive(c) || c->ever_connected)
+    if (!sim_zk_client_alive(c) || c->ever_connected ||
+        sim_zk_held(zk, c, sim_zk_ev_connect_timeout, payload))
         return;
     sim_zk_set_state(zk, c, RT_COORD_CLOSED);
     sim_zk_fail_pending(zk, c, RT_COORD_ERROR_CLOSED, "no ZooKeeper server reachable", false);
@@ -215,7 +216,8 @@ void sim_zk_ev_detect(SimKernel *k, void *ctx, uint64_t payload) {
     (void)k;
     SimZk *zk = ctx;
     SimZkClient *c = sim_zk_client_get(zk, payload);
-    if (c == NULL || c->dead || !c->link_up || !sim_zk_partitioned(zk, c))
+    if (c == NULL || c->dead || !c->link_up || !sim_zk_partitioned(zk, c) ||
+        sim_zk_held(zk, c, sim_zk_ev_detect, payload))
         return;
     uint64_t due = c->partition_since_ns + c->timeout_ns * 2 / 3;
     if (sim_zk_now_ns(zk) < due) {
@@ -229,10 +231,11 @@ void sim_zk_ev_partition_end(SimKernel *k, void *ctx, uint64_t payload) {
     (void)k;
     SimZk *zk = ctx;
     SimZkClient *c = sim_zk_client_get(zk, payload);
-    if (c == NULL || c->dead || sim_zk_partitioned(zk, c) || !c->link_up)
+    if (c == NULL || c->dead || sim_zk_partitioned(zk, c) || !c->link_up ||
+        sim_zk_held(zk, c, sim_zk_ev_partition_end, payload))
         return;
     if (c->server_closed)
         sim_zk_client_disconnect(zk, c);
     else
-        session_wake(zk, sim_zk_session_get(zk, c->session_id));
+        sim_zk_session_wake(zk, sim_zk_session_get(zk, c->session_id));
 }

@@ -130,7 +130,7 @@ static void ev_complete(SimKernel *k, void *ctx, uint64_t payload) {
         return;
     SimZkClient *c = sim_zk_client_get(zk, r->client_id);
     assert(c != NULL);
-    if (c->dead)
+    if (c->dead || sim_zk_held(zk, c, ev_complete, payload))
         return;
     complete_request(zk, c, r);
 }
@@ -158,10 +158,13 @@ static void deliver_msg(SimZk *zk, SimZkClient *c, Msg *m) {
 static void ev_msg(SimKernel *k, void *ctx, uint64_t payload) {
     (void)k;
     SimZk *zk = ctx;
-    Msg *m = NULL;
-    if (!g_hash_table_steal_extended(zk->msgs, &payload, NULL, (gpointer *)&m))
+    Msg *m = g_hash_table_lookup(zk->msgs, &payload);
+    if (m == NULL)
         return;
     SimZkClient *c = sim_zk_client_get(zk, m->client_id);
+    if (c != NULL && !c->dead && sim_zk_held(zk, c, ev_msg, payload))
+        return;
+    g_hash_table_steal(zk->msgs, &payload);
     if (c == NULL || c->dead) {
         sim_zk_msg_free(m);
         return;
@@ -224,7 +227,7 @@ void sim_zk_ev_reply(SimKernel *k, void *ctx, uint64_t payload) {
     if (r == NULL || r->state != REQ_SENT)
         return;
     SimZkClient *c = sim_zk_client_get(zk, r->client_id);
-    if (c->dead || r->epoch != c->epoch)
+    if (c->dead || r->epoch != c->epoch || sim_zk_held(zk, c, sim_zk_ev_reply, payload))
         return;
     if (sim_zk_partitioned(zk, c)) {
         sim_kernel_schedule_at(zk->k, sim_zk_reply_time(zk, c, 0), sim_zk_ev_reply, zk, r->id);
