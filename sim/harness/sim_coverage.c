@@ -31,6 +31,8 @@ struct SimCoverage {
     SimCoverageWorld w;
     uint32_t n_proc, n_subtasks;
     uint32_t *host;         /* per global subtask: the worker of the current attempt */
+    uint32_t *last_host;    /* per global subtask: the worker of the latest attempt that
+                               placed it (kept across restarts, for role resolution) */
     bool *alive, *session;
     uint32_t leader;        /* SIM_COVERAGE_NONE: nobody leads */
     uint32_t attempt;       /* latest attempt the leader deployed (0: none yet) */
@@ -56,8 +58,9 @@ SimCoverage *sim_coverage_new(const RtJobGraph *graph, const SimCoverageParams *
     c->n_proc = params->n_jobmanagers + params->n_workers;
     c->n_subtasks = rt_job_graph_n_subtasks(graph);
     c->host = g_new(uint32_t, MAX(c->n_subtasks, 1u));
+    c->last_host = g_new(uint32_t, MAX(c->n_subtasks, 1u));
     for (uint32_t i = 0; i < c->n_subtasks; i++)
-        c->host[i] = SIM_COVERAGE_NONE;
+        c->host[i] = c->last_host[i] = SIM_COVERAGE_NONE;
     c->alive = g_new(bool, c->n_proc);
     c->session = g_new0(bool, c->n_proc);
     for (uint32_t i = 0; i < c->n_proc; i++)
@@ -93,6 +96,7 @@ void sim_coverage_free(SimCoverage *c) {
     g_array_free(c->restart_times, TRUE);
     g_array_free(c->completes, TRUE);
     g_free(c->host);
+    g_free(c->last_host);
     g_free(c->alive);
     g_free(c->session);
     g_free(c);
@@ -144,7 +148,7 @@ static void on_restore(SimCoverage *c, const RtEvent *ev) {
         return;
     if (!is_jm(c, ev->process)) {
         if (ev->attempt == c->attempt && c->alive[ev->process])
-            c->host[slot] = ev->process;
+            c->host[slot] = c->last_host[slot] = ev->process;
         return;
     }
     if (ev->process != c->leader || ev->attempt < c->attempt)
@@ -157,7 +161,7 @@ static void on_restore(SimCoverage *c, const RtEvent *ev) {
         clear_hosts(c, SIM_COVERAGE_NONE);
     }
     if (ev->b < c->n_proc && !is_jm(c, (uint32_t)ev->b))
-        c->host[slot] = (uint32_t)ev->b;
+        c->host[slot] = c->last_host[slot] = (uint32_t)ev->b;
 }
 
 static void on_crash(SimCoverage *c, uint32_t pid) {
@@ -243,9 +247,14 @@ uint32_t sim_coverage_resolve(const SimCoverage *c, SimProcRef ref, uint32_t thi
             if (j != c->leader && c->alive[j])
                 return j;
         return SIM_COVERAGE_NONE;
-    case SIM_PROC_HOST: {
+    case SIM_PROC_HOST: { /* between attempts: the live worker that hosted it last */
         int64_t slot = subtask_slot(c, (RtSubtaskId){(uint16_t)ref.op, (uint16_t)ref.index});
-        return slot >= 0 ? c->host[slot] : SIM_COVERAGE_NONE;
+        if (slot < 0)
+            return SIM_COVERAGE_NONE;
+        if (c->host[slot] != SIM_COVERAGE_NONE)
+            return c->host[slot];
+        uint32_t last = c->last_host[slot];
+        return last != SIM_COVERAGE_NONE && c->alive[last] ? last : SIM_COVERAGE_NONE;
     }
     }
     return SIM_COVERAGE_NONE;
@@ -358,23 +367,20 @@ static void judge_crash(SimCoverage *c, FaultCov *fc, uint32_t t, const char *na
     g_string_free(what, TRUE);
 }
 
-/* Links: effective when a working process stands on them and messages cross them during
- * the interval (judged at its end, judge_traffic). */
+/* Links: effective when messages cross them during the interval (sent, or stalled by a
+ * partition), judged at its end (judge_traffic); nothing once the job has finished. */
 static void judge_links(SimCoverage *c, FaultCov *fc, const SimFaultFiring *x) {
     GString *what = g_string_new(NULL);
-    bool working = false;
     if (fc->f->action.kind == SIM_FAULT_SPIKE) {
-        bool any = x->target == SIM_NET_ANY && x->peer == SIM_NET_ANY;
-        working = (any && c->attempt_live && !c->finished) || works(c, x->target, what) ||
-                  works(c, x->peer, what);
+        if (!works(c, x->target, what))
+            works(c, x->peer, what);
     } else {
-        for (uint32_t p = 0; p < c->n_proc && p < 64; p++)
-            if (((x->side_a >> p) & 1u) && works(c, p, what))
-                working = true;
+        for (uint32_t p = 0; p < c->n_proc && p < 64 && what->len == 0; p++)
+            if ((x->side_a >> p) & 1u)
+                works(c, p, what);
     }
-    if (!working) {
-        verdict(fc, false, g_strdup("no process on its links did work (idle worker, "
-                                    "standby job manager or job not running)"));
+    if (c->finished) {
+        verdict(fc, false, g_strdup("the job had finished"));
     } else {
         fc->await_traffic = true;
         fc->target = x->target;
@@ -382,7 +388,7 @@ static void judge_links(SimCoverage *c, FaultCov *fc, const SimFaultFiring *x) {
         fc->side_a = x->side_a;
         fc->traffic_base = traffic(c, fc);
         g_free(fc->why);
-        fc->why = g_strdup(what->len > 0 ? what->str : "the job running");
+        fc->why = g_strdup(what->len > 0 ? what->str : "between attempts");
     }
     g_string_free(what, TRUE);
 }

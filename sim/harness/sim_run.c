@@ -280,9 +280,10 @@ GPtrArray *sim_run_fault_plan(const SimScenario *s, uint64_t seed) {
     for (guint i = 0; i < s->faults->len; i++)
         g_ptr_array_add(plan, sim_fault_copy(g_ptr_array_index(s->faults, i)));
     SimFaultContext ctx = {s->n_jobmanagers, s->n_workers, &s->graph};
-    /* The active window: from a tenth of the estimate (at most 200 ms, once the job is
-     * deployed) to the end of the estimated active time, within faults-stop-at. */
-    uint64_t to = MIN(s->faults_stop_ns, sim_run_active_estimate_ns(s));
+    /* The active window: from a tenth of its end (at most 200 ms: once the job is
+     * deployed) to 70% of the estimated active time (so that the job outlives its last
+     * fault and proves recovery), within faults-stop-at. */
+    uint64_t to = MIN(s->faults_stop_ns, sim_run_active_estimate_ns(s) / 10 * 7);
     uint64_t from = MIN(to / 10, 200 * G_GUINT64_CONSTANT(1000000));
     sim_fault_plan_add_random_window(plan, &s->random, seed, from, to, &ctx);
     return plan;

@@ -80,8 +80,8 @@ void sim_run_result_clear(SimRunResult *r);
 
 /* The fault plan of s for seed: [faults] then the materialized random faults
  * (SimFault*, new array that frees its elements). Random faults are drawn over the job's
- * active window: from min(estimate / 10, 200 ms) to min(faults-stop-at, estimate), where
- * the estimate is sim_run_active_estimate_ns. */
+ * active window: from min(end / 10, 200 ms) to end = min(faults-stop-at, 70% of the
+ * estimate), where the estimate is sim_run_active_estimate_ns. */
 GPtrArray *sim_run_fault_plan(const SimScenario *s, uint64_t seed);
 
 /* How long the job's sources emit, estimated from the scenario: the largest records /
