@@ -606,13 +606,15 @@ static void add_at(GPtrArray *faults, uint64_t at_ns, const SimFaultAction *a,
 static void make_random(SimRandomKind kind, RtRng *rng, const SimRandomFaults *rf,
                         const SimFaultContext *ctx, SimFaultAction *a, GString *text) {
     memset(a, 0, sizeof *a);
-    SimProcRef r = ctx->graph != NULL
+    bool graph = ctx->graph != NULL && ctx->graph->operators != NULL &&
+                 ctx->graph->operators->len > 0;
+    SimProcRef r = graph
                        ? random_host(rng, ctx->graph)
                        : (SimProcRef){SIM_PROC_WORKER, (uint32_t)rt_rng_below(rng, ctx->n_workers), 0};
     char *name = NULL;
     switch (kind) {
     case SIM_RANDOM_JOBMANAGER_CRASH:
-        r = ctx->graph != NULL ? (SimProcRef){SIM_PROC_LEADER, 0, 0}
+        r = graph ? (SimProcRef){SIM_PROC_LEADER, 0, 0}
                                : (SimProcRef){SIM_PROC_JOBMANAGER,
                                               (uint32_t)rt_rng_below(rng, ctx->n_jobmanagers), 0};
         /* fall through */
@@ -655,7 +657,7 @@ static void make_random(SimRandomKind kind, RtRng *rng, const SimRandomFaults *r
     case SIM_RANDOM_ZK_EXPIRE: {
         /* With a graph: a job manager (they hold the HA sessions); else any process. */
         uint32_t p = (uint32_t)rt_rng_below(rng, ctx->n_jobmanagers +
-                                                     (ctx->graph != NULL ? 0 : ctx->n_workers));
+                                                     (graph ? 0 : ctx->n_workers));
         a->kind = SIM_FAULT_ZK_EXPIRE;
         a->target = p < ctx->n_jobmanagers
                         ? (SimProcRef){SIM_PROC_JOBMANAGER, p, 0}
@@ -745,6 +747,28 @@ uint32_t sim_random_faults_enabled(const SimRandomFaults *rf, uint64_t seed) {
     return mask;
 }
 
+/* The anchor: one more fault of a kind drawn among the enabled ones, fired on the first
+ * record a source emits at or after a time drawn uniformly in the window (both from the
+ * stream "faults/random/any"). Sources emit only while an attempt runs, so it lands on a
+ * working job even when the timed faults all fell into restarts. */
+static void add_anchor(GPtrArray *faults, const SimRandomFaults *rf, uint64_t seed,
+                       uint64_t from_ns, uint64_t to_ns, const SimFaultContext *ctx,
+                       uint32_t on, GString *text) {
+    if (faults->len >= SIM_FAULT_MAX_FAULTS)
+        return;
+    RtRng rng;
+    uint32_t k = nth_kind(on, seed, "faults/random/any", &rng);
+    uint64_t after_ns = from_ns + rt_rng_below(&rng, to_ns - from_ns);
+    SimFault *f = g_new0(SimFault, 1);
+    make_random((SimRandomKind)k, &rng, rf, ctx, &f->action, text);
+    f->name = g_strdup_printf("random-%u", faults->len + 1);
+    f->text = g_strdup_printf("when record_emit after %" G_GUINT64_FORMAT " ns: %s", after_ns,
+                              text->str);
+    f->trigger = (SimFaultTrigger){.kind = SIM_TRIGGER_EVENT, .event = RT_EV_RECORD_EMIT,
+                                   .op = -1, .index = -1, .nth = 1, .after_ns = after_ns};
+    g_ptr_array_add(faults, f);
+}
+
 void sim_fault_plan_add_random(GPtrArray *faults, const SimRandomFaults *rf, uint64_t seed,
                                uint64_t stop_ns, const SimFaultContext *ctx) {
     sim_fault_plan_add_random_window(faults, rf, seed, 0, stop_ns, ctx);
@@ -758,7 +782,6 @@ void sim_fault_plan_add_random_window(GPtrArray *faults, const SimRandomFaults *
     if (on == 0 || from_ns >= to_ns)
         return;
     GString *text = g_string_new(NULL);
-    guint before = faults->len;
     for (uint32_t k = 0; k < SIM_RANDOM_N_KINDS; k++) {
         if ((on & (1u << k)) == 0)
             continue;
@@ -779,14 +802,6 @@ void sim_fault_plan_add_random_window(GPtrArray *faults, const SimRandomFaults *
             add_at(faults, at_ns, &a, text->str);
         }
     }
-    if (faults->len == before) {
-        /* None in the window: one anyway, so that the run exercises a random fault. */
-        RtRng rng;
-        uint32_t k = nth_kind(on, seed, "faults/random/any", &rng);
-        uint64_t at_ns = from_ns + rt_rng_below(&rng, to_ns - from_ns);
-        SimFaultAction a;
-        make_random((SimRandomKind)k, &rng, rf, ctx, &a, text);
-        add_at(faults, at_ns, &a, text->str);
-    }
+    add_anchor(faults, rf, seed, from_ns, to_ns, ctx, on, text);
     g_string_free(text, TRUE);
 }

@@ -182,14 +182,17 @@ uint32_t sim_random_faults_configured(const SimRandomFaults *rf);
 
 /* Appends to faults (SimFault*) the random faults of rf in [0, stop_ns), drawn from the
  * run's stream "faults/random/<kind>" of seed (one stream per kind, so that changing one
- * rate does not move the others), for the kinds sim_random_faults_enabled() turns on.
+ * rate does not move the others), for the kinds sim_random_faults_enabled() turns on,
+ * then the anchor fault of sim_fault_plan_add_random_window.
  * Bounded by SIM_FAULT_MAX_FAULTS in total. */
 void sim_fault_plan_add_random(GPtrArray *faults, const SimRandomFaults *rf, uint64_t seed,
                                uint64_t stop_ns, const SimFaultContext *ctx);
 /* Like sim_fault_plan_add_random, over the window [from_ns, to_ns): the Poisson arrivals
- * start at from_ns. When the enabled kinds draw no fault at all in the window, one fault
- * is added anyway: its kind uniform among the enabled ones and its time uniform in the
- * window, both from the stream "faults/random/any". Nothing when from_ns >= to_ns. */
+ * start at from_ns. Then one anchor fault is added: its kind uniform among the enabled
+ * ones, fired on the first record emitted at or after a time uniform in the window
+ * ("when record_emit after T: ..."), both drawn from the stream "faults/random/any", so
+ * that a run with random faults has one that lands on a running job. Nothing when
+ * from_ns >= to_ns. */
 void sim_fault_plan_add_random_window(GPtrArray *faults, const SimRandomFaults *rf,
                                       uint64_t seed, uint64_t from_ns, uint64_t to_ns,
                                       const SimFaultContext *ctx);
