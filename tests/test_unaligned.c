@@ -282,7 +282,7 @@ END_TEST
 static const char *job_text =
     "[scenario]\nname = uc-e2e\ntime-limit = 60 s\nfaults-stop-at = 5 s\n"
     "[cluster]\njobmanagers = 1\nworkers = 3\nslots = 8\n"
-    "[operator src]\nkind = source\nparallelism = 2\nrecords = 6000\nkeys = 24\n"
+    "[operator src]\nkind = source\nparallelism = 2\nrecords = 15000\nkeys = 24\n"
     "rate = 15000\n"
     "[operator m]\nkind = map\nparallelism = 2\n"
     "[operator count]\nkind = counter\nparallelism = 3\n"
@@ -294,7 +294,7 @@ static const char *job_text =
     "restart-strategy.type = fixed-delay\n"
     "restart-strategy.fixed-delay.attempts = 20\n"
     "restart-strategy.fixed-delay.delay = 100 ms\n"
-    "[faults]\nslow = at 150 ms : spike worker-1 -> * + 80 ms for 1 s\n"
+    "[faults]\nslow = at 150 ms : spike worker-1 -> * + 80 ms for 500 ms\n"
     "kill = when ckpt_complete of checkpoint 3 + 20 ms : crash worker-2 restart after "
     "200 ms\n"
     "[expect]\nmin-failovers = 1\nmin-completed-checkpoints = 2\n";
@@ -333,7 +333,7 @@ static void check_held(const char *const *sets, uint64_t seed) {
     ck_assert_uint_ge(r.failovers, 1);
     ck_assert_uint_eq(r.oracle.records_lost, 0);
     ck_assert_uint_eq(r.oracle.records_duplicated, 0);
-    ck_assert_uint_eq(r.oracle.records_committed, 12000);
+    ck_assert_uint_eq(r.oracle.records_committed, 30000);
     g_string_free(why, TRUE);
     sim_run_result_clear(&r);
 }

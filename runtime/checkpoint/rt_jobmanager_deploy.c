@@ -168,7 +168,8 @@ static void send_deploy(RtJobManager *jm, JmWorker *w, const RtCompletedCheckpoi
             t->handle_len = len;
         }
         RtEvent ev = {.kind = RT_EV_RESTORE, .subtask = t->subtask, .attempt = jm->attempt,
-                      .checkpoint_id = t->restore_checkpoint_id, .a = jm->attempt};
+                      .checkpoint_id = t->restore_checkpoint_id, .a = jm->attempt,
+                      .b = w->pid};
         rt_env_observe(jm->env, &ev);
     }
     assert(k == w->n_tasks);

@@ -41,7 +41,8 @@ typedef enum RtEventKind {
     /* job lifecycle and recovery */
     RT_EV_JOB_RUNNING = 400, /* a=attempt */
     RT_EV_FAILOVER,          /* a=attempt, detail=cause */
-    RT_EV_RESTORE,           /* checkpoint_id (0 = from scratch), subtask, a=attempt.
+    RT_EV_RESTORE,           /* checkpoint_id (0 = from scratch), subtask, a=attempt,
+                              * b=the worker process it is deployed to (job manager's only).
                               * Emitted twice per subtask and attempt, on purpose: by the
                               * job manager when it deploys (what it chose) and by the
                               * subtask when its state is back (what it did); the oracle

@@ -5,6 +5,7 @@
  *   when [NTH] EVENT [of checkpoint N] [on OP[I]] [in PROC] [after TIME] [+ DURATION]
  *        : ACTION
  *
+ *   PROC   := jobmanager-N | worker-N | this | leader | standby | host of OP[I]
  *   ACTION := crash PROC [restart after DURATION]
  *           | restart PROC
  *           | isolate PROC for DURATION
@@ -88,6 +89,7 @@ typedef struct Parser {
     char **tok;   /* tokens, NULL-terminated */
     size_t n, pos;
     const SimFaultContext *ctx;
+    bool event;   /* an event-triggered fault: 'this' is allowed */
     char *why;    /* first error, owned */
 } Parser;
 
@@ -163,31 +165,56 @@ static bool parse_u64_tok(Parser *p, const char *what, uint64_t *out) {
     return true;
 }
 
+static bool parse_subtask(Parser *p, int32_t *op, int32_t *index);
+
+/* leader | standby | host of OP[I] (the word already taken); false if t is no role. */
+static bool parse_role(Parser *p, const char *t, SimProcRef *out, bool *ok) {
+    *ok = true;
+    if (strcmp(t, "leader") == 0 || strcmp(t, "standby") == 0) {
+        *out = (SimProcRef){t[0] == 'l' ? SIM_PROC_LEADER : SIM_PROC_STANDBY, 0, 0};
+        return true;
+    }
+    if (strcmp(t, "host") != 0)
+        return false;
+    int32_t op = -1, index = -1;
+    *ok = expect_word(p, "of") && parse_subtask(p, &op, &index);
+    if (*ok && index < 0)
+        *ok = fail(p, "'host of' needs one subtask: write host of OP[I]");
+    if (*ok)
+        *out = (SimProcRef){SIM_PROC_HOST, (uint32_t)index, (uint32_t)op};
+    return true;
+}
+
+/* allow_this allows the refs resolved when the fault fires: the roles (leader, standby,
+ * host of OP[I]) and, in an event-triggered fault, 'this'. */
 static bool parse_proc(Parser *p, bool allow_this, bool allow_any, SimProcRef *out) {
     const char *t = next(p);
     if (t == NULL)
         return fail(p, "expected a process (jobmanager-N, worker-N) but found the end");
     if (allow_this && strcmp(t, "this") == 0) {
-        *out = (SimProcRef){SIM_PROC_THIS, 0};
-        return true;
+        *out = (SimProcRef){SIM_PROC_THIS, 0, 0};
+        return p->event || fail(p, "'this' needs an event trigger ('when EVENT ...:')");
     }
+    bool role_ok = true;
+    if (allow_this && parse_role(p, t, out, &role_ok))
+        return role_ok;
     if (allow_any && strcmp(t, "*") == 0) {
-        *out = (SimProcRef){SIM_PROC_ANY, 0};
+        *out = (SimProcRef){SIM_PROC_ANY, 0, 0};
         return true;
     }
     const char *num = NULL;
     uint32_t limit = 0;
     if (g_str_has_prefix(t, "jobmanager-")) {
-        *out = (SimProcRef){SIM_PROC_JOBMANAGER, 0};
+        *out = (SimProcRef){SIM_PROC_JOBMANAGER, 0, 0};
         num = t + strlen("jobmanager-");
         limit = p->ctx->n_jobmanagers;
     } else if (g_str_has_prefix(t, "worker-")) {
-        *out = (SimProcRef){SIM_PROC_WORKER, 0};
+        *out = (SimProcRef){SIM_PROC_WORKER, 0, 0};
         num = t + strlen("worker-");
         limit = p->ctx->n_workers;
     } else {
         return fail(p, "'%s' is not a process: use jobmanager-N or worker-N%s", t,
-                    allow_this ? " or 'this'" : "");
+                    allow_this ? ", this, leader, standby or host of OP[I]" : "");
     }
     guint64 v = 0;
     if (!g_ascii_string_to_unsigned(num, 10, 1, G_MAXUINT32, &v, NULL) || v > limit)
@@ -314,7 +341,8 @@ static bool parse_when(Parser *p, SimFaultTrigger *tr) {
     return true;
 }
 
-static bool parse_side(Parser *p, SimProcMask *mask, bool *this_side) {
+/* this_side != NULL (side a): "this" or one role may stand on the side, in *dyn. */
+static bool parse_side(Parser *p, SimProcMask *mask, bool *this_side, SimProcRef *dyn) {
     for (uint32_t guard = 0; guard < 64; guard++) {
         const char *t = peek(p);
         if (t == NULL || strcmp(t, "|") == 0 || strcmp(t, "for") == 0)
@@ -322,10 +350,15 @@ static bool parse_side(Parser *p, SimProcMask *mask, bool *this_side) {
         SimProcRef r;
         if (!parse_proc(p, this_side != NULL, false, &r))
             return false;
-        if (r.kind == SIM_PROC_THIS)
+        if (sim_proc_is_dynamic(r)) {
+            if (*this_side)
+                return fail(p, "a partition side may hold one of this, leader, standby, "
+                               "host of OP[I]");
             *this_side = true;
-        else
+            *dyn = r;
+        } else {
             *mask |= (SimProcMask)1 << sim_proc_ordinal(r);
+        }
     }
     if (*mask == 0 && (this_side == NULL || !*this_side))
         return fail(p, "a partition side needs at least one process");
@@ -334,9 +367,9 @@ static bool parse_side(Parser *p, SimProcMask *mask, bool *this_side) {
 
 static bool parse_partition(Parser *p, SimFaultAction *a) {
     a->kind = SIM_FAULT_PARTITION;
-    if (!parse_side(p, &a->side_a, &a->side_a_this))
+    if (!parse_side(p, &a->side_a, &a->side_a_this, &a->target))
         return false;
-    if (accept(p, "|") && !parse_side(p, &a->side_b, NULL))
+    if (accept(p, "|") && !parse_side(p, &a->side_b, NULL, NULL))
         return false;
     if ((a->side_a & a->side_b) != 0)
         return fail(p, "a process is on both sides of the partition");
@@ -393,14 +426,14 @@ static bool parse_pause_or_election(Parser *p, const char *verb, bool event_trig
     return false;
 }
 
-static bool parse_action(Parser *p, bool event_trigger, SimFaultAction *a) {
+static bool parse_action(Parser *p, SimFaultAction *a) {
     const char *verb = next(p);
     if (verb == NULL)
         return fail(p, "expected an action after ':' (crash, restart, isolate, partition, "
                        "spike, storage-error)");
     if (strcmp(verb, "crash") == 0) {
         a->kind = SIM_FAULT_CRASH;
-        if (!parse_proc(p, event_trigger, false, &a->target))
+        if (!parse_proc(p, true, false, &a->target))
             return false;
         if (accept(p, "restart"))
             return expect_word(p, "after") && parse_duration(p, &a->restart_after_ns);
@@ -408,25 +441,27 @@ static bool parse_action(Parser *p, bool event_trigger, SimFaultAction *a) {
     }
     if (strcmp(verb, "restart") == 0) {
         a->kind = SIM_FAULT_RESTART;
-        return parse_proc(p, event_trigger, false, &a->target);
+        return parse_proc(p, true, false, &a->target);
     }
     if (strcmp(verb, "isolate") == 0) {
         a->kind = SIM_FAULT_PARTITION;
         SimProcRef r;
-        if (!parse_proc(p, event_trigger, false, &r))
+        if (!parse_proc(p, true, false, &r))
             return false;
-        if (r.kind == SIM_PROC_THIS)
+        if (sim_proc_is_dynamic(r)) {
             a->side_a_this = true;
-        else
+            a->target = r;
+        } else {
             a->side_a = (SimProcMask)1 << sim_proc_ordinal(r);
+        }
         return expect_word(p, "for") && parse_duration(p, &a->duration_ns);
     }
     if (strcmp(verb, "partition") == 0)
         return parse_partition(p, a);
     if (strcmp(verb, "spike") == 0) {
         a->kind = SIM_FAULT_SPIKE;
-        return parse_proc(p, event_trigger, true, &a->target) && expect_word(p, "->") &&
-               parse_proc(p, event_trigger, true, &a->peer) && expect_word(p, "+") &&
+        return parse_proc(p, true, true, &a->target) && expect_word(p, "->") &&
+               parse_proc(p, true, true, &a->peer) && expect_word(p, "+") &&
                parse_duration(p, &a->latency_ns) && expect_word(p, "for") &&
                parse_duration(p, &a->duration_ns);
     }
@@ -434,16 +469,16 @@ static bool parse_action(Parser *p, bool event_trigger, SimFaultAction *a) {
         return parse_storage(p, a);
     if (strcmp(verb, "zk-expire") == 0) {
         a->kind = SIM_FAULT_ZK_EXPIRE;
-        return parse_proc(p, event_trigger, false, &a->target);
+        return parse_proc(p, true, false, &a->target);
     }
     if (strcmp(verb, "zk-disconnect") == 0 || strcmp(verb, "zk-partition") == 0) {
         a->kind = strcmp(verb, "zk-disconnect") == 0 ? SIM_FAULT_ZK_DISCONNECT
                                                      : SIM_FAULT_ZK_PARTITION;
-        return parse_proc(p, event_trigger, false, &a->target) && expect_word(p, "for") &&
+        return parse_proc(p, true, false, &a->target) && expect_word(p, "for") &&
                parse_duration(p, &a->duration_ns);
     }
     bool handled = false;
-    bool ok = parse_pause_or_election(p, verb, event_trigger, a, &handled);
+    bool ok = parse_pause_or_election(p, verb, true, a, &handled);
     if (handled)
         return ok;
     return fail(p, "unknown action '%s': use crash, restart, isolate, partition, spike, "
@@ -491,8 +526,8 @@ bool sim_fault_parse(const char *name, const char *text, const SimFaultContext *
     } else {
         ok = fail(&p, "a fault starts with 'at TIME:' or 'when EVENT ...:'");
     }
-    ok = ok && expect_word(&p, ":") &&
-         parse_action(&p, out->trigger.kind == SIM_TRIGGER_EVENT, &out->action);
+    p.event = out->trigger.kind == SIM_TRIGGER_EVENT;
+    ok = ok && expect_word(&p, ":") && parse_action(&p, &out->action);
     if (ok && peek(&p) != NULL)
         ok = fail(&p, "unexpected '%s' after the action", peek(&p));
     g_strfreev(p.tok);
@@ -540,12 +575,46 @@ bool sim_proc_parse(const char *text, const SimFaultContext *ctx, SimProcRef *ou
 
 /* ---------------------------------------------------------------- random faults */
 
+bool sim_proc_is_dynamic(SimProcRef r) {
+    return r.kind == SIM_PROC_THIS || r.kind == SIM_PROC_LEADER ||
+           r.kind == SIM_PROC_STANDBY || r.kind == SIM_PROC_HOST;
+}
+
+char *sim_proc_name_in(SimProcRef r, const RtJobGraph *graph) {
+    switch (r.kind) {
+    case SIM_PROC_JOBMANAGER: return g_strdup_printf("jobmanager-%u", r.index + 1);
+    case SIM_PROC_WORKER: return g_strdup_printf("worker-%u", r.index + 1);
+    case SIM_PROC_THIS: return g_strdup("this");
+    case SIM_PROC_ANY: return g_strdup("*");
+    case SIM_PROC_LEADER: return g_strdup("leader");
+    case SIM_PROC_STANDBY: return g_strdup("standby");
+    case SIM_PROC_HOST: break;
+    }
+    if (graph != NULL && r.op < graph->operators->len)
+        return g_strdup_printf("host of %s[%u]",
+                               ((RtOperatorSpec *)g_ptr_array_index(graph->operators, r.op))->name,
+                               r.index);
+    return g_strdup_printf("host of #%u[%u]", r.op, r.index);
+}
+
 char *sim_proc_name(SimProcRef r) {
-    if (r.kind == SIM_PROC_JOBMANAGER)
-        return g_strdup_printf("jobmanager-%u", r.index + 1);
-    if (r.kind == SIM_PROC_WORKER)
-        return g_strdup_printf("worker-%u", r.index + 1);
-    return g_strdup(r.kind == SIM_PROC_THIS ? "this" : "*");
+    return sim_proc_name_in(r, NULL);
+}
+
+/* A uniformly drawn subtask of the graph, as a HOST ref (a worker that has work). */
+static SimProcRef random_host(RtRng *rng, const RtJobGraph *g) {
+    uint64_t n = 0;
+    for (guint i = 0; i < g->operators->len; i++)
+        n += ((RtOperatorSpec *)g_ptr_array_index(g->operators, i))->parallelism;
+    uint64_t k = rt_rng_below(rng, n);
+    for (guint i = 0; i < g->operators->len; i++) {
+        uint32_t par = ((RtOperatorSpec *)g_ptr_array_index(g->operators, i))->parallelism;
+        if (k < par)
+            return (SimProcRef){SIM_PROC_HOST, (uint32_t)k, i};
+        k -= par;
+    }
+    assert(false);
+    return (SimProcRef){SIM_PROC_WORKER, 0, 0};
 }
 
 /* Appends "at T: ACTION" with action text built by describe. */
@@ -566,35 +635,46 @@ static void add_at(GPtrArray *faults, uint64_t at_ns, const SimFaultAction *a,
 static void make_random(SimRandomKind kind, RtRng *rng, const SimRandomFaults *rf,
                         const SimFaultContext *ctx, SimFaultAction *a, GString *text) {
     memset(a, 0, sizeof *a);
-    SimProcRef r = {SIM_PROC_WORKER, (uint32_t)rt_rng_below(rng, ctx->n_workers)};
+    bool graph = ctx->graph != NULL && ctx->graph->operators != NULL &&
+                 ctx->graph->operators->len > 0;
+    SimProcRef r = graph
+                       ? random_host(rng, ctx->graph)
+                       : (SimProcRef){SIM_PROC_WORKER, (uint32_t)rt_rng_below(rng, ctx->n_workers), 0};
     char *name = NULL;
     switch (kind) {
     case SIM_RANDOM_JOBMANAGER_CRASH:
-        r = (SimProcRef){SIM_PROC_JOBMANAGER, (uint32_t)rt_rng_below(rng, ctx->n_jobmanagers)};
+        r = graph ? (SimProcRef){SIM_PROC_LEADER, 0, 0}
+                               : (SimProcRef){SIM_PROC_JOBMANAGER,
+                                              (uint32_t)rt_rng_below(rng, ctx->n_jobmanagers), 0};
         /* fall through */
     case SIM_RANDOM_CRASH:
         a->kind = SIM_FAULT_CRASH;
         a->target = r;
         a->restart_after_ns = rf->restart_after_ns;
-        name = sim_proc_name(r);
+        name = sim_proc_name_in(r, ctx->graph);
         g_string_printf(text, "crash %s restart after %" G_GUINT64_FORMAT " ns", name,
                         a->restart_after_ns);
         break;
     case SIM_RANDOM_SPIKE:
         a->kind = SIM_FAULT_SPIKE;
         a->target = r;
-        a->peer = (SimProcRef){SIM_PROC_ANY, 0};
+        a->peer = (SimProcRef){SIM_PROC_ANY, 0, 0};
         a->latency_ns = rf->spike_latency_ns;
         a->duration_ns = rf->spike_duration_ns;
-        name = sim_proc_name(r);
+        name = sim_proc_name_in(r, ctx->graph);
         g_string_printf(text, "spike %s -> * + %" G_GUINT64_FORMAT " ns for %" G_GUINT64_FORMAT
                         " ns", name, a->latency_ns, a->duration_ns);
         break;
     case SIM_RANDOM_PARTITION:
         a->kind = SIM_FAULT_PARTITION;
-        a->side_a = (SimProcMask)1 << sim_proc_ordinal(r);
+        if (sim_proc_is_dynamic(r)) {
+            a->side_a_this = true;
+            a->target = r;
+        } else {
+            a->side_a = (SimProcMask)1 << sim_proc_ordinal(r);
+        }
         a->duration_ns = rf->partition_duration_ns;
-        name = sim_proc_name(r);
+        name = sim_proc_name_in(r, ctx->graph);
         g_string_printf(text, "isolate %s for %" G_GUINT64_FORMAT " ns", name, a->duration_ns);
         break;
     case SIM_RANDOM_STORAGE_ERROR:
@@ -604,11 +684,13 @@ static void make_random(SimRandomKind kind, RtRng *rng, const SimRandomFaults *r
         g_string_printf(text, "storage-error eio count 1");
         break;
     case SIM_RANDOM_ZK_EXPIRE: {
-        uint32_t p = (uint32_t)rt_rng_below(rng, ctx->n_jobmanagers + ctx->n_workers);
+        /* With a graph: a job manager (they hold the HA sessions); else any process. */
+        uint32_t p = (uint32_t)rt_rng_below(rng, ctx->n_jobmanagers +
+                                                     (graph ? 0 : ctx->n_workers));
         a->kind = SIM_FAULT_ZK_EXPIRE;
         a->target = p < ctx->n_jobmanagers
-                        ? (SimProcRef){SIM_PROC_JOBMANAGER, p}
-                        : (SimProcRef){SIM_PROC_WORKER, p - ctx->n_jobmanagers};
+                        ? (SimProcRef){SIM_PROC_JOBMANAGER, p, 0}
+                        : (SimProcRef){SIM_PROC_WORKER, p - ctx->n_jobmanagers, 0};
         name = sim_proc_name(a->target);
         g_string_printf(text, "zk-expire %s", name);
         break;
@@ -659,6 +741,22 @@ uint32_t sim_random_faults_configured(const SimRandomFaults *rf) {
     return mask;
 }
 
+/* A kind drawn uniformly among the bits of mask (non-empty), from the stream named
+ * stream of seed; *rng_out (if not NULL) continues that stream. */
+static uint32_t nth_kind(uint32_t mask, uint64_t seed, const char *stream, RtRng *rng_out) {
+    assert(mask != 0);
+    RtRng rng;
+    rt_rng_seed_stream(&rng, seed, stream);
+    uint64_t nth = rt_rng_below(&rng, (uint64_t)__builtin_popcount(mask));
+    uint32_t k = 0;
+    for (; k < SIM_RANDOM_N_KINDS; k++)
+        if ((mask & (1u << k)) != 0 && nth-- == 0)
+            break;
+    if (rng_out != NULL)
+        *rng_out = rng;
+    return k;
+}
+
 uint32_t sim_random_faults_enabled(const SimRandomFaults *rf, uint64_t seed) {
     uint32_t mask = sim_random_faults_configured(rf);
     if (!rf->swarm)
@@ -673,13 +771,45 @@ uint32_t sim_random_faults_enabled(const SimRandomFaults *rf, uint64_t seed) {
         if (rt_rng_below(&rng, 2) == 0)
             mask &= ~(1u << k);
     }
+    if (mask == 0)
+        mask = 1u << nth_kind(sim_random_faults_configured(rf), seed, "faults/swarm/any", NULL);
     return mask;
+}
+
+/* The anchor: one more fault of a kind drawn among the enabled ones, fired on the first
+ * record a source emits at or after a time drawn uniformly in the window (both from the
+ * stream "faults/random/any"). Sources emit only while an attempt runs, so it lands on a
+ * working job even when the timed faults all fell into restarts. */
+static void add_anchor(GPtrArray *faults, const SimRandomFaults *rf, uint64_t seed,
+                       uint64_t from_ns, uint64_t to_ns, const SimFaultContext *ctx,
+                       uint32_t on, GString *text) {
+    if (faults->len >= SIM_FAULT_MAX_FAULTS)
+        return;
+    RtRng rng;
+    uint32_t k = nth_kind(on, seed, "faults/random/any", &rng);
+    uint64_t after_ns = from_ns + rt_rng_below(&rng, to_ns - from_ns);
+    SimFault *f = g_new0(SimFault, 1);
+    make_random((SimRandomKind)k, &rng, rf, ctx, &f->action, text);
+    f->name = g_strdup_printf("random-%u", faults->len + 1);
+    f->text = g_strdup_printf("when record_emit after %" G_GUINT64_FORMAT " ns: %s", after_ns,
+                              text->str);
+    f->trigger = (SimFaultTrigger){.kind = SIM_TRIGGER_EVENT, .event = RT_EV_RECORD_EMIT,
+                                   .op = -1, .index = -1, .nth = 1, .after_ns = after_ns};
+    g_ptr_array_add(faults, f);
 }
 
 void sim_fault_plan_add_random(GPtrArray *faults, const SimRandomFaults *rf, uint64_t seed,
                                uint64_t stop_ns, const SimFaultContext *ctx) {
+    sim_fault_plan_add_random_window(faults, rf, seed, 0, stop_ns, ctx);
+}
+
+void sim_fault_plan_add_random_window(GPtrArray *faults, const SimRandomFaults *rf,
+                                      uint64_t seed, uint64_t from_ns, uint64_t to_ns,
+                                      const SimFaultContext *ctx) {
     assert(faults != NULL && rf != NULL && ctx != NULL);
     uint32_t on = sim_random_faults_enabled(rf, seed);
+    if (on == 0 || from_ns >= to_ns)
+        return;
     GString *text = g_string_new(NULL);
     for (uint32_t k = 0; k < SIM_RANDOM_N_KINDS; k++) {
         if ((on & (1u << k)) == 0)
@@ -689,17 +819,18 @@ void sim_fault_plan_add_random(GPtrArray *faults, const SimRandomFaults *rf, uin
         RtRng rng;
         rt_rng_seed_stream(&rng, seed, stream);
         g_free(stream);
-        double t_s = 0;
+        double t_s = (double)from_ns / 1e9;
         for (uint32_t i = 0; i < SIM_FAULT_MAX_FAULTS; i++) {
             /* Poisson arrivals: exponential gaps with mean 1 / rate seconds. */
             t_s += -log(1.0 - rt_rng_double(&rng)) / rate;
             uint64_t at_ns = (uint64_t)(t_s * 1e9);
-            if (t_s * 1e9 >= (double)stop_ns)
+            if (t_s * 1e9 >= (double)to_ns)
                 break;
             SimFaultAction a;
             make_random((SimRandomKind)k, &rng, rf, ctx, &a, text);
             add_at(faults, at_ns, &a, text->str);
         }
     }
+    add_anchor(faults, rf, seed, from_ns, to_ns, ctx, on, text);
     g_string_free(text, TRUE);
 }

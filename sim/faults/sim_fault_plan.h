@@ -12,7 +12,10 @@
  * explicit form, so a plan can be listed, masked and shrunk fault by fault.
  *
  * Processes are named jobmanager-N and worker-N (1-based), or "this": the process that
- * emitted the triggering event. Internally a SimProcRef holds a 0-based index.
+ * emitted the triggering event, or a role resolved when the fault fires: "leader" (the
+ * job manager that leads), "standby" (a live job manager that does not lead) or
+ * "host of OP[I]" (the worker hosting that subtask in the current attempt). Internally a
+ * SimProcRef holds a 0-based index.
  */
 #ifndef SIM_FAULT_PLAN_H
 #define SIM_FAULT_PLAN_H
@@ -34,12 +37,20 @@ typedef enum SimProcKind {
     SIM_PROC_WORKER,
     SIM_PROC_THIS, /* the process that emitted the triggering event */
     SIM_PROC_ANY,  /* '*': every process (spike endpoints only) */
+    /* Roles, resolved by the harness when the fault fires (sim_run.c): */
+    SIM_PROC_LEADER,  /* the job manager that leads */
+    SIM_PROC_STANDBY, /* the live job manager with the lowest id that does not lead */
+    SIM_PROC_HOST,    /* the worker hosting subtask (op, index) in the current attempt */
 } SimProcKind;
 
 typedef struct SimProcRef {
     SimProcKind kind;
-    uint32_t index; /* 0-based: worker-1 is index 0 */
+    uint32_t index; /* 0-based: worker-1 is index 0; HOST: the subtask index */
+    uint32_t op;    /* HOST: the operator index */
 } SimProcRef;
+
+/* True for the kinds resolved at fire time (this and the roles). */
+bool sim_proc_is_dynamic(SimProcRef ref);
 
 /* Process sets for partitions: bit i = jobmanager-(i+1) for i < 8, bit 8+j = worker-(j+1). */
 typedef uint64_t SimProcMask;
@@ -94,7 +105,8 @@ typedef struct SimFaultAction {
     uint32_t count;             /* STORAGE_ERROR: operations that fail, >= 1 */
     uint64_t latency_ns;        /* SPIKE: added one-way latency */
     SimProcMask side_a, side_b; /* PARTITION; side_b 0 = every other process */
-    bool side_a_this;           /* PARTITION: side a is "this" (isolate this) */
+    bool side_a_this;           /* PARTITION: side a also holds the process target
+                                   resolves to when the fault fires ("this" or a role) */
     SimStorageErrorKind storage_error;
     char prefix[SIM_FAULT_PREFIX_MAX]; /* STORAGE_ERROR: path prefix ("" = all) */
 } SimFaultAction;
@@ -116,8 +128,10 @@ typedef struct SimFaultContext {
 /* Parses a process name (jobmanager-N, worker-N; 1-based, within ctx's cluster). false +
  * *why (allocated) if malformed or out of range. */
 bool sim_proc_parse(const char *text, const SimFaultContext *ctx, SimProcRef *out, char **why);
-/* "worker-2", "jobmanager-1", "this" or "*"; newly allocated. */
+/* "worker-2", "jobmanager-1", "this", "*", "leader", "standby" or "host of OP[I]" (graph
+ * may be NULL: the operator is then named by its index); newly allocated. */
 char *sim_proc_name(SimProcRef ref);
+char *sim_proc_name_in(SimProcRef ref, const RtJobGraph *graph);
 
 /* Parses one fault statement (README syntax). On success fills *out (name and text are
  * copied) and returns true; else returns false and sets *why (newly allocated). */
@@ -128,13 +142,16 @@ SimFault *sim_fault_copy(const SimFault *f);
 void sim_fault_free(SimFault *f);
 
 /* The kinds of random faults, in the order they are materialized (and listed). */
+/* With a job graph in the context, the worker-targeted kinds target "host of OP[I]" of a
+ * random subtask (a worker that has work when the fault fires) and job manager crashes
+ * target the leader; without one, a random worker / job manager. */
 typedef enum SimRandomKind {
-    SIM_RANDOM_CRASH,            /* a random worker crashes (and restarts) */
-    SIM_RANDOM_JOBMANAGER_CRASH, /* a random job manager crashes (and restarts) */
+    SIM_RANDOM_CRASH,            /* a random (working) worker crashes (and restarts) */
+    SIM_RANDOM_JOBMANAGER_CRASH, /* the leading job manager crashes (and restarts) */
     SIM_RANDOM_SPIKE,            /* latency spike on a random worker's outgoing links */
     SIM_RANDOM_PARTITION,        /* a random worker is isolated */
     SIM_RANDOM_STORAGE_ERROR,    /* one storage operation fails (EIO) */
-    SIM_RANDOM_ZK_EXPIRE,        /* a random process's ZooKeeper sessions expire */
+    SIM_RANDOM_ZK_EXPIRE,        /* a random job manager's ZooKeeper sessions expire */
     SIM_RANDOM_N_KINDS,
 } SimRandomKind;
 
@@ -159,7 +176,9 @@ const char *sim_random_kind_name(SimRandomKind kind);
 /* The random fault kinds that are on for seed: bit k set = kind k has a rate > 0 and,
  * in swarm mode, was drawn on - with probability 1/2, from the run's stream
  * "faults/swarm/<kind>" of seed (so the draw moves no other stream, and a run without
- * swarm draws nothing). A pure function of (rf, seed). */
+ * swarm draws nothing). A swarm draw that turns every kind off turns one on instead,
+ * drawn uniformly from the stream "faults/swarm/any": a run with random faults
+ * configured always has some. A pure function of (rf, seed). */
 uint32_t sim_random_faults_enabled(const SimRandomFaults *rf, uint64_t seed);
 
 /* The kinds with a rate > 0 (the swarm's candidates), as a mask like the above. */
@@ -167,10 +186,20 @@ uint32_t sim_random_faults_configured(const SimRandomFaults *rf);
 
 /* Appends to faults (SimFault*) the random faults of rf in [0, stop_ns), drawn from the
  * run's stream "faults/random/<kind>" of seed (one stream per kind, so that changing one
- * rate does not move the others), for the kinds sim_random_faults_enabled() turns on.
+ * rate does not move the others), for the kinds sim_random_faults_enabled() turns on,
+ * then the anchor fault of sim_fault_plan_add_random_window.
  * Bounded by SIM_FAULT_MAX_FAULTS in total. */
 void sim_fault_plan_add_random(GPtrArray *faults, const SimRandomFaults *rf, uint64_t seed,
                                uint64_t stop_ns, const SimFaultContext *ctx);
+/* Like sim_fault_plan_add_random, over the window [from_ns, to_ns): the Poisson arrivals
+ * start at from_ns. Then one anchor fault is added: its kind uniform among the enabled
+ * ones, fired on the first record emitted at or after a time uniform in the window
+ * ("when record_emit after T: ..."), both drawn from the stream "faults/random/any", so
+ * that a run with random faults has one that lands on a running job. Nothing when
+ * from_ns >= to_ns. */
+void sim_fault_plan_add_random_window(GPtrArray *faults, const SimRandomFaults *rf,
+                                      uint64_t seed, uint64_t from_ns, uint64_t to_ns,
+                                      const SimFaultContext *ctx);
 
 /* Trigger event names: the rt_event_kind_name()s ('-' and '_' alike) and short aliases
  * (ack, complete, barrier, precommit, commit...). Returns false if unknown. */

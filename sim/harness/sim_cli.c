@@ -265,6 +265,64 @@ static void human_swarm(GString *h, const SimCliJob *job) {
     g_string_free(off, TRUE);
 }
 
+static const char *leader_name(const SimCliJob *job, uint32_t pid, char *buf, size_t len) {
+    (void)job;
+    g_snprintf(buf, len, "jobmanager-%u", pid + 1);
+    return buf;
+}
+
+/* "faults":[{...planned/fired/effective...}],"leader_changes":N,"leaders":[...] */
+static void json_coverage(GString *j, const SimCliJob *job, const SimCoverageReport *c) {
+    g_string_append_printf(j, ",\"faults_effective\":%u,\"faults\":[", c->effective);
+    for (uint32_t i = 0; i < c->n_faults; i++) {
+        const SimFaultReport *f = &c->faults[i];
+        g_string_append(j, i ? ",{\"name\":" : "{\"name\":");
+        sim_json_string(j, f->name);
+        g_string_append(j, ",\"text\":");
+        sim_json_string(j, f->text);
+        g_string_append_printf(j, ",\"number\":%u,\"random\":%s,\"planned\":true,"
+                               "\"fired\":%s,\"fired_ns\":%" PRIu64 ",\"effective\":%s,"
+                               "\"why\":",
+                               f->number, f->random ? "true" : "false",
+                               f->fired ? "true" : "false", f->fired_ns,
+                               f->effective ? "true" : "false");
+        sim_json_string(j, f->why != NULL ? f->why : "");
+        g_string_append_c(j, '}');
+    }
+    g_string_append_printf(j, "],\"leader_changes\":%u,\"leaders\":[", c->leader_changes);
+    for (uint32_t i = 0; i < c->n_leaders; i++) {
+        char buf[32];
+        g_string_append_printf(j, "%s{\"time_ns\":%" PRIu64 ",\"process\":", i ? "," : "",
+                               c->leaders[i].time_ns);
+        sim_json_string(j, leader_name(job, c->leaders[i].process, buf, sizeof buf));
+        g_string_append_c(j, '}');
+    }
+    g_string_append_c(j, ']');
+}
+
+static void human_coverage(GString *h, const SimCliJob *job, const SimCoverageReport *c) {
+    for (uint32_t i = 0; i < c->n_faults; i++) {
+        const SimFaultReport *f = &c->faults[i];
+        const char *state = f->effective ? "effective" : f->fired ? "NO EFFECT" : "NOT FIRED";
+        if (f->fired)
+            g_string_append_printf(h, "  fault %s: planned, fired at t=%.3f s, %s: %s\n",
+                                   f->name, (double)f->fired_ns / 1e9, state,
+                                   f->why != NULL ? f->why : "");
+        else
+            g_string_append_printf(h, "  fault %s: planned, %s: %s\n", f->name, state,
+                                   f->why != NULL ? f->why : "");
+    }
+    g_string_append_printf(h, "  leaders: %u change%s", c->leader_changes,
+                           c->leader_changes == 1 ? "" : "s");
+    for (uint32_t i = 0; i < c->n_leaders; i++) {
+        char buf[32];
+        g_string_append_printf(h, "%s%s at t=%.3f s", i ? ", " : " (",
+                               leader_name(job, c->leaders[i].process, buf, sizeof buf),
+                               (double)c->leaders[i].time_ns / 1e9);
+    }
+    g_string_append(h, c->n_leaders > 0 ? ")\n" : "\n");
+}
+
 static char *render_json(const SimCliJob *job, const SimRunResult *r, const char *verdict,
                          const char *capsule, const char *replay) {
     GString *j = g_string_new("{\"scenario\":");
@@ -292,6 +350,7 @@ static char *render_json(const SimCliJob *job, const SimRunResult *r, const char
                            o->records_total, o->records_committed, o->records_lost,
                            o->records_duplicated, o->checkpoints_completed, r->failovers,
                            r->faults_planned, r->faults_fired);
+    json_coverage(j, job, &r->coverage);
     json_swarm(j, job);
     if (capsule != NULL) {
         g_string_append(j, ",\"capsule\":");
@@ -316,13 +375,14 @@ static char *render_human(const SimCliJob *job, const SimRunResult *r, const cha
         g_string_append_c(h, ')');
     const SimOracleStats *o = &r->oracle;
     g_string_append_printf(h, " - %s at t=%.3f s, %" PRIu64 " events, %" PRIu64
-                           " checkpoints, %" PRIu64 " failovers, %u/%u faults fired, %"
+                           " checkpoints, %" PRIu64 " failovers, %u/%u/%u faults fired/effective/planned, %"
                            PRIu64 "/%" PRIu64 " records committed, trace %016" PRIx64 "\n",
                            r->end_reason, (double)r->sim_time_ns / 1e9, r->steps,
                            o->checkpoints_completed, r->failovers, r->faults_fired,
-                           r->faults_planned, o->records_committed, o->records_total,
+                           r->faults_effective, r->faults_planned, o->records_committed, o->records_total,
                            r->trace_hash);
     human_swarm(h, job);
+    human_coverage(h, job, &r->coverage);
     for (guint i = 0; r->violations != NULL && i < r->violations->len; i++) {
         char *line = sim_violation_to_string(g_ptr_array_index(r->violations, i));
         g_string_append_printf(h, "  violated %s\n", line);

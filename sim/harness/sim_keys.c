@@ -88,7 +88,10 @@ const SimKeySpec sim_keys_expect[] = {
     {"min-completed-checkpoints", SIM_KEY_U64, NULL, 0, U64MAX,
      "at least this many checkpoints complete"},
     {"min-failovers", SIM_KEY_U64, NULL, 0, U64MAX,
-     "at least this many failovers happen (the fault really hit)"},
+     "at least this many job restarts happen (the fault really hit)"},
+    {"coverage", SIM_KEY_BOOL, NULL, 0, 0,
+     "every scripted fault fires with effect, records flow, checkpoints complete, "
+     "and a checkpoint completes after the last effective fault"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 

@@ -39,7 +39,10 @@ static RtProcessId fault_pid(const SimScenario *s, SimProcRef ref, RtProcessId t
     case SIM_PROC_JOBMANAGER: return ref.index;
     case SIM_PROC_WORKER: return s->n_jobmanagers + ref.index;
     case SIM_PROC_THIS: return this_pid;
-    case SIM_PROC_ANY: break;
+    case SIM_PROC_ANY:
+    case SIM_PROC_LEADER:  /* roles need the simulated harness's view (sim_coverage) */
+    case SIM_PROC_STANDBY:
+    case SIM_PROC_HOST: break;
     }
     return UINT32_MAX;
 }
@@ -58,7 +61,8 @@ static void fire(SimLiveHost *h, const SimFault *f, uint64_t at_ns, RtProcessId 
 
 static bool supported(const SimFault *f) {
     bool action = f->action.kind == SIM_FAULT_CRASH || f->action.kind == SIM_FAULT_RESTART;
-    return action && f->action.target.kind != SIM_PROC_ANY;
+    SimProcKind k = f->action.target.kind;
+    return action && (k == SIM_PROC_JOBMANAGER || k == SIM_PROC_WORKER || k == SIM_PROC_THIS);
 }
 
 /* Schedules the timed faults, keeps the event-triggered ones for live_observe, and warns

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runtime/dataflow/rt_cluster.h"
+#include "sim/harness/sim_coverage.h"
 #include "sim/report/sim_metrics.h"
 #include "sim/world/sim_world.h"
 #include "sim/world/sim_zk.h"
@@ -26,6 +27,7 @@ typedef struct FaultState {
     uint32_t matches;      /* EVENT: matching events seen */
     bool scheduled;        /* fired or scheduled to fire */
     RtProcessId this_pid;  /* EVENT: the process that emitted the trigger */
+    uint64_t this_ckpt;    /* EVENT: the trigger's checkpoint id */
 } FaultState;
 
 typedef struct RunObserver {
@@ -46,6 +48,7 @@ struct SimRun {
     ProcArg *jm_args, *tm_args;
     SimOracle *oracle;
     SimMetrics *metrics; /* NULL without --out */
+    SimCoverage *cov;    /* job state for roles, restarts and fault effectiveness */
     RunObserver observer;
     GPtrArray *plan;     /* SimFault*, the full plan (owned) */
     FaultState *faults;  /* the kept faults */
@@ -55,7 +58,6 @@ struct SimRun {
     bool finished;
     uint64_t finished_ns;
     bool stop_requested;
-    uint64_t failovers;
     uint32_t fired;
     GError *config_error; /* first error a runtime constructor reported */
 };
@@ -101,14 +103,9 @@ static const SimProcessClass tm_class = {"taskmanager", start_tm, stop_tm};
 
 /* ------------------------------------------------------------------ faults */
 
+/* A process of the plan, resolved now (roles: sim_coverage); SIM_COVERAGE_NONE if none. */
 static RtProcessId resolve(const SimRun *run, SimProcRef ref, RtProcessId this_pid) {
-    switch (ref.kind) {
-    case SIM_PROC_JOBMANAGER: return ref.index;
-    case SIM_PROC_WORKER: return run->s->n_jobmanagers + ref.index;
-    case SIM_PROC_THIS: return this_pid;
-    case SIM_PROC_ANY: return SIM_NET_ANY;
-    }
-    return SIM_NET_ANY;
+    return sim_coverage_resolve(run->cov, ref, this_pid);
 }
 
 static RtProcessId mask_pid(const SimRun *run, uint32_t bit) {
@@ -128,30 +125,33 @@ static void partition_one(SimRun *run, RtProcessId pa, const SimFaultAction *a, 
             sim_net_partition(net, pa, mask_pid(run, b), now, now + a->duration_ns);
 }
 
-static void apply_partition(SimRun *run, const SimFaultAction *a, RtProcessId this_pid,
-                            uint64_t now) {
+/* Side a as process ids (bit = pid), the dynamic member resolved now. */
+static uint64_t side_a_pids(const SimRun *run, const SimFaultAction *a, RtProcessId this_pid) {
+    uint64_t pids = 0;
     for (uint32_t bit = 0; bit < 64; bit++)
         if ((a->side_a >> bit) & 1u)
-            partition_one(run, mask_pid(run, bit), a, now);
-    if (a->side_a_this && this_pid < sim_world_process_count(run->world))
-        partition_one(run, this_pid, a, now);
+            pids |= (uint64_t)1 << mask_pid(run, bit);
+    RtProcessId t = a->side_a_this ? resolve(run, a->target, this_pid) : SIM_COVERAGE_NONE;
+    if (t < sim_world_process_count(run->world))
+        pids |= (uint64_t)1 << t;
+    return pids;
 }
 
-static void apply_fault(SimRun *run, FaultState *fs) {
-    const SimFaultAction *a = &fs->fault->action;
-    uint64_t now = sim_world_now_ns(run->world);
-    RtProcessId target = resolve(run, a->target, fs->this_pid);
-    char *detail = g_strdup_printf("fault %s: %s", fs->fault->name, fs->fault->text);
-    bool targets_process = a->kind == SIM_FAULT_CRASH || a->kind == SIM_FAULT_RESTART ||
-                           a->kind == SIM_FAULT_ZK_EXPIRE || a->kind == SIM_FAULT_ZK_DISCONNECT ||
-                           a->kind == SIM_FAULT_ZK_PARTITION || a->kind == SIM_FAULT_PAUSE;
-    if (targets_process && target >= sim_world_process_count(run->world)) {
-        g_free(detail);
-        return; /* "this" of an event without a process: nothing to do */
-    }
-    run->fired++;
-    sim_world_report_fault(run->world, targets_process ? target : SIM_WORLD_NO_PROCESS,
-                           detail);
+static void apply_partition(SimRun *run, const SimFaultAction *a, uint64_t pids,
+                            uint64_t now) {
+    for (uint32_t pid = 0; pid < 64; pid++)
+        if ((pids >> pid) & 1u)
+            partition_one(run, pid, a, now);
+}
+
+static bool targets_process(SimFaultKind k) {
+    return k == SIM_FAULT_CRASH || k == SIM_FAULT_RESTART || k == SIM_FAULT_ZK_EXPIRE ||
+           k == SIM_FAULT_ZK_DISCONNECT || k == SIM_FAULT_ZK_PARTITION || k == SIM_FAULT_PAUSE;
+}
+
+static void apply_action(SimRun *run, const SimFaultAction *a, SimFaultFiring *x) {
+    uint64_t now = x->now_ns;
+    RtProcessId target = x->target;
     switch (a->kind) {
     case SIM_FAULT_CRASH:
         if (sim_world_crash(run->world, target) && a->restart_after_ns > 0)
@@ -162,15 +162,14 @@ static void apply_fault(SimRun *run, FaultState *fs) {
             sim_world_restart(run->world, target);
         break;
     case SIM_FAULT_PARTITION:
-        apply_partition(run, a, fs->this_pid, now);
+        apply_partition(run, a, x->side_a, now);
         break;
     case SIM_FAULT_SPIKE:
-        sim_net_add_spike(sim_world_net(run->world), target,
-                          resolve(run, a->peer, fs->this_pid), now, now + a->duration_ns,
-                          a->latency_ns);
+        sim_net_add_spike(sim_world_net(run->world), target, x->peer, now,
+                          now + a->duration_ns, a->latency_ns);
         break;
     case SIM_FAULT_ZK_EXPIRE:
-        sim_zk_expire_process(run->zk, target);
+        x->zk_expired = sim_zk_expire_process(run->zk, target);
         break;
     case SIM_FAULT_ZK_DISCONNECT:
         sim_zk_drop_connection(run->zk, target, a->duration_ns);
@@ -185,20 +184,48 @@ static void apply_fault(SimRun *run, FaultState *fs) {
         sim_zk_leader_change(run->zk, a->duration_ns);
         break;
     case SIM_FAULT_STORAGE_ERROR:
-        sim_storage_fail_next(sim_world_storage(run->world), a->prefix,
-                              a->storage_error == SIM_STORAGE_EIO ? RT_STORAGE_ERROR_IO
-                                                                  : RT_STORAGE_ERROR_NO_SPACE,
-                              a->count);
+        x->storage_rule = sim_storage_fail_next(
+            sim_world_storage(run->world), a->prefix,
+            a->storage_error == SIM_STORAGE_EIO ? RT_STORAGE_ERROR_IO : RT_STORAGE_ERROR_NO_SPACE,
+            a->count);
         break;
     }
+}
+
+/* Fires fault payload: resolves its processes now, lets the coverage tracker judge the
+ * state it lands in, applies it. A target that resolves to nobody (a role without a
+ * holder, "this" of an event without a process) fires with no effect. */
+static void apply_fault(SimRun *run, uint32_t index) {
+    FaultState *fs = &run->faults[index];
+    const SimFaultAction *a = &fs->fault->action;
+    SimFaultFiring x = {.now_ns = sim_world_now_ns(run->world),
+                        .target = resolve(run, a->target, fs->this_pid),
+                        .trigger_ckpt = fs->this_ckpt};
+    if (a->kind == SIM_FAULT_SPIKE)
+        x.peer = resolve(run, a->peer, fs->this_pid);
+    if (a->kind == SIM_FAULT_PARTITION)
+        x.side_a = side_a_pids(run, a, fs->this_pid);
+    run->fired++;
+    sim_coverage_fault_fired(run->cov, index, &x);
+    bool nobody = (targets_process(a->kind) || a->kind == SIM_FAULT_SPIKE)
+                      ? x.target == SIM_COVERAGE_NONE || x.peer == SIM_COVERAGE_NONE
+                      : a->kind == SIM_FAULT_PARTITION && x.side_a == 0;
+    char *detail = g_strdup_printf("fault %s: %s%s", fs->fault->name, fs->fault->text,
+                                   nobody ? " (resolved to no process)" : "");
+    sim_world_report_fault(run->world,
+                           targets_process(a->kind) && !nobody ? x.target : SIM_WORLD_NO_PROCESS,
+                           detail);
     g_free(detail);
+    if (!nobody)
+        apply_action(run, a, &x);
+    sim_coverage_fault_applied(run->cov, index, &x);
 }
 
 static void fire_fault(SimKernel *k, void *ctx, uint64_t payload) {
     (void)k;
     SimRun *run = ctx;
     assert(payload < run->n_faults);
-    apply_fault(run, &run->faults[payload]);
+    apply_fault(run, (uint32_t)payload);
 }
 
 static bool event_matches(const SimFaultTrigger *t, const RtEvent *ev, const SimRun *run) {
@@ -210,7 +237,7 @@ static bool event_matches(const SimFaultTrigger *t, const RtEvent *ev, const Sim
         return false;
     if (t->index >= 0 && ev->subtask.index != (uint32_t)t->index)
         return false;
-    if (t->has_process && ev->process != resolve(run, t->process, SIM_NET_ANY))
+    if (t->has_process && ev->process != resolve(run, t->process, SIM_COVERAGE_NONE))
         return false;
     return true;
 }
@@ -227,6 +254,7 @@ static void check_event_faults(SimRun *run, const RtEvent *ev) {
             continue;
         fs->scheduled = true;
         fs->this_pid = ev->process;
+        fs->this_ckpt = ev->checkpoint_id;
         sim_kernel_schedule_at(run->kernel, ev->time_ns + t->delay_ns, fire_fault, run,
                                run->event_faults[i]);
     }
@@ -241,12 +269,29 @@ static bool kept(const SimRunOptions *opt, uint32_t number) {
     return false;
 }
 
+uint64_t sim_run_active_estimate_ns(const SimScenario *s) {
+    uint64_t est = 0;
+    for (guint i = 0; i < s->graph.operators->len; i++) {
+        const RtOperatorSpec *op = g_ptr_array_index(s->graph.operators, i);
+        if (op->kind == RT_OP_SOURCE && op->rate_per_s > 0)
+            est = MAX(est, (uint64_t)((double)op->records / (double)op->rate_per_s * 1e9));
+        else if (op->kind == RT_OP_SOURCE)
+            return s->faults_stop_ns; /* unthrottled: no estimate */
+    }
+    return est;
+}
+
 GPtrArray *sim_run_fault_plan(const SimScenario *s, uint64_t seed) {
     GPtrArray *plan = g_ptr_array_new_with_free_func((GDestroyNotify)sim_fault_free);
     for (guint i = 0; i < s->faults->len; i++)
         g_ptr_array_add(plan, sim_fault_copy(g_ptr_array_index(s->faults, i)));
     SimFaultContext ctx = {s->n_jobmanagers, s->n_workers, &s->graph};
-    sim_fault_plan_add_random(plan, &s->random, seed, s->faults_stop_ns, &ctx);
+    /* The active window: from a tenth of its end (at most 200 ms: once the job is
+     * deployed) to 70% of the estimated active time (so that the job outlives its last
+     * fault and proves recovery), within faults-stop-at. */
+    uint64_t to = MIN(s->faults_stop_ns, sim_run_active_estimate_ns(s) / 10 * 7);
+    uint64_t from = MIN(to / 10, 200 * G_GUINT64_CONSTANT(1000000));
+    sim_fault_plan_add_random_window(plan, &s->random, seed, from, to, &ctx);
     return plan;
 }
 
@@ -261,6 +306,9 @@ static void install_faults(SimRun *run) {
         fs->fault = g_ptr_array_index(run->plan, i);
         fs->number = i + 1;
         fs->this_pid = SIM_NET_ANY;
+        uint32_t ci = sim_coverage_add_fault(run->cov, fs->fault, fs->number,
+                                             i >= run->s->faults->len);
+        assert(ci == run->n_faults);
         if (fs->fault->trigger.kind == SIM_TRIGGER_AT) {
             fs->scheduled = true;
             sim_kernel_schedule_at(run->kernel, fs->fault->trigger.at_ns, fire_fault, run,
@@ -279,9 +327,8 @@ static void run_observe(RtObserver *self, const RtEvent *ev) {
     sim_oracle_event(run->oracle, ev);
     if (run->metrics != NULL)
         sim_metrics_event(run->metrics, ev);
-    if (ev->kind == RT_EV_FAILOVER) {
-        run->failovers++;
-    } else if (ev->kind == RT_EV_JOB_FINISHED && !run->finished) {
+    sim_coverage_event(run->cov, ev);
+    if (ev->kind == RT_EV_JOB_FINISHED && !run->finished) {
         run->finished = true;
         run->finished_ns = ev->time_ns;
         run->stop_requested = true;
@@ -349,6 +396,26 @@ static void spawn_processes(SimRun *run) {
     }
 }
 
+static bool config_is(const RtConfig *cfg, const char *key, const char *value) {
+    const char *v = rt_config_get(cfg, key);
+    return v != NULL && g_ascii_strcasecmp(v, value) == 0;
+}
+
+static SimCoverage *coverage_new(SimRun *run) {
+    const SimScenario *s = run->s;
+    SimCoverageParams p = {
+        .n_jobmanagers = s->n_jobmanagers,
+        .n_workers = s->n_workers,
+        .ha = config_is(s->config, "high-availability", "zookeeper") ||
+              config_is(s->config, "high-availability.type", "zookeeper"),
+        .checkpointing = rt_config_has(s->config, "execution.checkpointing.interval"),
+        .liveness_bound_ns = s->liveness_bound_ns,
+    };
+    SimCoverageWorld w = {sim_world_net(run->world), sim_world_storage(run->world),
+                          s->n_jobmanagers + s->n_workers};
+    return sim_coverage_new(&s->graph, &p, &w);
+}
+
 static void setup(SimRun *run) {
     const SimScenario *s = run->s;
     run->world = make_world(s, run->opt);
@@ -370,6 +437,7 @@ static void setup(SimRun *run) {
     run->oracle = sim_oracle_new(&s->graph, s->config, &params, &files);
     if (run->opt->out_dir != NULL)
         run->metrics = sim_metrics_new(&s->graph, &files, 0);
+    run->cov = coverage_new(run);
     run->observer.base.ops = &run_observer_ops;
     run->observer.run = run;
     sim_world_set_observer(run->world, &run->observer.base);
@@ -412,12 +480,22 @@ static bool expected(const SimScenario *s, const SimViolation *v) {
         return s->expect.consistent_cuts;
     if (strcmp(v->invariant, SIM_INV_LIVENESS) == 0)
         return s->expect.liveness;
+    if (strcmp(v->invariant, SIM_RUN_INVARIANT_COVERAGE) == 0)
+        return s->expect.coverage;
     return true;
 }
 
 static void verdict(SimRun *run, GPtrArray *found, SimRunResult *out) {
     const SimScenario *s = run->s;
     out->violations = g_ptr_array_new_with_free_func((GDestroyNotify)sim_violation_free);
+    bool early = out->end_reason != NULL && strcmp(out->end_reason, "violation") == 0;
+    GPtrArray *cov = g_ptr_array_new_with_free_func((GDestroyNotify)sim_violation_free);
+    sim_coverage_finish(run->cov, out->sim_time_ns, !early, cov, &out->coverage);
+    out->failovers = out->coverage.restarts;
+    out->faults_effective = out->coverage.effective;
+    for (guint i = 0; i < cov->len && s->expect.coverage; i++)
+        g_ptr_array_add(out->violations, g_ptr_array_steal_index(cov, i--));
+    g_ptr_array_unref(cov);
     for (guint i = 0; found != NULL && i < found->len; i++) {
         SimViolation *v = g_ptr_array_index(found, i);
         if (expected(s, v))
@@ -425,7 +503,6 @@ static void verdict(SimRun *run, GPtrArray *found, SimRunResult *out) {
                                                                v->time_ns, v->checkpoint_id,
                                                                v->fault));
     }
-    bool early = out->end_reason != NULL && strcmp(out->end_reason, "violation") == 0;
     if (!early && out->oracle.checkpoints_completed < s->expect.min_completed_checkpoints) {
         char *m = g_strdup_printf("%" G_GUINT64_FORMAT " checkpoints completed, [expect] "
                                   "min-completed-checkpoints = %" G_GUINT64_FORMAT,
@@ -436,7 +513,7 @@ static void verdict(SimRun *run, GPtrArray *found, SimRunResult *out) {
         g_free(m);
     }
     if (!early && out->failovers < s->expect.min_failovers) {
-        char *m = g_strdup_printf("%" G_GUINT64_FORMAT " failovers, [expect] min-failovers = "
+        char *m = g_strdup_printf("%" G_GUINT64_FORMAT " job restarts, [expect] min-failovers = "
                                   "%" G_GUINT64_FORMAT " (did the fault hit?)",
                                   out->failovers, s->expect.min_failovers);
         g_ptr_array_add(out->violations, sim_violation_new(SIM_RUN_INVARIANT_EXPECT, m,
@@ -469,6 +546,7 @@ static void teardown(SimRun *run) {
     sim_zk_free(run->zk);
     sim_oracle_free(run->oracle);
     sim_metrics_free(run->metrics);
+    sim_coverage_free(run->cov);
     if (run->plan != NULL)
         g_ptr_array_free(run->plan, TRUE);
     g_free(run->faults);
@@ -493,7 +571,6 @@ bool sim_run(const SimScenario *s, const SimRunOptions *opt, SimRunResult *out,
     out->end_reason = run_loop(&run, &out->steps);
     out->sim_time_ns = sim_world_now_ns(run.world);
     out->trace_hash = sim_world_trace_hash(run.world);
-    out->failovers = run.failovers;
     out->faults_planned = run.n_faults;
     out->faults_fired = run.fired;
     GPtrArray *found = NULL;
@@ -512,5 +589,6 @@ void sim_run_result_clear(SimRunResult *r) {
         return;
     if (r->violations != NULL)
         g_ptr_array_unref(r->violations);
+    sim_coverage_report_clear(&r->coverage);
     memset(r, 0, sizeof *r);
 }

@@ -10,7 +10,10 @@
  * Faults. Timed faults are kernel events scheduled before the run starts. A fault
  * triggered by an observation event is scheduled as a separate kernel event at the
  * event's time plus its delay: a process is never crashed from inside its own callback.
- * No fault fires at or after [scenario] faults-stop-at. The plan is the scenario's
+ * No fault fires at or after [scenario] faults-stop-at. Role targets (leader, standby,
+ * host of OP[I]) are resolved when the fault fires, by the coverage tracker
+ * (sim_coverage.h), which also judges whether each fault was effective and adds the
+ * harness-side `coverage` invariant to the verdict. The plan is the scenario's
  * [faults] in file order followed by the random faults materialized from the seed;
  * SimRunOptions.keep restricts it to a subset (fault numbers are 1-based positions in
  * that plan), which is how `ckptsim shrink` cuts a failing plan down.
@@ -25,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sim/harness/sim_coverage.h"
 #include "sim/harness/sim_oracle.h"
 #include "sim/harness/sim_scenario.h"
 
@@ -57,9 +61,12 @@ typedef struct SimRunResult {
     uint64_t steps;         /* kernel events dispatched */
     const char *end_reason; /* static: "job finished", "time limit", "step budget",
                                "violation", "no events" */
-    uint64_t failovers;     /* RT_EV_FAILOVER events */
+    uint64_t failovers;     /* job restarts: new attempts the leader deployed after the
+                               first (once per restart, sim_coverage.h) */
     uint32_t faults_planned;/* faults in the (kept) plan */
     uint32_t faults_fired;  /* of which fired */
+    uint32_t faults_effective; /* of which effective (sim_coverage.h) */
+    SimCoverageReport coverage; /* per fault planned/fired/effective, leader changes */
     SimOracleStats oracle;
 } SimRunResult;
 
@@ -72,7 +79,13 @@ bool sim_run(const SimScenario *s, const SimRunOptions *opt, SimRunResult *out,
 void sim_run_result_clear(SimRunResult *r);
 
 /* The fault plan of s for seed: [faults] then the materialized random faults
- * (SimFault*, new array that frees its elements). */
+ * (SimFault*, new array that frees its elements). Random faults are drawn over the job's
+ * active window: from min(end / 10, 200 ms) to end = min(faults-stop-at, 70% of the
+ * estimate), where the estimate is sim_run_active_estimate_ns. */
 GPtrArray *sim_run_fault_plan(const SimScenario *s, uint64_t seed);
+
+/* How long the job's sources emit, estimated from the scenario: the largest records /
+ * rate over the source operators; faults-stop-at when a source is unthrottled (rate 0). */
+uint64_t sim_run_active_estimate_ns(const SimScenario *s);
 
 #endif /* SIM_RUN_H */

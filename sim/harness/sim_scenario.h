@@ -48,6 +48,7 @@ typedef struct SimExpect {
     bool exactly_once;                  /* default true */
     bool consistent_cuts;               /* default true */
     bool liveness;                      /* default true */
+    bool coverage;                      /* default true: the run proves what it exercised */
     uint64_t min_completed_checkpoints; /* default 0 */
     uint64_t min_failovers;             /* default 0 */
 } SimExpect;

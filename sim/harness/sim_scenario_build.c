@@ -477,6 +477,7 @@ static void build_expect(SimLoader *L) {
     x->exactly_once = get_bool(L, "expect", "exactly-once", true);
     x->consistent_cuts = get_bool(L, "expect", "consistent-cuts", true);
     x->liveness = get_bool(L, "expect", "liveness", true);
+    x->coverage = get_bool(L, "expect", "coverage", true);
     x->min_completed_checkpoints = get_u64(L, "expect", "min-completed-checkpoints", 0);
     x->min_failovers = get_u64(L, "expect", "min-failovers", 0);
 }

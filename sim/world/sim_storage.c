@@ -65,6 +65,7 @@ typedef struct SimFailRule {
     char *prefix;
     RtStorageError code;
     uint32_t remaining;
+    uint64_t id;         /* index into rule_hits */
 } SimFailRule;
 
 struct SimStorage {
@@ -82,6 +83,7 @@ struct SimStorage {
     GTree *dirty_inodes; /* &inode->id -> SimInode* */
     uint64_t next_inode;
     GArray *rules;       /* SimFailRule, oldest first */
+    GArray *rule_hits;   /* uint32_t per rule ever added: operations it failed */
     double io_rate, no_space_rate;
     SimStorageStats stats;
 };
@@ -408,6 +410,7 @@ static int sim_draw_failure(SimStorage *s, SimOpKind kind, const char *path) {
         if (!g_str_has_prefix(path, r->prefix) || !sim_code_applies(kind, r->code))
             continue;
         int code = (int)r->code;
+        g_array_index(s->rule_hits, uint32_t, r->id)++;
         if (--r->remaining == 0) {
             g_free(r->prefix);
             g_array_remove_index(s->rules, i);
@@ -556,6 +559,7 @@ SimStorage *sim_storage_new(SimKernel *k, uint64_t seed, const SimStorageConfig 
     s->dirty_names = g_tree_new_full(sim_cmp_str, NULL, g_free, NULL);
     s->dirty_inodes = g_tree_new_full(sim_cmp_u64, NULL, NULL, NULL);
     s->rules = g_array_new(FALSE, TRUE, sizeof(SimFailRule));
+    s->rule_hits = g_array_new(FALSE, TRUE, sizeof(uint32_t));
     return s;
 }
 
@@ -609,6 +613,7 @@ void sim_storage_free(SimStorage *s) {
     for (guint i = 0; i < s->rules->len; i++)
         g_free(g_array_index(s->rules, SimFailRule, i).prefix);
     g_array_free(s->rules, TRUE);
+    g_array_free(s->rule_hits, TRUE);
     g_free(s);
 }
 
@@ -688,15 +693,24 @@ void sim_storage_process_crashed(SimStorage *s, RtProcessId pid) {
     g_ptr_array_free(names, TRUE);
 }
 
-void sim_storage_fail_next(SimStorage *s, const char *path_prefix, RtStorageError code,
-                           uint32_t count) {
+uint64_t sim_storage_fail_next(SimStorage *s, const char *path_prefix, RtStorageError code,
+                               uint32_t count) {
     assert(s != NULL && path_prefix != NULL);
     assert(code == RT_STORAGE_ERROR_IO || code == RT_STORAGE_ERROR_NO_SPACE);
     assert(s->rules->len < 100000);
+    uint64_t id = s->rule_hits->len;
+    uint32_t zero = 0;
+    g_array_append_val(s->rule_hits, zero);
     if (count == 0)
-        return;
-    SimFailRule r = {.prefix = g_strdup(path_prefix), .code = code, .remaining = count};
+        return id;
+    SimFailRule r = {.prefix = g_strdup(path_prefix), .code = code, .remaining = count, .id = id};
     g_array_append_val(s->rules, r);
+    return id;
+}
+
+uint32_t sim_storage_fail_rule_hits(const SimStorage *s, uint64_t rule) {
+    assert(s != NULL);
+    return rule < s->rule_hits->len ? g_array_index(s->rule_hits, uint32_t, rule) : 0;
 }
 
 void sim_storage_set_fault_rates(SimStorage *s, double io_rate, double no_space_rate) {

@@ -107,9 +107,11 @@ void sim_storage_process_crashed(SimStorage *s, RtProcessId pid);
 
 /* The next count operations on a path starting with path_prefix ("" = any) that the
  * code applies to fail with code (RT_STORAGE_ERROR_IO or RT_STORAGE_ERROR_NO_SPACE).
- * Rules accumulate; the oldest matching rule is used first. */
-void sim_storage_fail_next(SimStorage *s, const char *path_prefix, RtStorageError code,
-                           uint32_t count);
+ * Rules accumulate; the oldest matching rule is used first. Returns the rule's id. */
+uint64_t sim_storage_fail_next(SimStorage *s, const char *path_prefix, RtStorageError code,
+                               uint32_t count);
+/* Operations the rule (the value sim_storage_fail_next returned) has failed so far. */
+uint32_t sim_storage_fail_rule_hits(const SimStorage *s, uint64_t rule);
 /* Every operation fails with IO with probability io_rate, and (if applicable) with
  * NO_SPACE with probability no_space_rate. 0, 0 turns the rate mode off. */
 void sim_storage_set_fault_rates(SimStorage *s, double io_rate, double no_space_rate);
