@@ -1,5 +1,5 @@
 /* rt_backend_fs.c - the "filesystem" state backend: one snapshot file per subtask and
- * checkpoint under state.checkpoints.dir, at rt_state_backend_fs_path(), as Flink's
+ * checkpoint under execution.checkpointing.dir, at rt_state_backend_fs_path(), as Flink's
  * FileSystemCheckpointStorage. Written crash-safely through RtStorage:
  *   write "<path>.tmp" -> fsync it -> rename to <path> -> fsync the directory,
  * and only then is the snapshot complete (its handle names <path>, its size and its
@@ -49,7 +49,7 @@ typedef struct FsOp {
 
 struct FsBackend {
     RtStateBackend base;
-    char *dir;            /* state.checkpoints.dir as a storage path */
+    char *dir;            /* execution.checkpointing.dir as a storage path */
     RtPendingOps pending; /* FsOp in flight, oldest first (not observable) */
 };
 
