@@ -388,8 +388,12 @@ const char **rt_config_key_names(void) {
     GPtrArray *names = g_ptr_array_new();
     for (size_t i = 0; i < rt_key_table_len; i++) {
         g_ptr_array_add(names, (gpointer)rt_key_table[i].name);
-        for (size_t a = 0; a < RT_KEY_MAX_ALIASES && rt_key_table[i].aliases[a]; a++)
-            g_ptr_array_add(names, (gpointer)rt_key_table[i].aliases[a]);
+        for (size_t a = 0; a < RT_KEY_MAX_ALIASES && rt_key_table[i].aliases[a]; a++) {
+            bool alias = false;
+            /* A fallback key that is another row's canonical name is listed there. */
+            if (rt_config_key_find(rt_key_table[i].aliases[a], &alias) == &rt_key_table[i])
+                g_ptr_array_add(names, (gpointer)rt_key_table[i].aliases[a]);
+        }
     }
     g_ptr_array_add(names, NULL);
     return (const char **)g_ptr_array_free(names, FALSE);
