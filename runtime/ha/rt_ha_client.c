@@ -84,15 +84,22 @@ bool rt_ha_config_read(RtHaConfig *out, const RtConfig *conf, GError **error) {
     out->coord.chroot = NULL; /* the root is a path prefix: it need not exist */
     out->root = join_root(rt_config_key_string(conf, RT_KEY_HA_ROOT),
                           rt_config_key_string(conf, RT_KEY_HA_CLUSTER_ID));
-    const char *dir = rt_config_key_string(conf, RT_KEY_HA_STORAGE_DIR);
+    /* As a storage path, like the checkpoint directory ("file:///ha" -> "ha"). */
+    GError *err = NULL;
+    char *dir = rt_config_key_dir(conf, RT_KEY_HA_STORAGE_DIR, &err);
     if (dir == NULL || dir[0] == '\0') {
         rt_ha_config_clear(out);
-        return config_error(error, "high-availability.storageDir",
-                            "required with high-availability.type zookeeper");
+        g_free(dir);
+        bool ok = config_error(error, "high-availability.storageDir",
+                               err != NULL ? err->message
+                                           : "required with high-availability.type zookeeper");
+        g_clear_error(&err);
+        return ok;
     }
     char *cid = g_strdup(strrchr(out->root, '/') + 1);
     out->storage_dir = g_strdup_printf("%s/%s", dir, cid[0] != '\0' ? cid : "default");
     g_free(cid);
+    g_free(dir);
     if (!rt_coord_path_valid(out->root) || strcmp(out->root, "/") == 0) {
         rt_ha_config_clear(out);
         return config_error(error, "high-availability.cluster-id", "not a valid znode path");

@@ -322,6 +322,28 @@ static void build_edges(SimLoader *L) {
 
 /* ------------------------------------------------------------------ config */
 
+/* Records msg (may be NULL) and, for a key another name of the same key shadows under
+ * Flink's precedence (a deprecated --set under a canonical key in the file), says so. */
+static void note_config_key(SimLoader *L, const char *key, const char *msg) {
+    if (msg != NULL)
+        g_ptr_array_add(L->s->notes, g_strdup_printf("%s: %s", key, msg));
+    const RtKeyDef *d = rt_config_key_find(key, NULL);
+    if (d == NULL || d->status != RT_KEY_MODELLED)
+        return;
+    const char *names[RT_KEY_MAX_ALIASES + 1] = {d->name};
+    memcpy(names + 1, d->aliases, sizeof d->aliases);
+    for (size_t i = 0; i <= RT_KEY_MAX_ALIASES && names[i] != NULL; i++) {
+        if (strcmp(names[i], key) == 0)
+            return;
+        if (g_key_file_has_key(L->kf, "config", names[i], NULL)) {
+            g_ptr_array_add(L->s->notes,
+                            g_strdup_printf("%s: ignored, '%s' is also set and wins (Flink's "
+                                            "precedence)", key, names[i]));
+            return;
+        }
+    }
+}
+
 /* Every [config] key through the one registry (rt_config_keys.h), as the runtime reads
  * it: unknown keys and refused values are errors; deprecated names, value aliases and
  * known Flink keys ckptsim does not model are accepted with a note (s->notes). */
@@ -332,10 +354,8 @@ static void check_config(SimLoader *L) {
         const char *v = sim_loader_value(L, "config", keys[i]);
         char *msg = NULL;
         switch (v != NULL ? rt_config_key_check(keys[i], v, &msg) : RT_KEY_OK) {
-        case RT_KEY_OK: break;
-        case RT_KEY_NOTE:
-            g_ptr_array_add(L->s->notes, g_strdup_printf("%s: %s", keys[i], msg));
-            break;
+        case RT_KEY_OK:
+        case RT_KEY_NOTE: note_config_key(L, keys[i], msg); break;
         case RT_KEY_BAD: sim_loader_error(L, "config", keys[i], "%s", msg); break;
         case RT_KEY_UNKNOWN: {
             const char **names = rt_config_key_names();
