@@ -110,7 +110,7 @@ START_TEST(test_fast_checkpoints_all_checked) {
     char *run = g_build_filename(tmp, "run", NULL);
     TestProcOut o =
         test_proc_ckptsim("live", "scenarios/linear.ini", "--set", "operator.source.records=800",
-                          "--set", "execution.checkpointing.interval=5 ms", "--dir", run,
+                          "--set", "execution.checkpointing.interval=10 ms", "--dir", run,
                           "--time-limit", "15 s", "--json", NULL);
     ck_assert_msg(o.status == 0, "exit %d\nstdout: %s\nstderr: %s", o.status, o.out, o.err);
     ck_assert_int_ge(test_proc_json_number(o.out, "checkpoints_completed"), 5);

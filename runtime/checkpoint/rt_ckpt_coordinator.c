@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runtime/env/rt_pending_ops.h"
+#include "runtime/env/rt_config_keys.h"
 
 typedef enum { PC_PENDING, PC_FULLY_ACKED, PC_FINALIZING } PendingState;
 
@@ -87,40 +88,27 @@ RtCkptFailureReason rt_ckpt_failure_from_decline(RtDeclineReason reason) {
 
 bool rt_ckpt_coordinator_config_read(const RtConfig *cfg, RtCkptCoordinatorConfig *out,
                                      GError **error) {
-    static const char *const modes[] = {"EXACTLY_ONCE", "AT_LEAST_ONCE", NULL};
     memset(out, 0, sizeof *out);
     uint64_t max_conc = 0, tolerable = 0, aligned_timeout = 0;
-    unsigned mode = 0;
+    unsigned mode = 0; /* EXACTLY_ONCE|AT_LEAST_ONCE */
     bool unaligned = false;
-    if (!rt_config_get_duration_ns(cfg, "execution.checkpointing.interval", 0,
-                                   &out->interval_ns, error) ||
-        !rt_config_get_duration_ns(cfg, "execution.checkpointing.timeout",
-                                   10ull * 60 * 1000000000ull, &out->timeout_ns, error) ||
-        !rt_config_get_duration_ns(cfg, "execution.checkpointing.min-pause", 0,
-                                   &out->min_pause_ns, error) ||
-        !rt_config_get_u64(cfg, "execution.checkpointing.max-concurrent-checkpoints", 1,
-                           &max_conc, error) ||
-        !rt_config_get_u64(cfg, "execution.checkpointing.tolerable-failed-checkpoints", 0,
-                           &tolerable, error) ||
-        !rt_config_get_choice(cfg, "execution.checkpointing.mode", modes, 0, &mode, error) ||
-        !rt_config_get_bool(cfg, "execution.checkpointing.unaligned", false, &unaligned,
-                            error) ||
-        !rt_config_get_bool(cfg, "execution.checkpointing.unaligned.enabled", unaligned,
-                            &unaligned, error) ||
-        !rt_config_get_duration_ns(cfg, "execution.checkpointing.aligned-checkpoint-timeout",
-                                   0, &aligned_timeout, error))
+    /* Bounds as Flink's CheckpointConfig / CheckpointCoordinatorConfiguration: interval 0
+     * (off) or >= 10 ms, timeout >= 10 ms, 1..1000 concurrent (the registry's rows). The
+     * aligned-checkpoint-timeout is read under its deprecated alignment-timeout name too,
+     * as the task managers read it. */
+    if (!rt_config_key_duration_ns(cfg, RT_KEY_CHECKPOINTING_INTERVAL, &out->interval_ns,
+                                   error) ||
+        !rt_config_key_duration_ns(cfg, RT_KEY_CHECKPOINTING_TIMEOUT, &out->timeout_ns,
+                                   error) ||
+        !rt_config_key_duration_ns(cfg, RT_KEY_CHECKPOINTING_MIN_PAUSE, &out->min_pause_ns,
+                                   error) ||
+        !rt_config_key_u64(cfg, RT_KEY_CHECKPOINTING_MAX_CONCURRENT, &max_conc, error) ||
+        !rt_config_key_u64(cfg, RT_KEY_CHECKPOINTING_TOLERABLE_FAILED, &tolerable, error) ||
+        !rt_config_key_choice(cfg, RT_KEY_CHECKPOINTING_MODE, &mode, error) ||
+        !rt_config_key_bool(cfg, RT_KEY_UNALIGNED_ENABLED, &unaligned, error) ||
+        !rt_config_key_duration_ns(cfg, RT_KEY_ALIGNED_CHECKPOINT_TIMEOUT, &aligned_timeout,
+                                   error))
         return false;
-    if (max_conc < 1 || max_conc > 1000) {
-        g_set_error(error, RT_CONFIG_ERROR, RT_CONFIG_ERROR_BAD_VALUE,
-                    "execution.checkpointing.max-concurrent-checkpoints: bad value '%"
-                    G_GUINT64_FORMAT "' (expected 1..1000)", max_conc);
-        return false;
-    }
-    if (out->timeout_ns == 0) {
-        g_set_error(error, RT_CONFIG_ERROR, RT_CONFIG_ERROR_BAD_VALUE,
-                    "execution.checkpointing.timeout: must be positive");
-        return false;
-    }
     out->max_concurrent = (uint32_t)max_conc;
     out->tolerable_failures = (uint32_t)MIN(tolerable, (uint64_t)G_MAXINT32);
     if (mode == 1)

@@ -7,6 +7,7 @@
 
 #include "runtime/checkpoint/rt_jobmanager_internal.h"
 #include "runtime/env/rt_bugs.h"
+#include "runtime/env/rt_config_keys.h"
 #include "runtime/ha/rt_atomic_file.h"
 #include "runtime/ha/rt_ckpt_store_fs.h"
 #include "runtime/ha/rt_ckpt_store_zk.h"
@@ -421,29 +422,15 @@ static bool read_restart_strategy(RtJobManager *jm, const RtConfig *cfg, GError 
 static bool read_config(RtJobManager *jm, GError **error) {
     const RtConfig *cfg = jm->spec->config;
     uint64_t retained = 1;
-    const char *dir = rt_config_get(cfg, "state.checkpoints.dir");
-    if (dir == NULL)
-        dir = rt_config_get(cfg, "execution.checkpointing.dir");
-    const char *rkey = rt_config_has(cfg, "state.checkpoints.num-retained")
-                           ? "state.checkpoints.num-retained"
-                           : "execution.checkpointing.num-retained";
+    /* execution.checkpointing.num-retained (1..1000) and .dir, each beating its deprecated
+     * state.checkpoints.* key; the filesystem backend reads the same directory. */
     if (!rt_ckpt_coordinator_config_read(cfg, &jm->ccfg, error) ||
-        !rt_config_get_u64(cfg, rkey, 1, &retained, error) ||
+        !rt_config_key_u64(cfg, RT_KEY_NUM_RETAINED, &retained, error) ||
         !read_restart_strategy(jm, cfg, error))
         return false;
-    if (retained < 1 || retained > 1000) {
-        g_set_error(error, RT_CONFIG_ERROR, RT_CONFIG_ERROR_BAD_VALUE,
-                    "%s: bad value '%" G_GUINT64_FORMAT "' (expected 1..1000)", rkey,
-                    retained);
+    jm->ckpt_dir = rt_config_key_dir(cfg, RT_KEY_CHECKPOINTS_DIR, error);
+    if (jm->ckpt_dir == NULL)
         return false;
-    }
-    jm->ckpt_dir = g_strdup(dir != NULL ? dir : "checkpoints");
-    if (!rt_storage_path_valid(jm->ckpt_dir)) {
-        g_set_error(error, RT_CONFIG_ERROR, RT_CONFIG_ERROR_BAD_VALUE,
-                    "state.checkpoints.dir: bad value '%s' (expected a relative path)",
-                    jm->ckpt_dir);
-        return false;
-    }
     /* Planted bug: restoring the second-latest needs two retained checkpoints. */
     if (rt_bug_on(jm->env, RT_BUG_RESTORE_OLDER_CHECKPOINT) && retained < 2)
         retained = 2;

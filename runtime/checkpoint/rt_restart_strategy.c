@@ -7,8 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#define SEC_NS 1000000000ull
-#define INT_MAX_ATTEMPTS ((uint64_t)G_MAXINT32)
+#include "runtime/env/rt_config_keys.h"
 
 static bool bad_value(GError **error, const char *key, const char *expected) {
     g_set_error(error, RT_CONFIG_ERROR, RT_CONFIG_ERROR_BAD_VALUE,
@@ -17,53 +16,42 @@ static bool bad_value(GError **error, const char *key, const char *expected) {
 }
 
 static bool read_kind(const RtConfig *cfg, RtRestartKind *kind, GError **error) {
-    static const char *const types[] = {"fixed-delay", "none", "off", "disable",
-                                        "failure-rate", "exponential-delay", NULL};
+    /* The registry's choices "fixed-delay|none|failure-rate|exponential-delay"; the short
+     * spellings (fixeddelay, off, disable, ...) and the deprecated key restart-strategy
+     * are resolved there, as RestartStrategyOptions documents them. */
     static const RtRestartKind kinds[] = {RT_RESTART_FIXED_DELAY, RT_RESTART_NONE,
-                                          RT_RESTART_NONE, RT_RESTART_NONE,
                                           RT_RESTART_FAILURE_RATE,
                                           RT_RESTART_EXPONENTIAL_DELAY};
     unsigned type = 0;
-    /* restart-strategy is the pre-1.17 key of restart-strategy.type. */
-    const char *key = rt_config_has(cfg, "restart-strategy.type") ||
-                              !rt_config_has(cfg, "restart-strategy")
-                          ? "restart-strategy.type"
-                          : "restart-strategy";
-    if (!rt_config_get_choice(cfg, key, types, 0, &type, error))
+    if (!rt_config_key_choice(cfg, RT_KEY_RESTART_STRATEGY, &type, error))
         return false;
+    assert(type < G_N_ELEMENTS(kinds));
     *kind = kinds[type];
     return true;
 }
 
 static bool read_rate(const RtConfig *cfg, RtRestartStrategyConfig *o, GError **error) {
-    const char *mkey = "restart-strategy.failure-rate.max-failures-per-interval";
-    const char *ikey = "restart-strategy.failure-rate.failure-rate-interval";
-    if (!rt_config_get_u64(cfg, mkey, 1, &o->rate_max_failures, error) ||
-        !rt_config_get_duration_ns(cfg, ikey, 60 * SEC_NS, &o->rate_interval_ns, error) ||
-        !rt_config_get_duration_ns(cfg, "restart-strategy.failure-rate.delay", SEC_NS,
-                                   &o->rate_delay_ns, error))
+    /* max-failures-per-interval 1..100000 and interval > 0: the registry's bounds. */
+    if (!rt_config_key_u64(cfg, RT_KEY_RATE_MAX_FAILURES, &o->rate_max_failures, error) ||
+        !rt_config_key_duration_ns(cfg, RT_KEY_RATE_INTERVAL, &o->rate_interval_ns, error) ||
+        !rt_config_key_duration_ns(cfg, RT_KEY_RATE_DELAY, &o->rate_delay_ns, error))
         return false;
-    if (o->rate_max_failures < 1 ||
-        o->rate_max_failures > RT_RESTART_MAX_FAILURES_PER_INTERVAL)
-        return bad_value(error, mkey, "1..100000");
-    if (o->rate_interval_ns == 0)
-        return bad_value(error, ikey, "a duration > 0");
+    assert(o->rate_max_failures >= 1 &&
+           o->rate_max_failures <= RT_RESTART_MAX_FAILURES_PER_INTERVAL &&
+           o->rate_interval_ns > 0);
     return true;
 }
 
 static bool read_exp(const RtConfig *cfg, RtRestartStrategyConfig *o, GError **error) {
 #define EXP "restart-strategy.exponential-delay."
-    if (!rt_config_get_duration_ns(cfg, EXP "initial-backoff", SEC_NS, &o->exp_initial_ns,
+    if (!rt_config_key_duration_ns(cfg, RT_KEY_EXP_INITIAL_BACKOFF, &o->exp_initial_ns,
                                    error) ||
-        !rt_config_get_duration_ns(cfg, EXP "max-backoff", 60 * SEC_NS, &o->exp_max_ns,
-                                   error) ||
-        !rt_config_get_double(cfg, EXP "backoff-multiplier", 1.5, &o->exp_multiplier,
-                              error) ||
-        !rt_config_get_duration_ns(cfg, EXP "reset-backoff-threshold", 3600 * SEC_NS,
+        !rt_config_key_duration_ns(cfg, RT_KEY_EXP_MAX_BACKOFF, &o->exp_max_ns, error) ||
+        !rt_config_key_double(cfg, RT_KEY_EXP_MULTIPLIER, &o->exp_multiplier, error) ||
+        !rt_config_key_duration_ns(cfg, RT_KEY_EXP_RESET_THRESHOLD,
                                    &o->exp_reset_threshold_ns, error) ||
-        !rt_config_get_double(cfg, EXP "jitter-factor", 0.1, &o->exp_jitter, error) ||
-        !rt_config_get_u64(cfg, EXP "attempts-before-reset-backoff", INT_MAX_ATTEMPTS,
-                           &o->exp_attempts, error))
+        !rt_config_key_double(cfg, RT_KEY_EXP_JITTER, &o->exp_jitter, error) ||
+        !rt_config_key_u64(cfg, RT_KEY_EXP_ATTEMPTS, &o->exp_attempts, error))
         return false;
     if (o->exp_initial_ns == 0)
         return bad_value(error, EXP "initial-backoff", "a duration > 0");
@@ -85,10 +73,9 @@ bool rt_restart_strategy_config_read(const RtConfig *cfg, RtRestartStrategyConfi
                                      GError **error) {
     memset(out, 0, sizeof *out);
     return read_kind(cfg, &out->kind, error) &&
-           rt_config_get_u64(cfg, "restart-strategy.fixed-delay.attempts", INT_MAX_ATTEMPTS,
-                             &out->fixed_attempts, error) &&
-           rt_config_get_duration_ns(cfg, "restart-strategy.fixed-delay.delay", SEC_NS,
-                                     &out->fixed_delay_ns, error) &&
+           rt_config_key_u64(cfg, RT_KEY_FIXED_DELAY_ATTEMPTS, &out->fixed_attempts, error) &&
+           rt_config_key_duration_ns(cfg, RT_KEY_FIXED_DELAY_DELAY, &out->fixed_delay_ns,
+                                     error) &&
            read_rate(cfg, out, error) && read_exp(cfg, out, error);
 }
 

@@ -7,6 +7,8 @@
 #include <assert.h>
 #include <string.h>
 
+#include "runtime/env/rt_config_keys.h"
+
 G_DEFINE_QUARK(rt - coord - error - quark, rt_coord_error)
 
 static const char *const error_names[] = {
@@ -105,22 +107,19 @@ void rt_coord_config_init(RtCoordConfig *cfg) {
 bool rt_coord_config_from_flink(RtCoordConfig *cfg, const RtConfig *conf, GError **error) {
     assert(cfg != NULL && conf != NULL);
     rt_coord_config_init(cfg);
-    const char *quorum = rt_config_get(conf, "high-availability.zookeeper.quorum");
+    const char *quorum = rt_config_lookup(conf, RT_KEY_HA_QUORUM);
     if (quorum == NULL || quorum[0] == '\0') {
         g_set_error(error, RT_COORD_ERROR, RT_COORD_ERROR_CONFIG,
                     "high-availability.zookeeper.quorum is not set");
         return false;
     }
     cfg->connect_string = quorum;
-    const char *root = rt_config_get(conf, "high-availability.zookeeper.path.root");
-    cfg->chroot = root != NULL ? root : "/flink";
+    cfg->chroot = rt_config_key_string(conf, RT_KEY_HA_ROOT);
     GError *err = NULL;
-    if (!rt_config_get_duration_ns(conf, "high-availability.zookeeper.client.session-timeout",
-                                   RT_COORD_DEFAULT_SESSION_TIMEOUT_NS, &cfg->session_timeout_ns,
+    if (!rt_config_key_duration_ns(conf, RT_KEY_HA_SESSION_TIMEOUT, &cfg->session_timeout_ns,
                                    &err) ||
-        !rt_config_get_duration_ns(conf, "high-availability.zookeeper.client.connection-timeout",
-                                   RT_COORD_DEFAULT_CONNECT_TIMEOUT_NS, &cfg->connect_timeout_ns,
-                                   &err)) {
+        !rt_config_key_duration_ns(conf, RT_KEY_HA_CONNECTION_TIMEOUT,
+                                   &cfg->connect_timeout_ns, &err)) {
         g_set_error(error, RT_COORD_ERROR, RT_COORD_ERROR_CONFIG, "%s", err->message);
         g_error_free(err);
         return false;

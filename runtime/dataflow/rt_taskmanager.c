@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "runtime/dataflow/rt_job_graph.h"
+#include "runtime/env/rt_config_keys.h"
 #include "runtime/dataflow/rt_tm_internal.h"
 
 typedef enum ConnKind { CONN_JM, CONN_CONTROL_IN, CONN_DATA_OUT, CONN_DATA_IN } ConnKind;
@@ -451,23 +452,19 @@ static void on_control_accept(RtChannel *ch, RtProcessId peer, void *ud) {
  * matters with unaligned checkpoints enabled, which AT_LEAST_ONCE forbids. */
 static bool read_unaligned(const RtConfig *cfg, bool at_least_once, RtTmConfig *out,
                            GError **error) {
-    static const char *const k_old = "execution.checkpointing.unaligned";
-    static const char *const k_new = "execution.checkpointing.unaligned.enabled";
     bool unaligned = false;
     uint64_t timeout = 0;
-    if (!rt_config_get_bool(cfg, k_old, false, &unaligned, error) ||
-        !rt_config_get_bool(cfg, k_new, unaligned, &unaligned, error) ||
-        !rt_config_get_duration_ns(cfg, "execution.checkpointing.alignment-timeout", 0,
-                                   &timeout, error) ||
-        !rt_config_get_duration_ns(cfg, "execution.checkpointing.aligned-checkpoint-timeout",
-                                   timeout, &timeout, error))
+    if (!rt_config_key_bool(cfg, RT_KEY_UNALIGNED_ENABLED, &unaligned, error) ||
+        !rt_config_key_duration_ns(cfg, RT_KEY_ALIGNED_CHECKPOINT_TIMEOUT, &timeout, error))
         return false;
     if (at_least_once) {
         if (unaligned) {
+            const char *key = NULL;
+            rt_config_lookup_from(cfg, RT_KEY_UNALIGNED_ENABLED, &key);
             g_set_error(error, RT_CONFIG_ERROR, RT_CONFIG_ERROR_BAD_VALUE,
                         "%s: cannot use unaligned checkpoints with AT_LEAST_ONCE "
                         "checkpointing mode (execution.checkpointing.mode)",
-                        rt_config_has(cfg, k_new) ? k_new : k_old);
+                        key);
             return false;
         }
         out->mode = RT_BARRIER_MODE_AT_LEAST_ONCE;
@@ -484,25 +481,15 @@ static bool read_unaligned(const RtConfig *cfg, bool at_least_once, RtTmConfig *
 }
 
 static bool read_config(const RtConfig *cfg, RtTmConfig *out, GError **error) {
-    static const char *const modes[] = {"EXACTLY_ONCE", "AT_LEAST_ONCE", NULL};
-    unsigned mode = 0;
+    unsigned mode = 0; /* EXACTLY_ONCE|AT_LEAST_ONCE; bounds are the registry's */
     uint64_t bpc = 0, floating = 0, segment = 0;
-    if (!rt_config_get_choice(cfg, "execution.checkpointing.mode", modes, 0, &mode, error) ||
-        !rt_config_get_duration_ns(cfg, "execution.buffer-timeout", 100000000u,
-                                   &out->buffer_timeout_ns, error) ||
-        !rt_config_get_u64(cfg, "taskmanager.network.memory.buffers-per-channel", 2, &bpc,
-                           error) ||
-        !rt_config_get_u64(cfg, "taskmanager.network.memory.floating-buffers-per-gate", 8,
-                           &floating, error) ||
-        !rt_config_get_size_bytes(cfg, "taskmanager.memory.segment-size", 32768, &segment,
-                                  error))
+    if (!rt_config_key_choice(cfg, RT_KEY_CHECKPOINTING_MODE, &mode, error) ||
+        !rt_config_key_duration_ns(cfg, RT_KEY_BUFFER_TIMEOUT, &out->buffer_timeout_ns,
+                                   error) ||
+        !rt_config_key_u64(cfg, RT_KEY_BUFFERS_PER_CHANNEL, &bpc, error) ||
+        !rt_config_key_u64(cfg, RT_KEY_FLOATING_BUFFERS, &floating, error) ||
+        !rt_config_key_size_bytes(cfg, RT_KEY_SEGMENT_SIZE, &segment, error))
         return false;
-    if (bpc > 1024 || floating > 65536) {
-        g_set_error(error, RT_CONFIG_ERROR, RT_CONFIG_ERROR_BAD_VALUE,
-                    "taskmanager.network.memory.*: at most 1024 buffers per channel and "
-                    "65536 floating buffers");
-        return false;
-    }
     if (!read_unaligned(cfg, mode == 1, out, error))
         return false;
     out->buffers_per_channel = (uint32_t)bpc;

@@ -3,6 +3,11 @@
  * Configuration / -D flags. Values are parsed on read by typed getters that report a
  * bad value as a GError naming the key. Iteration is in key order (deterministic).
  *
+ * Call sites never read a key here by its raw name: they go through the key registry
+ * (rt_config_keys.h: rt_config_lookup, rt_config_key_*), which applies Flink's precedence
+ * of deprecated keys, defaults and bounds; the raw getters below serve the registry (a
+ * tidy check enforces it). rt_config_set is for building a configuration.
+ *
  * Durations accept Flink's syntax: "500 ms", "1 s", "1s", "2 min", "1 h", "10 us",
  * "5 ns", or a bare number of milliseconds. Sizes: "64 kb", "1 mb", or bytes.
  */

@@ -13,7 +13,7 @@
 
 typedef struct FsStore {
     RtCkptStore base; /* first */
-    char *dir;        /* state.checkpoints.dir */
+    char *dir;        /* execution.checkpointing.dir */
     char *job;
     char *job_dir;    /* <dir>/<job> */
     RtPendingOps ops; /* contexts of operations in flight */

@@ -5,6 +5,8 @@
 #include <assert.h>
 #include <string.h>
 
+#include "runtime/env/rt_config_keys.h"
+
 G_DEFINE_QUARK(rt - ha - error - quark, rt_ha_error)
 
 typedef struct Waiter {
@@ -37,13 +39,8 @@ static bool config_error(GError **error, const char *key, const char *what) {
 }
 
 bool rt_ha_enabled(const RtConfig *conf, bool *enabled, GError **error) {
-    static const char *const modes[] = {"none", "zookeeper", NULL};
-    const char *key =
-        rt_config_has(conf, "high-availability.type") || !rt_config_has(conf, "high-availability")
-            ? "high-availability.type"
-            : "high-availability";
-    unsigned mode = 0;
-    if (!rt_config_get_choice(conf, key, modes, 0, &mode, error))
+    unsigned mode = 0; /* "none|zookeeper" (rt_config_keys.h) */
+    if (!rt_config_key_choice(conf, RT_KEY_HA_TYPE, &mode, error))
         return false;
     *enabled = mode == 1;
     return true;
@@ -69,18 +66,12 @@ static char *join_root(const char *root, const char *cluster) {
 
 static bool read_retry_policy(RtHaConfig *out, const RtConfig *conf, GError **error) {
     uint64_t retries = 0;
-    if (!rt_config_get_bool(conf,
-                            "high-availability.zookeeper.client.tolerate-suspended-"
-                            "connections",
-                            false, &out->tolerate_suspended, error) ||
-        !rt_config_get_duration_ns(conf, "high-availability.zookeeper.client.retry-wait",
-                                   RT_HA_DEFAULT_RETRY_WAIT_NS, &out->retry_wait_ns, error) ||
-        !rt_config_get_u64(conf, "high-availability.zookeeper.client.max-retry-attempts",
-                           RT_HA_DEFAULT_MAX_RETRIES, &retries, error))
+    /* max-retry-attempts: at most 29, Curator's limit (the registry's bound). */
+    if (!rt_config_key_bool(conf, RT_KEY_HA_TOLERATE_SUSPENDED, &out->tolerate_suspended,
+                            error) ||
+        !rt_config_key_duration_ns(conf, RT_KEY_HA_RETRY_WAIT, &out->retry_wait_ns, error) ||
+        !rt_config_key_u64(conf, RT_KEY_HA_MAX_RETRIES, &retries, error))
         return false;
-    if (retries > 29)
-        return config_error(error, "high-availability.zookeeper.client.max-retry-attempts",
-                            "at most 29 (Curator's limit)");
     out->max_retries = (uint32_t)retries;
     return true;
 }
@@ -91,18 +82,24 @@ bool rt_ha_config_read(RtHaConfig *out, const RtConfig *conf, GError **error) {
     if (!rt_coord_config_from_flink(&out->coord, conf, error))
         return false;
     out->coord.chroot = NULL; /* the root is a path prefix: it need not exist */
-    const char *root = rt_config_get(conf, "high-availability.zookeeper.path.root");
-    const char *cluster = rt_config_get(conf, "high-availability.cluster-id");
-    out->root = join_root(root != NULL ? root : "/flink", cluster != NULL ? cluster : "/default");
-    const char *dir = rt_config_get(conf, "high-availability.storageDir");
+    out->root = join_root(rt_config_key_string(conf, RT_KEY_HA_ROOT),
+                          rt_config_key_string(conf, RT_KEY_HA_CLUSTER_ID));
+    /* As a storage path, like the checkpoint directory ("file:///ha" -> "ha"). */
+    GError *err = NULL;
+    char *dir = rt_config_key_dir(conf, RT_KEY_HA_STORAGE_DIR, &err);
     if (dir == NULL || dir[0] == '\0') {
         rt_ha_config_clear(out);
-        return config_error(error, "high-availability.storageDir",
-                            "required with high-availability.type zookeeper");
+        g_free(dir);
+        bool ok = config_error(error, "high-availability.storageDir",
+                               err != NULL ? err->message
+                                           : "required with high-availability.type zookeeper");
+        g_clear_error(&err);
+        return ok;
     }
     char *cid = g_strdup(strrchr(out->root, '/') + 1);
     out->storage_dir = g_strdup_printf("%s/%s", dir, cid[0] != '\0' ? cid : "default");
     g_free(cid);
+    g_free(dir);
     if (!rt_coord_path_valid(out->root) || strcmp(out->root, "/") == 0) {
         rt_ha_config_clear(out);
         return config_error(error, "high-availability.cluster-id", "not a valid znode path");

@@ -1,5 +1,5 @@
 /* rt_backend_fs.c - the "filesystem" state backend: one snapshot file per subtask and
- * checkpoint under state.checkpoints.dir, at rt_state_backend_fs_path(), as Flink's
+ * checkpoint under execution.checkpointing.dir, at rt_state_backend_fs_path(), as Flink's
  * FileSystemCheckpointStorage. Written crash-safely through RtStorage:
  *   write "<path>.tmp" -> fsync it -> rename to <path> -> fsync the directory,
  * and only then is the snapshot complete (its handle names <path>, its size and its
@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "runtime/env/rt_bugs.h"
+#include "runtime/env/rt_config_keys.h"
 #include "runtime/env/rt_pending_ops.h"
 
 #define FS_DEFAULT_DIR "checkpoints"
@@ -48,7 +49,7 @@ typedef struct FsOp {
 
 struct FsBackend {
     RtStateBackend base;
-    char *dir;            /* state.checkpoints.dir as a storage path */
+    char *dir;            /* execution.checkpointing.dir as a storage path */
     RtPendingOps pending; /* FsOp in flight, oldest first (not observable) */
 };
 
@@ -76,24 +77,15 @@ static void op_detach(FsOp *op) {
 
 static bool fs_configure(RtStateBackend *self, const RtConfig *config, GError **error) {
     FsBackend *b = (FsBackend *)self;
-    const char *dir = rt_config_get(config, "state.checkpoints.dir");
-    if (dir == NULL)
-        dir = FS_DEFAULT_DIR;
-    /* Accept Flink's URI form ("file:///ckpt" -> "ckpt"): storage paths are relative. */
-    const char *scheme = strstr(dir, "://");
-    if (scheme != NULL)
-        dir = scheme + 3;
-    while (*dir == '/')
-        dir++;
-    char *clean = g_strdup(dir);
-    size_t n = strlen(clean);
-    while (n > 0 && clean[n - 1] == '/')
-        clean[--n] = '\0';
-    if (!rt_storage_path_valid(clean)) {
-        g_set_error(error, RT_STATE_BACKEND_ERROR, RT_STATE_BACKEND_ERROR_CONFIG,
-                    "state.checkpoints.dir: '%s' is not a valid storage path",
-                    rt_config_get(config, "state.checkpoints.dir"));
-        g_free(clean);
+    /* execution.checkpointing.dir (deprecated state.checkpoints.dir), Flink's URI form
+     * accepted ("file:///ckpt" -> "ckpt"): storage paths are relative. The job manager
+     * writes the metadata under the same directory (one reading of the key). */
+    GError *err = NULL;
+    char *clean = rt_config_key_dir(config, RT_KEY_CHECKPOINTS_DIR, &err);
+    if (clean == NULL) {
+        g_set_error(error, RT_STATE_BACKEND_ERROR, RT_STATE_BACKEND_ERROR_CONFIG, "%s",
+                    err->message);
+        g_error_free(err);
         return false;
     }
     g_free(b->dir);

@@ -33,6 +33,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "runtime/env/rt_config_keys.h"
+
 #define ZK_MAX_PENDING 1024u   /* operations in flight per backend */
 #define ZK_CHUNK_SUFFIX "/chunk-0000000000"
 
@@ -282,8 +284,7 @@ static bool config_error(GError **error, const char *key, const char *why) {
 }
 
 static bool configure_root(ZkBackend *b, const RtConfig *config, GError **error) {
-    const char *root = rt_config_get(config, KEY_PATH);
-    char *clean = g_strdup(root != NULL ? root : RT_BACKEND_ZK_DEFAULT_ROOT);
+    char *clean = g_strdup(rt_config_key_string(config, RT_KEY_ZK_STATE_PATH));
     size_t n = strlen(clean);
     while (n > 1 && clean[n - 1] == '/')
         clean[--n] = '\0';
@@ -300,10 +301,8 @@ static bool configure_root(ZkBackend *b, const RtConfig *config, GError **error)
 
 static bool configure_sizes(ZkBackend *b, const RtConfig *config, GError **error) {
     uint64_t chunk = 0, max_state = 0;
-    if (!rt_config_get_size_bytes(config, KEY_CHUNK, RT_BACKEND_ZK_DEFAULT_CHUNK_BYTES, &chunk,
-                                  error) ||
-        !rt_config_get_size_bytes(config, KEY_MAX_STATE, RT_BACKEND_ZK_DEFAULT_MAX_STATE_BYTES,
-                                  &max_state, error))
+    if (!rt_config_key_size_bytes(config, RT_KEY_ZK_STATE_CHUNK_SIZE, &chunk, error) ||
+        !rt_config_key_size_bytes(config, RT_KEY_ZK_STATE_MAX_SIZE, &max_state, error))
         return false;
     if (chunk == 0 || chunk > RT_BACKEND_ZK_CHUNK_MAX_BYTES)
         return config_error(error, KEY_CHUNK, "must be 1 byte .. 1 MiB minus request "
@@ -320,19 +319,14 @@ static bool zk_configure(RtStateBackend *self, const RtConfig *config, GError **
     if (self->env->coord_open == NULL)
         return config_error(error, KEY_ADDRESS, "this world has no ZooKeeper to keep state "
                                                 "in (state.backend.type=zookeeper)");
-    const char *address = rt_config_get(config, KEY_ADDRESS);
-    if (address == NULL)
-        address = rt_config_get(config, "high-availability.zookeeper.quorum");
+    /* state.backend.zookeeper.address falls back to high-availability.zookeeper.quorum. */
     g_free(b->address);
-    b->address = g_strdup(address != NULL ? address : RT_BACKEND_ZK_DEFAULT_ADDRESS);
+    b->address = g_strdup(rt_config_key_string(config, RT_KEY_ZK_STATE_ADDRESS));
     if (!configure_root(b, config, error) || !configure_sizes(b, config, error) ||
-        !rt_config_get_duration_ns(config, "high-availability.zookeeper.client.session-timeout",
-                                   RT_COORD_DEFAULT_SESSION_TIMEOUT_NS, &b->session_timeout_ns,
+        !rt_config_key_duration_ns(config, RT_KEY_HA_SESSION_TIMEOUT, &b->session_timeout_ns,
                                    error) ||
-        !rt_config_get_duration_ns(config,
-                                   "high-availability.zookeeper.client.connection-timeout",
-                                   RT_COORD_DEFAULT_CONNECT_TIMEOUT_NS, &b->connect_timeout_ns,
-                                   error))
+        !rt_config_key_duration_ns(config, RT_KEY_HA_CONNECTION_TIMEOUT,
+                                   &b->connect_timeout_ns, error))
         return false;
     /* Open the session now: a malformed address is reported at once, not at the first
      * checkpoint. */

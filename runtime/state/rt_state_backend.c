@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "runtime/env/rt_bytes.h"
+#include "runtime/env/rt_config_keys.h"
 #include "runtime/state/rt_backend_zk.h"
 
 G_DEFINE_QUARK(rt-state-backend-error-quark, rt_state_backend_error)
@@ -32,8 +33,19 @@ static const struct {
 RtStateBackend *rt_state_backend_new(const char *type, RtEnv *env, const RtConfig *config,
                                      GError **error) {
     assert(env != NULL);
-    if (type == NULL)
-        type = config != NULL ? rt_config_get(config, "state.backend.type") : NULL;
+    if (type == NULL && config != NULL) {
+        /* state.backend.type (deprecated state.backend) with execution.checkpointing.storage,
+         * class names and refusals (rocksdb) as rt_config_keys.h reads them. */
+        RtBackendKind kind = RT_BACKEND_HASHMAP;
+        GError *err = NULL;
+        if (!rt_config_backend_kind(config, &kind, &err)) {
+            g_set_error(error, RT_STATE_BACKEND_ERROR, RT_STATE_BACKEND_ERROR_CONFIG, "%s",
+                        err->message);
+            g_error_free(err);
+            return NULL;
+        }
+        type = rt_backend_kind_name(kind);
+    }
     if (type == NULL)
         type = "hashmap";
     for (size_t i = 0; i < G_N_ELEMENTS(backend_types); i++) {

@@ -48,7 +48,7 @@ static const char *e2e_scenario =
     "[config]\n"
     "execution.checkpointing.interval = 1 s\n"
     "state.backend.type = hashmap\n"
-    "state.checkpoints.dir = chk\n";
+    "execution.checkpointing.dir = chk\n";
 
 static uint64_t wall_ns(void) {
     struct timespec ts;

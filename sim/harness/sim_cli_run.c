@@ -46,6 +46,8 @@ static int run_with(const char *file, RunArgs *a) {
         g_free(keep);
         return SIM_EXIT_BAD_INPUT;
     }
+    for (guint i = 0; i < s->notes->len; i++)
+        fprintf(stderr, "%s: note: %s\n", file, (const char *)g_ptr_array_index(s->notes, i));
     SimCliJob job = {file, s, sim_cli_or_empty(a->sets), sim_cli_or_empty(a->bugs), mask,
                      a->seed != NULL ? seed : s->seed, has_keep, keep, n_keep, a->out,
                      a->out != NULL, true};

@@ -1,6 +1,6 @@
 /* sim_keys.c - the valid keys of every scenario section and their value checks
- * (sim_keys.h). The README's key reference is written from these tables: keep the two
- * in step. */
+ * (sim_keys.h). The README's key reference is written from these tables (and [config]'s
+ * from runtime/env/rt_config_keys_table.c): keep them in step. */
 #include "sim/harness/sim_keys.h"
 
 #include <assert.h>
@@ -95,91 +95,9 @@ const SimKeySpec sim_keys_expect[] = {
     {NULL, 0, NULL, 0, 0, NULL},
 };
 
-/* Flink keys the runtime reads (flink-zk.md 2.5), with deprecated aliases. */
-const SimKeySpec sim_keys_config[] = {
-    {"execution.checkpointing.interval", SIM_KEY_DURATION, NULL, 0, 0, "trigger interval"},
-    {"execution.checkpointing.mode", SIM_KEY_CHOICE, "EXACTLY_ONCE|AT_LEAST_ONCE", 0, 0,
-     "checkpointing guarantee"},
-    {"execution.checkpointing.timeout", SIM_KEY_DURATION, NULL, 0, 0, "checkpoint timeout"},
-    {"execution.checkpointing.max-concurrent-checkpoints", SIM_KEY_U64, NULL, 1, 64,
-     "checkpoints in flight at once"},
-    {"execution.checkpointing.min-pause", SIM_KEY_DURATION, NULL, 0, 0,
-     "pause after a completion"},
-    {"execution.checkpointing.tolerable-failed-checkpoints", SIM_KEY_U64, NULL, 0, 1000000,
-     "consecutive failed checkpoints tolerated"},
-    {"execution.checkpointing.unaligned", SIM_KEY_BOOL, NULL, 0, 0, "unaligned (deprecated)"},
-    {"execution.checkpointing.unaligned.enabled", SIM_KEY_BOOL, NULL, 0, 0,
-     "unaligned checkpoints"},
-    {"execution.checkpointing.unaligned.forced", SIM_KEY_BOOL, NULL, 0, 0,
-     "unaligned even where unsupported"},
-    {"execution.checkpointing.aligned-checkpoint-timeout", SIM_KEY_DURATION, NULL, 0, 0,
-     "switch to unaligned after this"},
-    {"execution.checkpointing.alignment-timeout", SIM_KEY_DURATION, NULL, 0, 0,
-     "aligned-checkpoint-timeout (deprecated)"},
-    {"execution.checkpointing.num-retained", SIM_KEY_U64, NULL, 1, 1000,
-     "completed checkpoints retained"},
-    {"state.checkpoints.num-retained", SIM_KEY_U64, NULL, 1, 1000,
-     "num-retained (deprecated)"},
-    {"execution.checkpointing.dir", SIM_KEY_PATH, NULL, 0, 0, "checkpoint directory"},
-    {"state.checkpoints.dir", SIM_KEY_PATH, NULL, 0, 0, "checkpoint directory (deprecated)"},
-    {"execution.checkpointing.storage", SIM_KEY_CHOICE, "jobmanager|filesystem", 0, 0,
-     "checkpoint storage"},
-    {"state.backend.type", SIM_KEY_CHOICE, "hashmap|filesystem|zookeeper", 0, 0,
-     "state backend"},
-    {"state.backend", SIM_KEY_CHOICE, "hashmap|filesystem|zookeeper", 0, 0,
-     "state backend (deprecated)"},
-    {"state.backend.zookeeper.address", SIM_KEY_STRING, NULL, 0, 0,
-     "zookeeper backend: ZooKeeper connect string"},
-    {"state.backend.zookeeper.path", SIM_KEY_STRING, NULL, 0, 0,
-     "zookeeper backend: root znode of the state"},
-    {"state.backend.zookeeper.chunk-size", SIM_KEY_SIZE, NULL, 0, 0,
-     "zookeeper backend: bytes per znode chunk"},
-    {"state.backend.zookeeper.max-state-size", SIM_KEY_SIZE, NULL, 0, 0,
-     "zookeeper backend: largest snapshot accepted"},
-    {"restart-strategy.type", SIM_KEY_CHOICE,
-     "none|off|disable|fixed-delay|failure-rate|exponential-delay", 0, 0, "restart strategy"},
-    {"restart-strategy", SIM_KEY_CHOICE,
-     "none|off|disable|fixed-delay|failure-rate|exponential-delay", 0, 0,
-     "restart strategy (deprecated)"},
-    {"restart-strategy.fixed-delay.attempts", SIM_KEY_U64, NULL, 0, 1000000,
-     "restart attempts"},
-    {"restart-strategy.fixed-delay.delay", SIM_KEY_DURATION, NULL, 0, 0, "restart delay"},
-    {"restart-strategy.failure-rate.max-failures-per-interval", SIM_KEY_U64, NULL, 1, 100000,
-     "failure-rate: failures per interval before the job fails"},
-    {"restart-strategy.failure-rate.failure-rate-interval", SIM_KEY_DURATION, NULL, 0, 0,
-     "failure-rate: window of the rate"},
-    {"restart-strategy.failure-rate.delay", SIM_KEY_DURATION, NULL, 0, 0,
-     "failure-rate: restart delay"},
-    {"restart-strategy.exponential-delay.initial-backoff", SIM_KEY_DURATION, NULL, 0, 0,
-     "exponential-delay: first backoff"},
-    {"restart-strategy.exponential-delay.max-backoff", SIM_KEY_DURATION, NULL, 0, 0,
-     "exponential-delay: largest backoff"},
-    {"restart-strategy.exponential-delay.backoff-multiplier", SIM_KEY_DOUBLE, NULL, 0, 0,
-     "exponential-delay: backoff growth per failure, > 1"},
-    {"restart-strategy.exponential-delay.reset-backoff-threshold", SIM_KEY_DURATION, NULL, 0,
-     0, "exponential-delay: quiet time that resets the backoff"},
-    {"restart-strategy.exponential-delay.jitter-factor", SIM_KEY_DOUBLE, NULL, 0, 0,
-     "exponential-delay: jitter as a fraction of the backoff, 0..1"},
-    {"restart-strategy.exponential-delay.attempts-before-reset-backoff", SIM_KEY_U64, NULL, 1,
-     2147483647, "exponential-delay: attempts before the job fails"},
-    {"taskmanager.network.memory.buffers-per-channel", SIM_KEY_U64, NULL, 1, 1024,
-     "credits per channel"},
-    {"execution.buffer-timeout", SIM_KEY_DURATION, NULL, 0, 0, "output flush interval"},
-    {"pipeline.max-parallelism", SIM_KEY_U64, NULL, 1, 32768, "key groups"},
-    {"high-availability", SIM_KEY_CHOICE, "none|zookeeper", 0, 0, "HA mode (deprecated)"},
-    {"high-availability.type", SIM_KEY_CHOICE, "none|zookeeper", 0, 0, "HA mode"},
-    {"high-availability.zookeeper.quorum", SIM_KEY_STRING, NULL, 0, 0, "ZooKeeper servers"},
-    {"high-availability.zookeeper.path.root", SIM_KEY_STRING, NULL, 0, 0, "root znode"},
-    {"high-availability.cluster-id", SIM_KEY_STRING, NULL, 0, 0, "cluster id"},
-    {"high-availability.storageDir", SIM_KEY_PATH, NULL, 0, 0, "HA metadata directory"},
-    {"high-availability.zookeeper.client.session-timeout", SIM_KEY_DURATION, NULL, 0, 0,
-     "ZooKeeper session timeout"},
-    {"high-availability.zookeeper.client.connection-timeout", SIM_KEY_DURATION, NULL, 0, 0,
-     "ZooKeeper connection timeout"},
-    {"high-availability.zookeeper.client.tolerate-suspended-connections", SIM_KEY_BOOL, NULL,
-     0, 0, "keep leadership while suspended"},
-    {NULL, 0, NULL, 0, 0, NULL},
-};
+/* [config] has no table here: its keys, their aliases, types, defaults and bounds are the
+ * runtime's key registry (runtime/env/rt_config_keys.h), which the scenario loader and the
+ * runtime both read. */
 
 const SimKeySpec *sim_keys_find(const SimKeySpec *table, const char *name) {
     assert(table != NULL && name != NULL);

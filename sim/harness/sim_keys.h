@@ -2,9 +2,10 @@
  * "did you mean" suggestions the scenario loader builds its error messages from.
  *
  * Every section of a scenario file (scenarios/README.md) has a table of SimKeySpec: a
- * key's name, its value type and bounds, and a one-line help. The [config] table lists
- * the Flink keys the runtime understands, under Flink's own names. Unknown keys are
- * errors; sim_keys_suggest() proposes the nearest valid key (Levenshtein distance).
+ * key's name, its value type and bounds, and a one-line help. [config] is checked against
+ * the runtime's key registry instead (runtime/env/rt_config_keys.h: Flink's names, their
+ * deprecated aliases, and the known Flink keys ckptsim does not model). Unknown keys are
+ * errors; sim_keys_nearest() proposes the nearest valid key (Levenshtein distance).
  */
 #ifndef SIM_KEYS_H
 #define SIM_KEYS_H
@@ -43,7 +44,6 @@ extern const SimKeySpec sim_keys_network[];
 extern const SimKeySpec sim_keys_random_faults[];
 extern const SimKeySpec sim_keys_zookeeper[];
 extern const SimKeySpec sim_keys_expect[];
-extern const SimKeySpec sim_keys_config[];
 
 /* The entry named name in table, or NULL. */
 const SimKeySpec *sim_keys_find(const SimKeySpec *table, const char *name);

@@ -15,6 +15,7 @@
 
 #include "runtime/checkpoint/rt_ckpt_metadata.h"
 #include "runtime/env/rt_bugs.h"
+#include "runtime/env/rt_config_keys.h"
 #include "runtime/live/rt_live_cluster.h"
 #include "runtime/state/rt_backend_zk.h"
 #include "sim/harness/sim_cli.h"
@@ -128,9 +129,11 @@ static void check_event_faults(SimLiveHost *h, const RtEvent *ev) {
 static char *metadata_path(const SimLiveHost *h, const RtEvent *ev) {
     if (ev->detail != NULL && ev->detail[0] != '\0')
         return g_strdup(ev->detail);
-    const char *dir = rt_config_get(h->s->config, "state.checkpoints.dir");
-    return rt_ckpt_metadata_path(dir != NULL ? dir : "checkpoints", h->s->graph.name,
-                                 ev->checkpoint_id);
+    char *dir = rt_config_key_dir(h->s->config, RT_KEY_CHECKPOINTS_DIR, NULL);
+    char *path = rt_ckpt_metadata_path(dir != NULL ? dir : "checkpoints", h->s->graph.name,
+                                       ev->checkpoint_id);
+    g_free(dir);
+    return path;
 }
 
 /* At arrival (before the reorder lag): keep a completed checkpoint's files. */
@@ -222,26 +225,23 @@ static char **child_args(const SimLiveArgs *a, const char *file, uint64_t seed) 
 /* The quorum the processes will connect to, or NULL when they use no ZooKeeper (HA
  * off and another state backend: a quorum key alone is ignored, as Flink does). */
 static const char *zk_quorum(const SimScenario *s) {
-    const char *ha = rt_config_get(s->config, "high-availability.type");
-    if (ha == NULL)
-        ha = rt_config_get(s->config, "high-availability");
-    const char *backend = rt_config_get(s->config, "state.backend.type");
-    bool ha_zk = ha != NULL && g_ascii_strcasecmp(ha, "zookeeper") == 0;
-    bool backend_zk = backend != NULL && g_ascii_strcasecmp(backend, "zookeeper") == 0;
-    const char *q = rt_config_get(s->config, "high-availability.zookeeper.quorum");
-    if (backend_zk) {
-        const char *addr = rt_config_get(s->config, "state.backend.zookeeper.address");
-        return addr != NULL ? addr : (q != NULL ? q : RT_BACKEND_ZK_DEFAULT_ADDRESS);
-    }
-    return ha_zk ? q : NULL;
+    unsigned ha = 0; /* none|zookeeper */
+    RtBackendKind backend = RT_BACKEND_HASHMAP;
+    if (!rt_config_key_choice(s->config, RT_KEY_HA_TYPE, &ha, NULL))
+        ha = 0;
+    if (!rt_config_backend_kind(s->config, &backend, NULL))
+        backend = RT_BACKEND_HASHMAP;
+    /* The backend's address falls back to the HA quorum, then to its default. */
+    if (backend == RT_BACKEND_ZOOKEEPER)
+        return rt_config_key_string(s->config, RT_KEY_ZK_STATE_ADDRESS);
+    return ha == 1 ? rt_config_lookup(s->config, RT_KEY_HA_QUORUM) : NULL;
 }
 
 /* How long the launcher waits for ZooKeeper: the processes' own connection timeout. */
 static uint64_t zk_timeout_ns(const SimScenario *s, uint64_t def) {
     uint64_t t = def;
-    if (!rt_config_get_duration_ns(
-            s->config, "high-availability.zookeeper.client.connection-timeout", def, &t, NULL) ||
-        t == 0)
+    if (rt_config_lookup(s->config, RT_KEY_HA_CONNECTION_TIMEOUT) == NULL ||
+        !rt_config_key_duration_ns(s->config, RT_KEY_HA_CONNECTION_TIMEOUT, &t, NULL) || t == 0)
         t = def;
     return t;
 }

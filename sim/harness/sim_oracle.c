@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "runtime/env/rt_config_keys.h"
 #include "sim/harness/sim_oracle_internal.h"
 
 static const char *const invariant_names[SIM_ORACLE_N_INVARIANTS] = {
@@ -280,14 +281,12 @@ SimOracle *sim_oracle_new(const RtJobGraph *g, const RtConfig *cfg, const SimOra
     o->params = *p;
     o->files = *files;
     GError *err = NULL;
-    if (!rt_config_get_duration_ns(cfg, "execution.checkpointing.interval", 0, &o->interval_ns,
-                                   &err)) {
+    if (!rt_config_key_duration_ns(cfg, RT_KEY_CHECKPOINTING_INTERVAL, &o->interval_ns, &err)) {
         g_clear_error(&err);
         o->interval_ns = 0;
     }
-    static const char *const modes[] = {"EXACTLY_ONCE", "AT_LEAST_ONCE", NULL};
-    unsigned mode = 0;
-    if (!rt_config_get_choice(cfg, "execution.checkpointing.mode", modes, 0, &mode, &err)) {
+    unsigned mode = 0; /* EXACTLY_ONCE|AT_LEAST_ONCE */
+    if (!rt_config_key_choice(cfg, RT_KEY_CHECKPOINTING_MODE, &mode, &err)) {
         g_clear_error(&err);
         mode = 0;
     }

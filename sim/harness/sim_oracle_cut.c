@@ -29,6 +29,7 @@
 
 #include "runtime/checkpoint/rt_ckpt_metadata.h"
 #include "runtime/dataflow/rt_channel_state.h"
+#include "runtime/env/rt_config_keys.h"
 #include "runtime/operators/rt_operator.h"
 #include "runtime/state/rt_snapshot.h"
 #include "runtime/state/rt_state_backend.h"
@@ -56,9 +57,12 @@ static bool source_offset(const RtSnapshot *snap, uint64_t *out) {
 }
 
 char *sim_oracle_metadata_path(const SimOracle *o, uint64_t checkpoint_id) {
-    const char *dir = rt_config_get(o->config, "state.checkpoints.dir");
-    return rt_ckpt_metadata_path(dir != NULL ? dir : "checkpoints", o->graph->name,
-                                 checkpoint_id);
+    /* The directory the job manager writes to: the same reading of the key. */
+    char *dir = rt_config_key_dir(o->config, RT_KEY_CHECKPOINTS_DIR, NULL);
+    char *path = rt_ckpt_metadata_path(dir != NULL ? dir : "checkpoints", o->graph->name,
+                                       checkpoint_id);
+    g_free(dir);
+    return path;
 }
 
 /* Loads the bytes a handle points to and checks size and CRC. NULL + *why on failure. */

@@ -65,6 +65,7 @@ typedef struct SimScenario {
     uint32_t n_jobmanagers, n_workers, slots_per_worker;
     RtJobGraph graph;  /* operators in declaration order */
     RtConfig *config;  /* [config] after --set; owned */
+    GPtrArray *notes;  /* char*: "KEY: note" for deprecated or not modelled keys; owned */
 
     SimLatency latency;         /* [network] latency (sim_net.h syntax) */
     uint64_t detection_delay_ns;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runtime/env/rt_config.h"
+#include "runtime/env/rt_config_keys.h"
 #include "sim/harness/sim_scenario_private.h"
 
 static const char *const section_names[] = {
@@ -321,18 +322,71 @@ static void build_edges(SimLoader *L) {
 
 /* ------------------------------------------------------------------ config */
 
+/* Records msg (may be NULL) and, for a key another name of the same key shadows under
+ * Flink's precedence (a deprecated --set under a canonical key in the file), says so. */
+static void note_config_key(SimLoader *L, const char *key, const char *msg) {
+    if (msg != NULL)
+        g_ptr_array_add(L->s->notes, g_strdup_printf("%s: %s", key, msg));
+    const RtKeyDef *d = rt_config_key_find(key, NULL);
+    if (d == NULL || d->status != RT_KEY_MODELLED)
+        return;
+    const char *names[RT_KEY_MAX_ALIASES + 1] = {d->name};
+    memcpy(names + 1, d->aliases, sizeof d->aliases);
+    for (size_t i = 0; i <= RT_KEY_MAX_ALIASES && names[i] != NULL; i++) {
+        if (strcmp(names[i], key) == 0)
+            return;
+        if (g_key_file_has_key(L->kf, "config", names[i], NULL)) {
+            g_ptr_array_add(L->s->notes,
+                            g_strdup_printf("%s: ignored, '%s' is also set and wins (Flink's "
+                                            "precedence)", key, names[i]));
+            return;
+        }
+    }
+}
+
+/* Every [config] key through the one registry (rt_config_keys.h), as the runtime reads
+ * it: unknown keys and refused values are errors; deprecated names, value aliases and
+ * known Flink keys ckptsim does not model are accepted with a note (s->notes). */
+static void check_config(SimLoader *L) {
+    gsize n = 0;
+    char **keys = g_key_file_get_keys(L->kf, "config", &n, NULL);
+    for (gsize i = 0; keys != NULL && i < n; i++) {
+        const char *v = sim_loader_value(L, "config", keys[i]);
+        char *msg = NULL;
+        switch (v != NULL ? rt_config_key_check(keys[i], v, &msg) : RT_KEY_OK) {
+        case RT_KEY_OK:
+        case RT_KEY_NOTE: note_config_key(L, keys[i], msg); break;
+        case RT_KEY_BAD: sim_loader_error(L, "config", keys[i], "%s", msg); break;
+        case RT_KEY_UNKNOWN: {
+            const char **names = rt_config_key_names();
+            const char *near = sim_keys_nearest(keys[i], names);
+            if (near != NULL)
+                sim_loader_error(L, "config", keys[i], "unknown key in [config] (did you "
+                                 "mean '%s'?)", near);
+            else
+                sim_loader_error(L, "config", keys[i], "unknown key in [config] (the keys "
+                                 "are listed in README.md, 'Configuration keys')");
+            g_free(names);
+            break;
+        }
+        }
+        g_free(msg);
+    }
+    g_strfreev(keys);
+}
+
 static void copy_config(SimLoader *L) {
     gsize n = 0;
     char **keys = g_key_file_get_keys(L->kf, "config", &n, NULL);
     for (gsize i = 0; keys != NULL && i < n; i++) {
         const char *v = sim_loader_value(L, "config", keys[i]);
-        if (v != NULL && sim_keys_find(sim_keys_config, keys[i]) != NULL)
+        if (v != NULL && rt_config_key_find(keys[i], NULL) != NULL)
             rt_config_set(L->s->config, keys[i], v);
     }
     g_strfreev(keys);
     uint64_t maxp = 0;
     GError *e = NULL;
-    if (rt_config_get_u64(L->s->config, "pipeline.max-parallelism", 0, &maxp, &e)) {
+    if (rt_config_key_u64(L->s->config, RT_KEY_MAX_PARALLELISM, &maxp, &e)) {
         L->s->graph.max_parallelism = (uint32_t)maxp;
     } else {
         g_error_free(e);
@@ -499,13 +553,14 @@ void sim_loader_build(SimLoader *L) {
     s->graph.operators = g_ptr_array_new();
     s->graph.edges = g_array_new(FALSE, TRUE, sizeof(RtEdgeSpec));
     s->config = rt_config_new();
+    s->notes = g_ptr_array_new_with_free_func(g_free);
     s->links = g_array_new(FALSE, TRUE, sizeof(SimLinkSpec));
     s->faults = g_ptr_array_new_with_free_func((GDestroyNotify)sim_fault_free);
     char **groups = g_key_file_get_groups(L->kf, NULL);
     check_sections(L, groups);
     build_scenario(L);
     build_cluster(L);
-    sim_loader_check_keys(L, "config", sim_keys_config);
+    check_config(L);
     build_operators(L, groups);
     s->graph.name = g_strdup(s->name);
     if (L->n_errors == 0)
@@ -531,6 +586,8 @@ void sim_scenario_free(SimScenario *s) {
     g_free(s->text);
     g_free(s->name);
     g_free(s->description);
+    if (s->notes != NULL)
+        g_ptr_array_free(s->notes, TRUE);
     g_free(s->graph.name);
     if (s->graph.operators != NULL) {
         for (guint i = 0; i < s->graph.operators->len; i++) {

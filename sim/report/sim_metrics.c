@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "runtime/checkpoint/rt_ckpt_metadata.h"
+#include "runtime/env/rt_config_keys.h"
 #include "runtime/state/rt_state_backend.h"
 #include "sim/report/sim_metrics_internal.h"
 
@@ -460,17 +461,13 @@ void sim_metrics_get_summary(const SimMetrics *m, SimMetricsSummary *out) {
 }
 
 const char *sim_metrics_checkpoint_mode(const RtConfig *cfg) {
-    static const char *const modes[] = {"EXACTLY_ONCE", "AT_LEAST_ONCE", NULL};
-    unsigned mode = 0;
-    bool unaligned = false, enabled = false;
-    if (!rt_config_get_choice(cfg, "execution.checkpointing.mode", modes, 0, &mode, NULL))
+    unsigned mode = 0; /* EXACTLY_ONCE|AT_LEAST_ONCE */
+    bool unaligned = false;
+    if (!rt_config_key_choice(cfg, RT_KEY_CHECKPOINTING_MODE, &mode, NULL))
         mode = 0;
     if (mode == 1)
         return "at-least-once";
-    if (!rt_config_get_bool(cfg, "execution.checkpointing.unaligned", false, &unaligned, NULL))
+    if (!rt_config_key_bool(cfg, RT_KEY_UNALIGNED_ENABLED, &unaligned, NULL))
         unaligned = false;
-    if (!rt_config_get_bool(cfg, "execution.checkpointing.unaligned.enabled", false, &enabled,
-                            NULL))
-        enabled = false;
-    return unaligned || enabled ? "unaligned" : "aligned";
+    return unaligned ? "unaligned" : "aligned";
 }
