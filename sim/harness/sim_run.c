@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "runtime/dataflow/rt_cluster.h"
+#include "runtime/env/rt_config_keys.h"
+#include "runtime/ha/rt_ha_client.h"
 #include "sim/harness/sim_coverage.h"
 #include "sim/report/sim_metrics.h"
 #include "sim/world/sim_world.h"
@@ -396,19 +398,21 @@ static void spawn_processes(SimRun *run) {
     }
 }
 
-static bool config_is(const RtConfig *cfg, const char *key, const char *value) {
-    const char *v = rt_config_get(cfg, key);
-    return v != NULL && g_ascii_strcasecmp(v, value) == 0;
-}
-
 static SimCoverage *coverage_new(SimRun *run) {
     const SimScenario *s = run->s;
+    /* The configuration was validated when the scenario loaded: read errors cannot
+     * happen here; treat them as "off". */
+    bool ha = false;
+    uint64_t interval_ns = 0;
+    if (!rt_ha_enabled(s->config, &ha, NULL))
+        ha = false;
+    if (!rt_config_key_duration_ns(s->config, RT_KEY_CHECKPOINTING_INTERVAL, &interval_ns, NULL))
+        interval_ns = 0;
     SimCoverageParams p = {
         .n_jobmanagers = s->n_jobmanagers,
         .n_workers = s->n_workers,
-        .ha = config_is(s->config, "high-availability", "zookeeper") ||
-              config_is(s->config, "high-availability.type", "zookeeper"),
-        .checkpointing = rt_config_has(s->config, "execution.checkpointing.interval"),
+        .ha = ha,
+        .checkpointing = interval_ns > 0,
         .liveness_bound_ns = s->liveness_bound_ns,
     };
     SimCoverageWorld w = {sim_world_net(run->world), sim_world_storage(run->world),
