@@ -89,7 +89,7 @@ START_TEST(test_nonfifo_network) { check_bug("nonfifo-network"); }
 END_TEST
 START_TEST(test_drop_channel_state) { check_bug("drop-channel-state"); }
 END_TEST
-START_TEST(test_no_fencing) { check_bug("no-fencing"); }
+START_TEST(test_no_fencing) { check_bug("fence-first-try-only"); }
 END_TEST
 
 static Suite *bugs_caught_suite(void) {

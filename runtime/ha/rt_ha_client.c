@@ -22,6 +22,7 @@ struct RtHaClient {
     RtHaStateFunc listener;
     void *listener_data;
     uint64_t sessions; /* opened so far */
+    uint64_t suspensions; /* transitions out of CONNECTED seen by the listener */
     bool fresh;        /* the current session followed an ended one, not yet seen up */
     GArray *waiters;   /* Waiter, in ticket order */
     uint64_t next_ticket;
@@ -76,7 +77,9 @@ static bool read_retry_policy(RtHaConfig *out, const RtConfig *conf, GError **er
         !rt_config_get_duration_ns(conf, "high-availability.zookeeper.client.retry-wait",
                                    RT_HA_DEFAULT_RETRY_WAIT_NS, &out->retry_wait_ns, error) ||
         !rt_config_get_u64(conf, "high-availability.zookeeper.client.max-retry-attempts",
-                           RT_HA_DEFAULT_MAX_RETRIES, &retries, error))
+                           RT_HA_DEFAULT_MAX_RETRIES, &retries, error) ||
+        !rt_config_get_bool(conf, "high-availability.zookeeper.fence-writes", false,
+                            &out->fence_writes, error))
         return false;
     if (retries > 29)
         return config_error(error, "high-availability.zookeeper.client.max-retry-attempts",
@@ -180,6 +183,8 @@ static void on_session(RtCoord *coord, RtCoordState state, void *user_data) {
     RtEvent ev = {.kind = RT_EV_COORD_SESSION, .a = state, .b = client->sessions};
     rt_env_observe(client->env, &ev);
     bool fresh = false;
+    if (state != RT_COORD_CONNECTED && state != RT_COORD_CONNECTING)
+        client->suspensions++;
     if (state == RT_COORD_CONNECTED) {
         fresh = client->fresh;
         client->fresh = false;
@@ -194,6 +199,11 @@ static void on_session(RtCoord *coord, RtCoordState state, void *user_data) {
          * the old handle, whose late failures must still be delivered). */
         client->reopen_timer = rt_env_timer_start(client->env, 0, reopen_fire, client);
     }
+}
+
+uint64_t rt_ha_client_suspensions(const RtHaClient *client) {
+    assert(client != NULL);
+    return client->suspensions;
 }
 
 /* ----------------------------------------------------------------- waiters */

@@ -168,6 +168,12 @@ const SimKeySpec sim_keys_config[] = {
      "ZooKeeper connection timeout"},
     {"high-availability.zookeeper.client.tolerate-suspended-connections", SIM_KEY_BOOL, NULL,
      0, 0, "keep leadership while suspended"},
+    {"high-availability.zookeeper.client.retry-wait", SIM_KEY_DURATION, NULL, 0, 0,
+     "Curator retry wait"},
+    {"high-availability.zookeeper.client.max-retry-attempts", SIM_KEY_U64, NULL, 0, 29,
+     "Curator retries"},
+    {"high-availability.zookeeper.fence-writes", SIM_KEY_BOOL, NULL, 0, 0,
+     "ckptsim: fence HA store writes on the leader latch (Flink: false)"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 
