@@ -159,12 +159,24 @@ static void removal_release(ZkCall *call) {
     g_free(lock);
 }
 
-/* Planted bug FLINK-26284: the state file is gone before the pointer is marked. */
-static void removal_early_discarded(void *ud, GError *error) {
+/* Planted bug FLINK-26284: the state file is gone (durably, as on a distributed file
+ * system) before the pointer is marked. */
+static void removal_early_synced(void *ud, GError *error) {
     g_clear_error(&error);
     ZkCall *call = zk_call_enter(ud);
     if (call != NULL)
         removal_release(call);
+}
+
+static void removal_early_discarded(void *ud, GError *error) {
+    g_clear_error(&error);
+    ZkCall *call = zk_call_enter(ud);
+    if (call == NULL)
+        return;
+    char *dir = g_path_get_dirname(call->state_path);
+    if (!rt_storage_fsync_dir(call->s->base.env->storage, dir, removal_early_synced, ud, NULL))
+        removal_release(call);
+    g_free(dir);
 }
 
 static void remove_checkpoint(ZkStore *s, RtCompletedCheckpoint *old) {
