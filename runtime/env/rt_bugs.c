@@ -44,7 +44,7 @@ static const RtBugInfo bugs[] = {
     {RT_BUG_FLINK_25486, "FLINK-25486",
      "a job manager that loses leadership clears all HA data of the job as if it were "
      "terminal",
-     "exactly-once"},
+     "liveness"},
     {RT_BUG_FLINK_14091, "FLINK-14091",
      "the checkpoint ID counter stays SUSPENDED after a reconnect: no checkpoint ever again",
      "liveness"},

@@ -32,9 +32,9 @@ static const SimMuseumIncident incidents[] = {
     {"FLINK-7783", "ha-safety",
      "recovery skipped an unreadable checkpoint (FLINK-5940's fallback) and restored an "
      "older one"},
-    {"FLINK-25486", "exactly-once",
-     "a job manager that lost leadership cleaned up all HA data of the job; the new leader "
-     "restored from nothing"},
+    {"FLINK-25486", "liveness",
+     "a job manager that lost leadership cleaned up the job's HA data; the new leader "
+     "could not recover the job"},
     {"FLINK-14091", "liveness",
      "the checkpoint ID counter stayed SUSPENDED after a reconnect, so no checkpoint was "
      "ever triggered again"},
