@@ -132,12 +132,23 @@ static void removal_locks_deleted(RtCoord *coord, GError *error, void *ud) {
     }
 }
 
+/* Our lock on node is gone (or will be taken care of): forget it. */
+static void removing_forget(ZkStore *s, const char *node) {
+    for (guint i = 0; i < s->removing->len; i++)
+        if (strcmp(g_ptr_array_index(s->removing, i), node) == 0) {
+            g_ptr_array_remove_index(s->removing, i);
+            return;
+        }
+}
+
 static void removal_lock_deleted(RtCoord *coord, GError *error, void *ud) {
     ZkCall *call = zk_call_enter(ud);
     bool ok = error == NULL || g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NO_NODE);
     g_clear_error(&error);
     if (call == NULL)
         return;
+    if (ok)
+        removing_forget(call->s, call->node);
     if (!ok) {
         call_free(call);
         return;
@@ -185,6 +196,8 @@ static void remove_checkpoint(ZkStore *s, RtCompletedCheckpoint *old) {
     call->node = zk_store_node(s, old->checkpoint_id);
     call->meta_path = rt_ckpt_metadata_path(s->ckpt_dir, s->base.job, old->checkpoint_id);
     call->state_path = rt_ckpt_store_zk_state_path(s->client, s->base.job, old->checkpoint_id);
+    if (s->removing->len < RT_CKPT_STORE_ZK_MAX_ENTRIES)
+        g_ptr_array_add(s->removing, g_strdup(call->node));
     if (rt_bug_on(s->base.env, RT_BUG_FLINK_26284)) {
         rt_storage_remove(s->base.env->storage, call->state_path, removal_early_discarded,
                           zk_call_ud(call), NULL);
@@ -439,7 +452,8 @@ static void zk_free(RtCkptStore *self) {
         char *node = zk_store_node(s, cp->checkpoint_id);
         char *locks = g_strdup_printf("%s/locks", node);
         char *lock = g_strdup_printf("%s/%s", locks, s->lock_name);
-        rt_coord_delete(coord, lock, RT_COORD_ANY_VERSION, ignore_done, NULL, NULL);
+        /* Curator retries the release across a suspension: guaranteed. */
+        rt_ha_client_delete_guaranteed(s->client, lock);
         if (clear) {
             char *state = rt_ckpt_store_zk_state_path(s->client, self->job, cp->checkpoint_id);
             rt_coord_delete(coord, locks, RT_COORD_ANY_VERSION, ignore_done, NULL, NULL);
@@ -451,6 +465,17 @@ static void zk_free(RtCkptStore *self) {
         g_free(locks);
         g_free(node);
     }
+    /* releaseAll covers every node we may lock: also the one a publish in flight may
+     * have created and those whose removal had not released our lock yet. */
+    if (s->adding != NULL)
+        g_ptr_array_add(s->removing, g_strdup(s->adding->node));
+    for (guint i = 0; i < s->removing->len && !rt_bug_on(self->env, RT_BUG_FLINK_10011); i++) {
+        char *lock = g_strdup_printf("%s/locks/%s", (char *)g_ptr_array_index(s->removing, i),
+                                     s->lock_name);
+        rt_ha_client_delete_guaranteed(s->client, lock);
+        g_free(lock);
+    }
+    g_ptr_array_unref(s->removing);
     rt_pending_ops_clear(&s->ops); /* the add, removals and recovery in flight */
     rt_ckpt_store_base_deinit(self);
     g_free(s->ckpt_dir);
@@ -493,5 +518,6 @@ RtCkptStore *rt_ckpt_store_zk_new(RtHaClient *client, const char *ckpt_dir, cons
     g_free(stream);
     s->lock_name = g_strdup_printf("%u-%016" PRIx64, env->process_id, rt_rng_next(&rng));
     rt_pending_ops_init(&s->ops);
+    s->removing = g_ptr_array_new_with_free_func(g_free);
     return &s->base;
 }

@@ -108,6 +108,11 @@ uint64_t rt_ha_client_when_connected(RtHaClient *client, RtHaReadyFunc fn, void 
 /* Drops a waiting callback (no-op if it ran or ticket is 0). */
 void rt_ha_client_cancel(RtHaClient *client, uint64_t ticket);
 
+/* Deletes path (any version) now if connected, else on the next CONNECTED, whatever the
+ * outcome (Curator's guaranteed() delete, used for releasing locks on shutdown: the
+ * caller may be gone by then). Dropped when too many wait or the client is freed. */
+void rt_ha_client_delete_guaranteed(RtHaClient *client, const char *path);
+
 
 /* Creates every proper prefix of path and path itself, persistent, pipelined on coord
  * (per-session FIFO makes them land before any later call); errors are ignored: the

@@ -40,6 +40,9 @@ static const SimMuseumIncident incidents[] = {
      "ever triggered again"},
     {"FLINK-10052", "liveness",
      "leadership was revoked on every SUSPENDED, so every ZooKeeper blip restarted the job"},
+    {"FLINK-10011", "ha-hygiene",
+     "a job manager that lost leadership kept its checkpoint locks; the new leader could "
+     "not remove subsumed checkpoints"},
     {"FLINK-10377", "exactly-once",
      "the two-phase-commit sink committed only the exactly notified checkpoint's "
      "transaction; a skipped one stayed uncommitted"},
