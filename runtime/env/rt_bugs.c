@@ -58,6 +58,10 @@ static const RtBugInfo bugs[] = {
     {RT_BUG_FLINK_10377, "FLINK-10377",
      "the two-phase-commit sink commits only the transaction of the exactly notified id",
      "exactly-once"},
+    {RT_BUG_FLINK_20645, "FLINK-20645",
+     "an input channel stops recording unaligned channel state at any barrier or cancel "
+     "marker, a stale one of an older checkpoint too",
+     "consistent-cut"},
     {0, NULL, NULL, NULL},
 };
 

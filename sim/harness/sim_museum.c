@@ -46,6 +46,9 @@ static const SimMuseumIncident incidents[] = {
     {"FLINK-10377", "exactly-once",
      "the two-phase-commit sink committed only the exactly notified checkpoint's "
      "transaction; a skipped one stayed uncommitted"},
+    {"FLINK-20645", "consistent-cut",
+     "an input channel stopped recording unaligned channel state at a stale barrier or "
+     "cancel marker; in-flight records were neither in the state nor replayed"},
 };
 
 const SimMuseumIncident *sim_museum_incidents(size_t *n) {
