@@ -516,6 +516,41 @@ START_TEST(test_fenced_first_try_refused) {
 }
 END_TEST
 
+/* Children of the locks node of a pointer (-1: no locks node). */
+static int lock_count(const char *ptr) {
+    char *locks = g_strdup_printf("%s/locks", ptr);
+    RtCoordStat st;
+    int n = sim_zk_tree_stat(sim_zk_tree(zk), locks, &st) ? st.num_children : -1;
+    g_free(locks);
+    return n;
+}
+
+/* A store freed while its session is suspended (a leader revoked at SUSPENDED) still
+ * releases its locks once reconnected (DefaultCompletedCheckpointStore.shutdown ->
+ * releaseAll, retried by Curator); with the planted FLINK-10011 bug it keeps them. */
+static void release_across_suspension(bool bug) {
+    client(0, false);
+    run_for(SEC);
+    RtCkptStore *s = store(0, NULL, 1);
+    ck_assert_ptr_null(store_op(s, checkpoint(1)).error);
+    ck_assert_int_eq(lock_count(PTR(1)), 1);
+    if (bug)
+        proc(0)->env->bugs |= RT_BUG_FLINK_10011;
+    sim_zk_drop_connection(zk, 0, 500000000u);
+    run_for(1000000u);
+    rt_ckpt_store_free(proc(0)->store);
+    proc(0)->store = NULL;
+    run_for(2 * SEC);
+    ck_assert_uint_eq(rt_ha_client_state(proc(0)->client), RT_COORD_CONNECTED);
+    ck_assert(znode(PTR(1))); /* the pointer stays for the next leader */
+    ck_assert_int_eq(lock_count(PTR(1)), bug ? 1 : 0);
+}
+
+START_TEST(test_release_across_suspension) { release_across_suspension(false); }
+END_TEST
+START_TEST(test_keeps_locks_bug) { release_across_suspension(true); }
+END_TEST
+
 static void id_done(void *ud, uint64_t id, GError *error) {
     ck_assert_msg(error == NULL, "%s", error ? error->message : "");
     *(uint64_t *)ud = id;
@@ -696,6 +731,8 @@ static Suite *ha_suite(void) {
     tcase_add_test(tc, test_counter_ignores_floor);
     tcase_add_test(tc, test_counter_connection_state);
     tcase_add_test(tc, test_counter_stuck_suspended_bug);
+    tcase_add_test(tc, test_release_across_suspension);
+    tcase_add_test(tc, test_keeps_locks_bug);
     tcase_add_test(tc, test_subsumption);
     tcase_add_test(tc, test_recovery_fails_loudly);
     suite_add_tcase(s, tc);

@@ -44,7 +44,9 @@
  * the children's cversion changed meanwhile.
  *
  * Contexts of ZooKeeper calls are tracked by the RtHaClient (freed with it if their
- * session is freed first); free() releases our locks best-effort.
+ * session is freed first); free() releases our locks (in memory, being removed or being
+ * published) with rt_ha_client_delete_guaranteed, so a store shut down while suspended
+ * still releases them on reconnect (Curator retries; FLINK-10011).
  */
 #ifndef RT_CKPT_STORE_ZK_H
 #define RT_CKPT_STORE_ZK_H
