@@ -9,6 +9,7 @@ set -euo pipefail
 packages=(
   gcc clang pkg-config meson ninja-build   # compilers and build tools
   libglib2.0-dev check                     # GLib, the Check test framework
+  libjson-glib-dev                         # JSON output of ckptsim museum
   libzookeeper-mt-dev                      # the ZooKeeper C client (libzookeeper_mt)
   zookeeper                                # a real server for the 'zk' test suite
   gnuplot-nox                              # the report's plots (a run-time tool)

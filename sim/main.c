@@ -34,6 +34,8 @@ static const SimCommand commands[] = {
      "ckptsim zk probe --zk 127.0.0.1:2181 --json"},
     {"live", sim_cmd_live, "run a scenario's job for real: processes, TCP, files, ZooKeeper",
      "ckptsim live scenarios/linear.ini --dir /tmp/live1"},
+    {"museum", sim_cmd_museum, "replay real Flink incidents: each caught with its bug, held without",
+     "ckptsim museum --json --seeds 1..200 --jobs 2"},
 };
 
 static void usage(FILE *out) {

@@ -24,5 +24,6 @@ int sim_bench_e2e(int argc, char **argv);  /* sim/harness/sim_bench_e2e.c (bench
 int sim_cmd_report(int argc, char **argv); /* sim/report/sim_report.c */
 int sim_cmd_zk(int argc, char **argv);     /* sim/sim_cmd_zk.c */
 int sim_cmd_live(int argc, char **argv);   /* sim/harness/sim_live.c */
+int sim_cmd_museum(int argc, char **argv); /* sim/harness/sim_museum.c */
 
 #endif /* SIM_COMMANDS_H */

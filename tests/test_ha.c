@@ -4,8 +4,10 @@
  * revoked, gets a new session and must win a new election, a suspended leader is
  * revoked and resets its latch unless suspensions are tolerated); the checkpoint ID
  * counter's compare-and-set under contention (ids 1..n, each once); the store's multi
- * (pointer + locks + ephemeral lock, both files durable), fencing (a zombie's publish
- * is refused; with the planted no-fencing bug the same publish goes through),
+ * (pointer + locks + ephemeral lock, both files durable), fencing with fence-writes (a
+ * zombie's publish is refused; with the planted fence-first-try-only bug a retried one
+ * goes through) and Flink's unfenced default (the same zombie publish goes through), the
+ * ID counter's connection-state check (FLINK-14091, with its planted bug) and no floor,
  * subsumption, and recovery that fails loudly on an unreadable checkpoint. */
 #include <check.h>
 #include <inttypes.h>
@@ -57,12 +59,14 @@ static const SimProcessClass proc_class = {"ha-test", proc_start, proc_stop};
 
 static SimWorld *world;
 static SimZk *zk;
+static bool fence_writes; /* high-availability.zookeeper.fence-writes of new clients */
 
 static void world_setup(void) {
     SimWorldConfig cfg;
     sim_world_config_init(&cfg, 11);
     world = sim_world_new(&cfg);
     zk = sim_zk_new(sim_world_kernel(world), 11, NULL, NULL);
+    fence_writes = true; /* most tests here test the fenced variant */
     sim_zk_attach_world(zk, world);
     for (unsigned i = 0; i < NPROC; i++)
         ck_assert_uint_eq(sim_world_spawn(world, "p", &proc_class, NULL), i);
@@ -96,6 +100,8 @@ static RtHaClient *client(SimProcessId pid, bool tolerate) {
     rt_config_set(conf, "high-availability.zookeeper.client.retry-wait", "500 ms");
     rt_config_set(conf, "high-availability.zookeeper.client.tolerate-suspended-connections",
                   tolerate ? "true" : "false");
+    rt_config_set(conf, "high-availability.zookeeper.fence-writes",
+                  fence_writes ? "true" : "false");
     RtHaConfig hc;
     GError *err = NULL;
     ck_assert_msg(rt_ha_config_read(&hc, conf, &err), "%s", err ? err->message : "");
@@ -480,20 +486,143 @@ START_TEST(test_suspended_publish_fenced) {
 }
 END_TEST
 
-START_TEST(test_no_fencing_bug_lets_zombie_publish) {
+/* Flink's default (fence-writes false): ZooKeeperStateHandleStore writes node + locks +
+ * lock with no leadership check, so a store whose latch is gone still publishes. */
+START_TEST(test_unfenced_default_lets_zombie_publish) {
+    fence_writes = false;
     client(0, false);
     run_for(SEC);
     const char *gone = ROOT "/leader/latch/_c_0000000000000000-latch-0000000099";
     RtCkptStore *s = store(0, gone, 1);
     Done d = store_op(s, checkpoint(1));
+    ck_assert_msg(d.error == NULL, "%s", d.error ? d.error->message : "");
+    ck_assert(znode(PTR(1)));
+}
+END_TEST
+
+/* fence-writes: a first try is fenced; the planted fence-first-try-only bug lets a retry
+ * (here: the session is cut just after the multi is sent) through. */
+START_TEST(test_fenced_first_try_refused) {
+    client(0, false);
+    run_for(SEC);
+    const char *gone = ROOT "/leader/latch/_c_0000000000000000-latch-0000000099";
+    RtCkptStore *s = store(0, gone, 1);
+    proc(0)->env->bugs |= RT_BUG_FENCE_FIRST_TRY_ONLY;
+    Done d = store_op(s, checkpoint(1));
     ck_assert_ptr_nonnull(d.error); /* fenced: that latch does not exist */
+    ck_assert_msg(strstr(d.error->message, "fenced") != NULL, "%s", d.error->message);
     g_error_free(d.error);
     ck_assert(!znode(PTR(1)));
-    proc(0)->env->bugs |= RT_BUG_NO_FENCING;
-    d = store_op(s, checkpoint(2));
-    ck_assert_msg(d.error == NULL, "%s", d.error ? d.error->message : "");
-    ck_assert(znode(PTR(2))); /* the check was all that stood in the way */
 }
+END_TEST
+
+/* Children of the locks node of a pointer (-1: no locks node). */
+static int lock_count(const char *ptr) {
+    char *locks = g_strdup_printf("%s/locks", ptr);
+    RtCoordStat st;
+    int n = sim_zk_tree_stat(sim_zk_tree(zk), locks, &st) ? st.num_children : -1;
+    g_free(locks);
+    return n;
+}
+
+/* A store freed while its session is suspended (a leader revoked at SUSPENDED) still
+ * releases its locks once reconnected (DefaultCompletedCheckpointStore.shutdown ->
+ * releaseAll, retried by Curator); with the planted FLINK-10011 bug it keeps them. */
+static void release_across_suspension(bool bug) {
+    client(0, false);
+    run_for(SEC);
+    RtCkptStore *s = store(0, NULL, 1);
+    ck_assert_ptr_null(store_op(s, checkpoint(1)).error);
+    ck_assert_int_eq(lock_count(PTR(1)), 1);
+    if (bug)
+        proc(0)->env->bugs |= RT_BUG_FLINK_10011;
+    sim_zk_drop_connection(zk, 0, 500000000u);
+    run_for(1000000u);
+    rt_ckpt_store_free(proc(0)->store);
+    proc(0)->store = NULL;
+    run_for(2 * SEC);
+    ck_assert_uint_eq(rt_ha_client_state(proc(0)->client), RT_COORD_CONNECTED);
+    ck_assert(znode(PTR(1))); /* the pointer stays for the next leader */
+    ck_assert_int_eq(lock_count(PTR(1)), bug ? 1 : 0);
+}
+
+START_TEST(test_release_across_suspension) { release_across_suspension(false); }
+END_TEST
+START_TEST(test_keeps_locks_bug) { release_across_suspension(true); }
+END_TEST
+
+static void id_done(void *ud, uint64_t id, GError *error) {
+    ck_assert_msg(error == NULL, "%s", error ? error->message : "");
+    *(uint64_t *)ud = id;
+}
+
+static void id_maybe(void *ud, uint64_t id, GError *error) {
+    *(uint64_t *)ud = error == NULL ? id : 0;
+    g_clear_error(&error);
+}
+
+static void start_done(void *ud, GError *error) {
+    ck_assert_msg(error == NULL, "%s", error ? error->message : "");
+    (*(int *)ud)++;
+}
+
+static RtCkptIdCounter *started_counter(SimProcessId pid) {
+    Proc *p = proc(pid);
+    p->counter = rt_ckpt_id_counter_zk_new(p->client, ROOT "/jobs/" JOB "/checkpoint_id_counter",
+                                           NULL);
+    int started = 0;
+    ck_assert(rt_ckpt_id_counter_start(p->counter, start_done, &started, NULL));
+    run_for(SEC);
+    ck_assert_int_eq(started, 1);
+    return p->counter;
+}
+
+/* The checkpoint ID counter hands out the node's value: a floor (the job manager's
+ * latest+1 after recovery) does not raise it - Flink calls setCount only after a
+ * savepoint restore. */
+START_TEST(test_counter_ignores_floor) {
+    client(0, false);
+    run_for(SEC);
+    RtCkptIdCounter *c = started_counter(0);
+    rt_ckpt_id_counter_set_floor(c, 50);
+    uint64_t id = 0;
+    ck_assert(rt_ckpt_id_counter_get_and_increment(c, id_done, &id, NULL));
+    run_for(SEC);
+    ck_assert_uint_eq(id, 1);
+}
+END_TEST
+
+/* checkConnectionState: refused while SUSPENDED, fine again after the reconnect; with
+ * the planted FLINK-14091 bug it stays refused after the reconnect. */
+static void counter_across_suspension(bool bug) {
+    client(0, true);
+    run_for(SEC);
+    RtCkptIdCounter *c = started_counter(0);
+    if (bug)
+        proc(0)->env->bugs |= RT_BUG_FLINK_14091;
+    sim_zk_drop_connection(zk, 0, 500000000u);
+    run_for(1000000u);
+    GError *err = NULL;
+    ck_assert(!rt_ckpt_id_counter_get_and_increment(c, id_done, NULL, &err));
+    ck_assert_msg(strstr(err->message, "connection state") != NULL, "%s", err->message);
+    g_error_free(err);
+    run_for(3 * SEC);
+    ck_assert_uint_eq(rt_ha_client_state(proc(0)->client), RT_COORD_CONNECTED);
+    uint64_t id = 99;
+    bool ok = rt_ckpt_id_counter_get_and_increment(c, id_maybe, &id, &err);
+    if (bug) {
+        ck_assert(!ok);
+        g_error_free(err);
+        return;
+    }
+    ck_assert_msg(ok, "%s", err ? err->message : "");
+    run_for(SEC);
+    ck_assert_uint_eq(id, 1);
+}
+
+START_TEST(test_counter_connection_state) { counter_across_suspension(false); }
+END_TEST
+START_TEST(test_counter_stuck_suspended_bug) { counter_across_suspension(true); }
 END_TEST
 
 START_TEST(test_subsumption) {
@@ -597,7 +726,13 @@ static Suite *ha_suite(void) {
     tcase_add_test(tc, test_counter_cas_contention);
     tcase_add_test(tc, test_store_multi_and_fencing);
     tcase_add_test(tc, test_suspended_publish_fenced);
-    tcase_add_test(tc, test_no_fencing_bug_lets_zombie_publish);
+    tcase_add_test(tc, test_unfenced_default_lets_zombie_publish);
+    tcase_add_test(tc, test_fenced_first_try_refused);
+    tcase_add_test(tc, test_counter_ignores_floor);
+    tcase_add_test(tc, test_counter_connection_state);
+    tcase_add_test(tc, test_counter_stuck_suspended_bug);
+    tcase_add_test(tc, test_release_across_suspension);
+    tcase_add_test(tc, test_keeps_locks_bug);
     tcase_add_test(tc, test_subsumption);
     tcase_add_test(tc, test_recovery_fails_loudly);
     suite_add_tcase(s, tc);

@@ -364,7 +364,11 @@ void rt_subtask_capture_arrival(RtSubtask *st, uint32_t ch, const RtInItem *it) 
             continue;
         if (it->type == RT_MSG_BUFFER) {
             capture_in(p, ch, it->recs, it->n);
-        } else if (it->type == RT_MSG_BARRIER && it->checkpoint_id >= p->checkpoint_id) {
+        } else if ((it->type == RT_MSG_BARRIER && it->checkpoint_id >= p->checkpoint_id) ||
+                   (rt_bug_on(st->env, RT_BUG_FLINK_20645) &&
+                    (it->type == RT_MSG_BARRIER || it->type == RT_MSG_CANCEL))) {
+            /* Planted bug FLINK-20645: any barrier or cancel marker (a stale one of an
+             * older checkpoint too) stops the capture. */
             p->persisting[ch] = false;
             p->n_persisting--;
             maybe_persist(p);

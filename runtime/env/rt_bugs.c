@@ -22,8 +22,46 @@ static const RtBugInfo bugs[] = {
      "consistent-cut"},
     {RT_BUG_DROP_CHANNEL_STATE, "drop-channel-state",
      "unaligned snapshots omit the in-flight channel state", "consistent-cut"},
-    {RT_BUG_NO_FENCING, "no-fencing",
-     "HA writes skip the leader-latch check, so a zombie leader can publish", "ha-safety"},
+    {RT_BUG_FENCE_FIRST_TRY_ONLY, "fence-first-try-only",
+     "with fence-writes, only a publish's first try checks the leader latch: a retry on a "
+     "new session lets a zombie leader publish",
+     "ha-safety"},
+    /* The bug museum: one bug per Flink ticket (scenarios/museum/<ticket>.ini). */
+    {RT_BUG_FLINK_24543, "FLINK-24543",
+     "a retried publish that answers NodeExists is taken as a failure and its state "
+     "discarded while ZooKeeper points at it",
+     "liveness"},
+    {RT_BUG_FLINK_22494, "FLINK-22494",
+     "a publish whose outcome is unknown discards its state although it may be committed",
+     "liveness"},
+    {RT_BUG_FLINK_26284, "FLINK-26284",
+     "subsumption deletes the state files before marking the pointer for deletion",
+     "liveness"},
+    {RT_BUG_FLINK_7783, "FLINK-7783",
+     "recovery skips an unreadable checkpoint and restores an older one (FLINK-5940's "
+     "fallback)",
+     "ha-safety"},
+    {RT_BUG_FLINK_25486, "FLINK-25486",
+     "a job manager that loses leadership clears all HA data of the job as if it were "
+     "terminal",
+     "liveness"},
+    {RT_BUG_FLINK_14091, "FLINK-14091",
+     "the checkpoint ID counter stays SUSPENDED after a reconnect: no checkpoint ever again",
+     "liveness"},
+    {RT_BUG_FLINK_10011, "FLINK-10011",
+     "a job manager that loses leadership keeps its checkpoint locks: the new leader cannot "
+     "remove subsumed checkpoints",
+     "ha-hygiene"},
+    {RT_BUG_FLINK_10052, "FLINK-10052",
+     "leadership is revoked on every SUSPENDED even with tolerate-suspended-connections",
+     "liveness"},
+    {RT_BUG_FLINK_10377, "FLINK-10377",
+     "the two-phase-commit sink commits only the transaction of the exactly notified id",
+     "exactly-once"},
+    {RT_BUG_FLINK_20645, "FLINK-20645",
+     "an input channel stops recording unaligned channel state at any barrier or cancel "
+     "marker, a stale one of an older checkpoint too",
+     "consistent-cut"},
     {0, NULL, NULL, NULL},
 };
 
@@ -34,6 +72,6 @@ const RtBugInfo *rt_bugs_table(void) {
 uint64_t rt_bug_by_name(const char *name) {
     for (const RtBugInfo *b = bugs; b->name != NULL; b++)
         if (strcmp(b->name, name) == 0)
-            return (uint64_t)b->bug;
+            return b->bug;
     return 0;
 }

@@ -19,11 +19,24 @@ typedef enum RtBug {
     RT_BUG_ACK_BEFORE_FSYNC = 1u << 4,          /* snapshot acked before its file is durable */
     RT_BUG_NONFIFO_NETWORK = 1u << 5,           /* the network reorders messages (world bug) */
     RT_BUG_DROP_CHANNEL_STATE = 1u << 6,        /* unaligned snapshots omit channel state */
-    RT_BUG_NO_FENCING = 1u << 7,                /* HA writes without the leader-latch check */
+    RT_BUG_FENCE_FIRST_TRY_ONLY = 1u << 7,      /* fenced HA publish: retries skip the check */
 } RtBug;
 
+/* The bug museum (sim/harness/sim_museum.c): one planted bug per real Flink ticket,
+ * named after it. Bits 40 and up, so other tables can grow without colliding. */
+#define RT_BUG_FLINK_24543 (UINT64_C(1) << 40) /* retried publish: NodeExists = failure */
+#define RT_BUG_FLINK_22494 (UINT64_C(1) << 41) /* unknown publish outcome: state discarded */
+#define RT_BUG_FLINK_26284 (UINT64_C(1) << 42) /* files deleted before marked for deletion */
+#define RT_BUG_FLINK_7783 (UINT64_C(1) << 43)  /* recovery skips an unreadable checkpoint */
+#define RT_BUG_FLINK_25486 (UINT64_C(1) << 44) /* a suspended leader clears all HA data */
+#define RT_BUG_FLINK_14091 (UINT64_C(1) << 45) /* ID counter stuck SUSPENDED */
+#define RT_BUG_FLINK_10011 (UINT64_C(1) << 46) /* a former leader keeps its locks */
+#define RT_BUG_FLINK_10052 (UINT64_C(1) << 47) /* leadership revoked on every SUSPENDED */
+#define RT_BUG_FLINK_10377 (UINT64_C(1) << 48) /* the sink commits only the notified id */
+#define RT_BUG_FLINK_20645 (UINT64_C(1) << 49) /* unaligned capture stops on a stale barrier */
+
 typedef struct RtBugInfo {
-    RtBug bug;
+    uint64_t bug;            /* an RtBug or an RT_BUG_FLINK_* bit */
     const char *name;        /* stable: the --bug NAME of the command line */
     const char *description; /* one line */
     const char *invariant;   /* the oracle invariant expected to catch it */

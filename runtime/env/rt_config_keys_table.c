@@ -183,6 +183,10 @@ const RtKeyDef rt_key_table[] = {
     [RT_KEY_HA_TOLERATE_SUSPENDED] = {
         .name = ZKC "tolerate-suspended-connections", .type = BOOL, .def = "false",
         .help = "keep leadership while the connection is suspended"},
+    [RT_KEY_HA_FENCE_WRITES] = {
+        .name = HA "zookeeper.fence-writes", .type = BOOL, .def = "false",
+        .help = "ckptsim only: HA store writes also check the leader latch in their multi "
+                "(Flink's ZooKeeperStateHandleStore does not: false)"},
 
     /* ------------------------------------------- known Flink keys, not modelled */
     {.name = CK "unaligned.forced", .type = BOOL, .status = RT_KEY_NOTED,

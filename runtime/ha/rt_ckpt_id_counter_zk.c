@@ -1,13 +1,20 @@
 /* rt_ckpt_id_counter_zk.c - the checkpoint ID counter on a versioned znode, after
  * Flink's ZooKeeperCheckpointIDCounter: compare-and-set with setData(version), retried
- * on BadVersion (rt_ckpt_store_zk.h). Optionally fenced: the set is a multi that also
- * checks the leader's latch node. A call's context is registered in the counter's
+ * on BadVersion (rt_ckpt_store_zk.h). The unfenced counter is Flink's checkpoint ID
+ * counter exactly: every try of getAndIncrement first runs checkConnectionState (refused
+ * unless the connection is CONNECTED/RECONNECTED: FLINK-14091), and the id handed out is
+ * the node's value - never raised to a floor, as Flink's CheckpointCoordinator calls
+ * setCount only after a savepoint restore, never on a regular recovery (so a lost
+ * counter shows). Optionally fenced (the job-attempt counter, ckptsim's stand-in for the
+ * JobMasterId fencing token): the set is a multi that also checks the leader's latch
+ * node, and ids are raised to the floor. A call's context is registered in the counter's
  * RtPendingOps set from start to finish; ZooKeeper callbacks carry its token, so the
  * counter's free frees it whether or not a session ever answers (rt_pending_ops.h). */
 #include <assert.h>
 #include <inttypes.h>
 #include <string.h>
 
+#include "runtime/env/rt_bugs.h"
 #include "runtime/env/rt_pending_ops.h"
 #include "runtime/ha/rt_ckpt_store_zk.h"
 
@@ -20,6 +27,7 @@ typedef struct ZkCounter {
     uint64_t start_value; /* read by start: the next id then */
     bool started;
     bool busy;
+    uint64_t suspensions0; /* the client's suspensions when created (FLINK-14091 bug) */
 } ZkCounter;
 
 typedef struct CounterCall {
@@ -149,6 +157,23 @@ static bool counter_start(RtCkptIdCounter *self, RtCkptIdCounterStartFunc done, 
 
 /* ----------------------------------------------------------- get and increment */
 
+/* ZooKeeperCheckpointIDCounter.checkConnectionState: refused unless the last state seen
+ * is CONNECTED or RECONNECTED. Planted bug FLINK-14091: the last state is never updated
+ * back after a reconnect, so once suspended the counter refuses for good. */
+static bool check_connection_state(const ZkCounter *c, GError **error) {
+    if (c->fence != NULL)
+        return true; /* the job-attempt counter: not Flink's checkpoint ID counter */
+    RtCoordState st = rt_ha_client_state(c->client);
+    if (rt_bug_on(c->base.env, RT_BUG_FLINK_14091) &&
+        rt_ha_client_suspensions(c->client) > c->suspensions0)
+        st = RT_COORD_SUSPENDED;
+    if (st == RT_COORD_CONNECTED)
+        return true;
+    g_set_error(error, RT_COORD_ERROR, RT_COORD_ERROR_CONNECTION_LOSS,
+                "checkpoint ID counter: connection state: %s", rt_coord_state_name(st));
+    return false;
+}
+
 static void cas_read(CounterCall *call);
 
 static void id_finish(CounterCall *call, uint64_t id, GError *error) {
@@ -213,7 +238,7 @@ static void cas_got(RtCoord *coord, const void *data, size_t len, const RtCoordS
         id_finish(call, 0, error);
         return;
     }
-    call->id = MAX(v, call->c->base.floor);
+    call->id = call->c->fence != NULL ? MAX(v, call->c->base.floor) : v;
     char buf[24];
     int blen = g_snprintf(buf, sizeof buf, "%" PRIu64, call->id + 1);
     GError *err = NULL;
@@ -233,6 +258,10 @@ static void cas_got(RtCoord *coord, const void *data, size_t len, const RtCoordS
 
 static void cas_read(CounterCall *call) {
     GError *err = NULL;
+    if (!check_connection_state(call->c, &err)) {
+        id_finish(call, 0, err);
+        return;
+    }
     if (!rt_coord_get(rt_ha_client_coord(call->client), call->c->path, NULL, cas_got, call_ud(call),
                       &err)) {
         id_finish(call, 0, err);
@@ -243,6 +272,8 @@ static bool counter_get_and_increment(RtCkptIdCounter *self, RtCkptIdFunc done, 
                                       GError **error) {
     ZkCounter *c = (ZkCounter *)self;
     assert(c->started && !c->busy);
+    if (!check_connection_state(c, error))
+        return false;
     CounterCall *call = call_new(c, user_data);
     call->id_done = done;
     if (!rt_coord_get(rt_ha_client_coord(c->client), c->path, NULL, cas_got, call_ud(call),
@@ -288,6 +319,7 @@ RtCkptIdCounter *rt_ckpt_id_counter_zk_new(RtHaClient *client, const char *path,
     c->client = client;
     c->path = g_strdup(path);
     c->fence = g_strdup(fence);
+    c->suspensions0 = rt_ha_client_suspensions(client);
     rt_pending_ops_init(&c->ops);
     return &c->base;
 }

@@ -1,6 +1,7 @@
-/* rt_ckpt_store_zk.c - the completed-checkpoint store on ZooKeeper: fenced, retried
- * addAndLock, releaseAndTryRemove on subsumption, getAllAndLock recovery
- * (rt_ckpt_store_zk.h). Recovery is in rt_ckpt_store_zk_recover.c. */
+/* rt_ckpt_store_zk.c - the completed-checkpoint store on ZooKeeper: retried addAndLock
+ * (fenced only with fence-writes), releaseAndTryRemove on subsumption, releaseAll on
+ * free (rt_ckpt_store_zk.h). Recovery is in rt_ckpt_store_zk_recover.c. The planted
+ * bugs of the museum's HA tickets live here, each at the line Flink got wrong. */
 #include <assert.h>
 #include <inttypes.h>
 #include <string.h>
@@ -131,12 +132,23 @@ static void removal_locks_deleted(RtCoord *coord, GError *error, void *ud) {
     }
 }
 
+/* Our lock on node is gone (or will be taken care of): forget it. */
+static void removing_forget(ZkStore *s, const char *node) {
+    for (guint i = 0; i < s->removing->len; i++)
+        if (strcmp(g_ptr_array_index(s->removing, i), node) == 0) {
+            g_ptr_array_remove_index(s->removing, i);
+            return;
+        }
+}
+
 static void removal_lock_deleted(RtCoord *coord, GError *error, void *ud) {
     ZkCall *call = zk_call_enter(ud);
     bool ok = error == NULL || g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NO_NODE);
     g_clear_error(&error);
     if (call == NULL)
         return;
+    if (ok)
+        removing_forget(call->s, call->node);
     if (!ok) {
         call_free(call);
         return;
@@ -148,18 +160,51 @@ static void removal_lock_deleted(RtCoord *coord, GError *error, void *ud) {
     g_free(locks);
 }
 
-static void remove_checkpoint(ZkStore *s, RtCompletedCheckpoint *old) {
-    ZkCall *call = zk_call_new(s);
-    call->cp = old;
-    call->node = zk_store_node(s, old->checkpoint_id);
-    call->meta_path = rt_ckpt_metadata_path(s->ckpt_dir, s->base.job, old->checkpoint_id);
-    call->state_path = rt_ckpt_store_zk_state_path(s->client, s->base.job, old->checkpoint_id);
+static void removal_release(ZkCall *call) {
+    ZkStore *s = call->s;
     char *lock = g_strdup_printf("%s/locks/%s", call->node, s->lock_name);
     if (!rt_coord_delete(rt_ha_client_coord(s->client), lock, RT_COORD_ANY_VERSION,
                          removal_lock_deleted, zk_call_ud(call), NULL)) {
         call_free(call);
     }
     g_free(lock);
+}
+
+/* Planted bug FLINK-26284: the state file is gone (durably, as on a distributed file
+ * system) before the pointer is marked. */
+static void removal_early_synced(void *ud, GError *error) {
+    g_clear_error(&error);
+    ZkCall *call = zk_call_enter(ud);
+    if (call != NULL)
+        removal_release(call);
+}
+
+static void removal_early_discarded(void *ud, GError *error) {
+    g_clear_error(&error);
+    ZkCall *call = zk_call_enter(ud);
+    if (call == NULL)
+        return;
+    char *dir = g_path_get_dirname(call->state_path);
+    if (!rt_storage_fsync_dir(call->s->base.env->storage, dir, removal_early_synced, ud, NULL))
+        removal_release(call);
+    g_free(dir);
+}
+
+static void remove_checkpoint(ZkStore *s, RtCompletedCheckpoint *old) {
+    ZkCall *call = zk_call_new(s);
+    call->cp = old;
+    call->node = zk_store_node(s, old->checkpoint_id);
+    call->meta_path = rt_ckpt_metadata_path(s->ckpt_dir, s->base.job, old->checkpoint_id);
+    call->state_path = rt_ckpt_store_zk_state_path(s->client, s->base.job, old->checkpoint_id);
+    if (s->removing->len < RT_CKPT_STORE_ZK_MAX_ENTRIES)
+        g_ptr_array_add(s->removing, g_strdup(call->node));
+    if (rt_bug_on(s->base.env, RT_BUG_FLINK_26284)) {
+        rt_storage_remove(s->base.env->storage, call->state_path, removal_early_discarded,
+                          zk_call_ud(call), NULL);
+        return;
+    }
+    /* ZooKeeperStateHandleStore.releaseAndTryRemove: lock, locks (the mark), files, node. */
+    removal_release(call);
 }
 
 static void subsume(ZkStore *s) {
@@ -191,8 +236,11 @@ static void add_finish(ZkCall *call, GError *error) {
         rt_env_observe(s->base.env, &ev);
         rt_ckpt_store_base_append(&s->base, cp);
     } else {
+        /* PossibleInconsistentStateException keeps the state (FLINK-22494; planted bug
+         * FLINK-22494 discards it anyway). */
         bool kept =
-            g_error_matches(error, RT_CKPT_STORE_ERROR, RT_CKPT_STORE_ERROR_POSSIBLY_PERSISTED);
+            g_error_matches(error, RT_CKPT_STORE_ERROR, RT_CKPT_STORE_ERROR_POSSIBLY_PERSISTED) &&
+            !rt_bug_on(s->base.env, RT_BUG_FLINK_22494);
         if (!kept) {
             /* Nothing in ZooKeeper points to them: the files may go. */
             remove_file(s, call->state_path);
@@ -250,13 +298,16 @@ static void add_multi_done(RtCoord *coord, const RtCoordOpResult *results, size_
         g_clear_error(&error);
         return;
     }
-    if (error == NULL || (call->outcome_unknown &&
-                          g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NODE_EXISTS))) {
+    bool exists = g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NODE_EXISTS);
+    if (error == NULL || (call->outcome_unknown && exists &&
+                          !rt_bug_on(call->s->base.env, RT_BUG_FLINK_24543))) {
         /* NodeExists after an unknown outcome: our earlier try committed (FLINK-24543). */
         g_clear_error(&error);
         add_finish(call, NULL);
         return;
     }
+    if (exists && rt_bug_on(call->s->base.env, RT_BUG_FLINK_24543))
+        call->outcome_unknown = false; /* before the fix: a plain failure, files discarded */
     call->outcome_unknown = call->outcome_unknown || rt_coord_error_outcome_unknown(error);
     const RtHaConfig *cfg = rt_ha_client_config(call->client);
     if (rt_ha_error_retryable(error) && call->tries <= cfg->max_retries) {
@@ -292,8 +343,8 @@ static void add_issue(ZkCall *call) {
     char *lock = g_strdup_printf("%s/%s", locks, s->lock_name);
     RtCoordOp ops[4];
     size_t n = 0;
-    /* Fencing: only while our latch node exists (planted bug: no check). */
-    if (s->fence != NULL && !rt_bug_on(s->base.env, RT_BUG_NO_FENCING))
+    /* fence-writes: only while our latch node exists (planted bug: first try only). */
+    if (s->fence != NULL && !(call->tries > 1 && rt_bug_on(s->base.env, RT_BUG_FENCE_FIRST_TRY_ONLY)))
         ops[n++] = rt_coord_op_check(s->fence, RT_COORD_ANY_VERSION);
     ops[n++] = rt_coord_op_create(call->node, call->state_path, strlen(call->state_path),
                                   RT_COORD_PERSISTENT);
@@ -390,16 +441,41 @@ static void zk_free(RtCkptStore *self) {
     ZkStore *s = (ZkStore *)self;
     rt_env_timer_cancel(self->env, s->retry_timer);
     rt_ha_client_cancel(s->client, s->retry_ticket);
-    /* releaseAll: our locks go, the pointers stay for the next leader. */
+    /* DefaultCompletedCheckpointStore.shutdown(non-terminal): releaseAll - our locks go,
+     * the pointers stay for the next leader. Planted bugs: FLINK-10011 keeps the locks;
+     * FLINK-25486 treats the suspension as terminal and clears everything. */
     RtCoord *coord = rt_ha_client_coord(s->client);
-    for (guint i = 0; i < self->completed->len; i++) {
+    bool clear = rt_bug_on(self->env, RT_BUG_FLINK_25486);
+    for (guint i = 0; i < self->completed->len && !rt_bug_on(self->env, RT_BUG_FLINK_10011);
+         i++) {
         const RtCompletedCheckpoint *cp = g_ptr_array_index(self->completed, i);
         char *node = zk_store_node(s, cp->checkpoint_id);
-        char *lock = g_strdup_printf("%s/locks/%s", node, s->lock_name);
-        rt_coord_delete(coord, lock, RT_COORD_ANY_VERSION, ignore_done, NULL, NULL);
+        char *locks = g_strdup_printf("%s/locks", node);
+        char *lock = g_strdup_printf("%s/%s", locks, s->lock_name);
+        /* Curator retries the release across a suspension: guaranteed. */
+        rt_ha_client_delete_guaranteed(s->client, lock);
+        if (clear) {
+            char *state = rt_ckpt_store_zk_state_path(s->client, self->job, cp->checkpoint_id);
+            rt_coord_delete(coord, locks, RT_COORD_ANY_VERSION, ignore_done, NULL, NULL);
+            rt_coord_delete(coord, node, RT_COORD_ANY_VERSION, ignore_done, NULL, NULL);
+            remove_file(s, state);
+            g_free(state);
+        }
         g_free(lock);
+        g_free(locks);
         g_free(node);
     }
+    /* releaseAll covers every node we may lock: also the one a publish in flight may
+     * have created and those whose removal had not released our lock yet. */
+    if (s->adding != NULL)
+        g_ptr_array_add(s->removing, g_strdup(s->adding->node));
+    for (guint i = 0; i < s->removing->len && !rt_bug_on(self->env, RT_BUG_FLINK_10011); i++) {
+        char *lock = g_strdup_printf("%s/locks/%s", (char *)g_ptr_array_index(s->removing, i),
+                                     s->lock_name);
+        rt_ha_client_delete_guaranteed(s->client, lock);
+        g_free(lock);
+    }
+    g_ptr_array_unref(s->removing);
     rt_pending_ops_clear(&s->ops); /* the add, removals and recovery in flight */
     rt_ckpt_store_base_deinit(self);
     g_free(s->ckpt_dir);
@@ -430,7 +506,8 @@ RtCkptStore *rt_ckpt_store_zk_new(RtHaClient *client, const char *ckpt_dir, cons
     char *jp = rt_ckpt_zk_job_path(client, job);
     s->zk_dir = g_strdup_printf("%s/checkpoints", jp);
     g_free(jp);
-    s->fence = g_strdup(fence);
+    /* Flink does not fence store writes; ckptsim's fence-writes option does. */
+    s->fence = rt_ha_client_config(client)->fence_writes ? g_strdup(fence) : NULL;
     s->leader_session_id = leader_session_id;
     /* A distinct lock per store instance (Flink: a random UUID): one store per grant,
      * and grants have distinct leader session ids. */
@@ -441,5 +518,6 @@ RtCkptStore *rt_ckpt_store_zk_new(RtHaClient *client, const char *ckpt_dir, cons
     g_free(stream);
     s->lock_name = g_strdup_printf("%u-%016" PRIx64, env->process_id, rt_rng_next(&rng));
     rt_pending_ops_init(&s->ops);
+    s->removing = g_ptr_array_new_with_free_func(g_free);
     return &s->base;
 }

@@ -14,20 +14,25 @@
  *                                                (Flink's finalizeCheckpoint), same bytes
  * Both files are written with rt_atomic_write (durable) before ZooKeeper points to them.
  *
- * Counter: get (value, version); id = max(value, floor); setData(id + 1, version); on
- * BadVersion read again and retry (bounded). The first id is 1. With a fence path the
- * set is a multi that also checks that node (used for the job-attempt counter, so a
- * deposed leader can never deploy).
+ * Counter: checkConnectionState (refused unless CONNECTED); get (value, version);
+ * id = value; setData(id + 1, version); on BadVersion read again and retry (bounded).
+ * The first id is 1 (ZooKeeperCheckpointIDCounter). With a fence path (the job-attempt
+ * counter, so a deposed leader can never deploy) the set is a multi that also checks
+ * that node, ids are raised to the floor and the connection check is left out.
  *
- * Store add (addAndLock): both files, then ONE multi: check(fence) - the leader's own
- * latch node, so a writer whose grant is gone is refused - + create the pointer + its
- * locks node + our ephemeral lock. Connection loss, operation timeout or session expiry
+ * Store add (addAndLock): both files, then ONE multi: create the pointer + its locks
+ * node + our ephemeral lock, with no leadership check, as Flink's
+ * ZooKeeperStateHandleStore.writeStoreHandleTransactionally. Only with
+ * high-availability.zookeeper.fence-writes = true (ckptsim's option) does the multi
+ * also check(fence) - the leader's own latch node, so a writer whose grant is gone is
+ * refused. Connection loss, operation timeout or session expiry
  * are retried as Curator does (retry-wait, max-retry-attempts, on the then-current
  * session); NodeExists after such a retry counts as success (FLINK-24543). The outcome:
  * published (RT_EV_CKPT_PUBLISHED, a = leader session id); FAILED (nothing in ZooKeeper:
  * the files are removed); or POSSIBLY_PERSISTED when any attempt's outcome was unknown
- * and none succeeded: nothing is discarded. Planted bug RT_BUG_NO_FENCING leaves the
- * check out.
+ * and none succeeded: nothing is discarded. Planted bug fence-first-try-only (fenced
+ * variant) checks the fence on the first try only, so a retry on a new session is
+ * unfenced.
  *
  * Subsumption (releaseAndTryRemove): delete our lock; delete locks (NotEmpty: another
  * instance holds it - keep everything); discard the files and the subtasks' state;
@@ -39,7 +44,9 @@
  * the children's cversion changed meanwhile.
  *
  * Contexts of ZooKeeper calls are tracked by the RtHaClient (freed with it if their
- * session is freed first); free() releases our locks best-effort.
+ * session is freed first); free() releases our locks (in memory, being removed or being
+ * published) with rt_ha_client_delete_guaranteed, so a store shut down while suspended
+ * still releases them on reconnect (Curator retries; FLINK-10011).
  */
 #ifndef RT_CKPT_STORE_ZK_H
 #define RT_CKPT_STORE_ZK_H
@@ -55,8 +62,8 @@
 char *rt_ckpt_zk_job_path(const RtHaClient *client, const char *job);
 
 /* A store for job through client (borrowed, outlives the store). ckpt_dir is
- * state.checkpoints.dir. fence: the leader's latch node (copied; NULL only in tests of
- * the unfenced path); leader_session_id is reported with every publication. Empty
+ * state.checkpoints.dir. fence: the leader's latch node (copied; used only when the
+ * client's fence_writes is set); leader_session_id is reported with every publication. Empty
  * until rt_ckpt_store_recover. */
 RtCkptStore *rt_ckpt_store_zk_new(RtHaClient *client, const char *ckpt_dir, const char *job,
                                   const char *fence, uint64_t leader_session_id,

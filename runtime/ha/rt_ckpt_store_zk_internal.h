@@ -24,6 +24,7 @@ typedef struct ZkStore {
     RtPendingOps ops;           /* ZkCall in flight (add, removals, recovery) */
     bool busy;             /* a recover or add is in flight */
     ZkCall *adding;        /* the add in flight, NULL when none */
+    GPtrArray *removing;   /* char*: nodes being removed whose lock we may still hold */
     RtTimerId retry_timer; /* the add waits to retry */
     uint64_t retry_ticket; /* ... then for a connection */
 } ZkStore;

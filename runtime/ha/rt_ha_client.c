@@ -24,8 +24,10 @@ struct RtHaClient {
     RtHaStateFunc listener;
     void *listener_data;
     uint64_t sessions; /* opened so far */
+    uint64_t suspensions; /* transitions out of CONNECTED seen by the listener */
     bool fresh;        /* the current session followed an ended one, not yet seen up */
     GArray *waiters;   /* Waiter, in ticket order */
+    GPtrArray *deletes; /* char*: guaranteed deletes waiting for a connection */
     uint64_t next_ticket;
     RtTimerId flush_timer;  /* runs waiters while connected */
     RtTimerId reopen_timer; /* retries opening a session */
@@ -70,7 +72,8 @@ static bool read_retry_policy(RtHaConfig *out, const RtConfig *conf, GError **er
     if (!rt_config_key_bool(conf, RT_KEY_HA_TOLERATE_SUSPENDED, &out->tolerate_suspended,
                             error) ||
         !rt_config_key_duration_ns(conf, RT_KEY_HA_RETRY_WAIT, &out->retry_wait_ns, error) ||
-        !rt_config_key_u64(conf, RT_KEY_HA_MAX_RETRIES, &retries, error))
+        !rt_config_key_u64(conf, RT_KEY_HA_MAX_RETRIES, &retries, error) ||
+        !rt_config_key_bool(conf, RT_KEY_HA_FENCE_WRITES, &out->fence_writes, error))
         return false;
     out->max_retries = (uint32_t)retries;
     return true;
@@ -135,6 +138,7 @@ bool rt_ha_error_retryable(const GError *error) {
 
 static void on_session(RtCoord *coord, RtCoordState state, void *user_data);
 static void flush_waiters(RtHaClient *client);
+static void flush_deletes(RtHaClient *client);
 
 static RtCoord *open_session(RtHaClient *client, GError **error) {
     RtCoordConfig cc = client->cfg.coord;
@@ -177,6 +181,8 @@ static void on_session(RtCoord *coord, RtCoordState state, void *user_data) {
     RtEvent ev = {.kind = RT_EV_COORD_SESSION, .a = state, .b = client->sessions};
     rt_env_observe(client->env, &ev);
     bool fresh = false;
+    if (state != RT_COORD_CONNECTED && state != RT_COORD_CONNECTING)
+        client->suspensions++;
     if (state == RT_COORD_CONNECTED) {
         fresh = client->fresh;
         client->fresh = false;
@@ -184,6 +190,7 @@ static void on_session(RtCoord *coord, RtCoordState state, void *user_data) {
     if (client->listener != NULL)
         client->listener(client->listener_data, state, fresh);
     if (state == RT_COORD_CONNECTED) {
+        flush_deletes(client);
         flush_waiters(client);
     } else if ((state == RT_COORD_EXPIRED || state == RT_COORD_CLOSED) &&
                client->reopen_timer == 0) {
@@ -191,6 +198,36 @@ static void on_session(RtCoord *coord, RtCoordState state, void *user_data) {
          * the old handle, whose late failures must still be delivered). */
         client->reopen_timer = rt_env_timer_start(client->env, 0, reopen_fire, client);
     }
+}
+
+uint64_t rt_ha_client_suspensions(const RtHaClient *client) {
+    assert(client != NULL);
+    return client->suspensions;
+}
+
+/* --------------------------------------------------------- guaranteed deletes */
+
+static void delete_done(RtCoord *coord, GError *error, void *user_data) {
+    (void)coord;
+    (void)user_data;
+    g_clear_error(&error); /* NoNode: gone already; connection loss: the session's end
+                              takes an ephemeral node anyway */
+}
+
+static void flush_deletes(RtHaClient *client) {
+    for (guint i = 0; i < client->deletes->len; i++)
+        rt_coord_delete(client->coord, g_ptr_array_index(client->deletes, i),
+                        RT_COORD_ANY_VERSION, delete_done, NULL, NULL);
+    g_ptr_array_set_size(client->deletes, 0);
+}
+
+void rt_ha_client_delete_guaranteed(RtHaClient *client, const char *path) {
+    assert(client != NULL && path != NULL);
+    if (client->deletes->len >= RT_HA_MAX_WAITERS)
+        return;
+    g_ptr_array_add(client->deletes, g_strdup(path));
+    if (rt_coord_state(client->coord) == RT_COORD_CONNECTED)
+        flush_deletes(client);
 }
 
 /* ----------------------------------------------------------------- waiters */
@@ -253,6 +290,7 @@ RtHaClient *rt_ha_client_new(RtEnv *env, const RtHaConfig *cfg, GError **error) 
     client->cfg.coord.connect_string = client->connect;
     client->retired = g_ptr_array_new();
     client->waiters = g_array_new(FALSE, TRUE, sizeof(Waiter));
+    client->deletes = g_ptr_array_new_with_free_func(g_free);
     client->coord = open_session(client, error);
     if (client->coord == NULL) {
         rt_ha_client_free(client);
@@ -272,6 +310,7 @@ void rt_ha_client_free(RtHaClient *client) {
         rt_coord_free(g_ptr_array_index(client->retired, i));
     g_ptr_array_unref(client->retired);
     g_array_unref(client->waiters);
+    g_ptr_array_unref(client->deletes);
     rt_ha_config_clear(&client->cfg);
     g_free(client->connect);
     g_free(client);

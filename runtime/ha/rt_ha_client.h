@@ -12,11 +12,17 @@
  * ...client.tolerate-suspended-connections (false) decides whether a suspended
  * connection costs leadership; ...client.retry-wait (5 s) and ...max-retry-attempts (3)
  * are Curator's retry policy for writes whose connection failed.
+ * high-availability.zookeeper.fence-writes (false) is ckptsim's own: Flink's
+ * ZooKeeperStateHandleStore.writeStoreHandleTransactionally creates node + locks + lock
+ * with no leadership check, and DefaultCompletedCheckpointStore accepts that two job
+ * managers publish during a partition ("OK to take any valid successful checkpoint as
+ * long as the history is consistent"). With true, the store's publish multi also checks
+ * the leader's latch node, so a deposed leader's (retried) publish is refused.
  *
  * Retries follow Curator's RetryLoop: an operation that failed with connection loss,
  * an operation timeout or session expiry may be re-issued - on whatever session is
- * current by then. That is exactly why writes must be fenced inside ZooKeeper (a multi
- * that checks the leader's latch node): a retry on a fresh session is not the leader's.
+ * current by then. A retry on a fresh session is not the leader's: Flink lets it write
+ * anyway (see fence-writes above).
  *
  * Ordering: the state listener (one: the leader election) sees every state change of the
  * current session first; callbacks queued with rt_ha_client_when_connected run after it,
@@ -58,6 +64,7 @@ typedef struct RtHaConfig {
     bool tolerate_suspended; /* ...client.tolerate-suspended-connections */
     uint64_t retry_wait_ns;  /* ...client.retry-wait */
     uint32_t max_retries;    /* ...client.max-retry-attempts */
+    bool fence_writes;       /* high-availability.zookeeper.fence-writes (ckptsim, false) */
 } RtHaConfig;
 
 /* *enabled = whether high-availability(.type) is zookeeper. false + RT_HA_ERROR_CONFIG
@@ -88,6 +95,9 @@ RtCoord *rt_ha_client_coord(RtHaClient *client);
 RtCoordState rt_ha_client_state(RtHaClient *client);
 const RtHaConfig *rt_ha_client_config(const RtHaClient *client);
 RtEnv *rt_ha_client_env(const RtHaClient *client);
+/* Times the current or an earlier session left CONNECTED (SUSPENDED, EXPIRED, CLOSED),
+ * as the listener saw them. */
+uint64_t rt_ha_client_suspensions(const RtHaClient *client);
 /* Sessions opened so far (1 after new; +1 per expiry). */
 uint64_t rt_ha_client_sessions(const RtHaClient *client);
 
@@ -97,6 +107,11 @@ uint64_t rt_ha_client_sessions(const RtHaClient *client);
 uint64_t rt_ha_client_when_connected(RtHaClient *client, RtHaReadyFunc fn, void *user_data);
 /* Drops a waiting callback (no-op if it ran or ticket is 0). */
 void rt_ha_client_cancel(RtHaClient *client, uint64_t ticket);
+
+/* Deletes path (any version) now if connected, else on the next CONNECTED, whatever the
+ * outcome (Curator's guaranteed() delete, used for releasing locks on shutdown: the
+ * caller may be gone by then). Dropped when too many wait or the client is freed. */
+void rt_ha_client_delete_guaranteed(RtHaClient *client, const char *path);
 
 
 /* Creates every proper prefix of path and path itself, persistent, pipelined on coord

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/env/rt_bugs.h"
 #include "runtime/env/rt_pending_ops.h"
 
 #define LATCH_SEQ_DIGITS 10u
@@ -475,7 +476,9 @@ static void on_state(void *ud, RtCoordState state, bool new_session) {
     switch (state) {
     case RT_COORD_CONNECTED: on_connected(e, new_session); break;
     case RT_COORD_SUSPENDED:
-        if (!rt_ha_client_config(e->client)->tolerate_suspended) {
+        /* Planted bug FLINK-10052: revoked on every SUSPENDED, tolerated or not. */
+        if (!rt_ha_client_config(e->client)->tolerate_suspended ||
+            rt_bug_on(e->env, RT_BUG_FLINK_10052)) {
             revoke(e);
         } else if (e->lost_timer == 0) {
             uint64_t t = rt_coord_session_timeout_ns(rt_ha_client_coord(e->client));

@@ -276,6 +276,14 @@ static void sink_commit_next(RtSink *s) {
         return;
     if (t->checkpoint_id > s->notified && !s->bug_commit_early && !s->recovering)
         return;
+    if (rt_bug_on(s->base.ctx.env, RT_BUG_FLINK_10377) && t->checkpoint_id < s->notified &&
+        !s->recovering) {
+        /* Planted bug FLINK-10377: only the exactly notified id commits; a skipped one is
+         * forgotten, never committed. */
+        txn_free(g_queue_pop_head(&s->pending));
+        sink_commit_next(s);
+        return;
+    }
     s->committing = true;
     t->stage = TXN_COMMITTING;
     if (t->file != NULL) {

@@ -12,6 +12,7 @@
 #include "sim/harness/sim_coverage.h"
 #include "sim/report/sim_metrics.h"
 #include "sim/world/sim_world.h"
+#include "sim/harness/sim_oracle_ha.h"
 #include "sim/world/sim_zk.h"
 
 G_DEFINE_QUARK(sim-run-error-quark, sim_run_error)
@@ -580,6 +581,8 @@ bool sim_run(const SimScenario *s, const SimRunOptions *opt, SimRunResult *out,
     GPtrArray *found = NULL;
     sim_oracle_finish(run.oracle, out->sim_time_ns, &found);
     sim_oracle_get_stats(run.oracle, &out->oracle);
+    sim_oracle_ha_finish(sim_zk_tree(run.zk), s->config, out->oracle.job_finished,
+                         out->sim_time_ns, found);
     verdict(&run, found, out);
     if (found != NULL)
         g_ptr_array_unref(found);

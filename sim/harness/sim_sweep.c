@@ -40,6 +40,7 @@
 #include "runtime/env/rt_bytes.h"
 #include "sim/harness/sim_capsule.h"
 #include "sim/harness/sim_cli.h"
+#include "sim/harness/sim_sweep.h"
 #include "sim/sim_commands.h"
 
 #define SWEEP_MAX_ITEMS 10000000u
@@ -79,6 +80,7 @@ typedef struct Sweep {
     size_t runs, violations, errors;
     bool has_first;
     size_t first_item;
+    const SimCliJob *given; /* sim_sweep_execute: the jobs themselves, nothing printed */
 } Sweep;
 
 static uint64_t wall_ns(void) {
@@ -88,6 +90,10 @@ static uint64_t wall_ns(void) {
 }
 
 static void make_job(const Sweep *sw, size_t item, SimCliJob *job) {
+    if (sw->given != NULL) {
+        *job = sw->given[item];
+        return;
+    }
     const SweepItem *it = &sw->items[item];
     *job = (SimCliJob){sw->files[it->scenario], sw->scenarios[it->scenario], sw->sets,
                        sw->bugs, sw->mask, it->seed, false, NULL, 0, sw->out_dir, false, true};
@@ -268,7 +274,8 @@ static void kill_all(Sweep *sw) {
 static void flush_results(Sweep *sw) {
     while (!sw->stop && sw->next_print < sw->n_items && sw->results[sw->next_print] != NULL) {
         const SimCliOutcome *o = sw->results[sw->next_print];
-        sim_cli_outcome_print(o, sw->json);
+        if (sw->given == NULL)
+            sim_cli_outcome_print(o, sw->json);
         sw->runs++;
         if (o->status == SIM_EXIT_VIOLATION) {
             sw->violations++;
@@ -303,6 +310,26 @@ static void run_all(Sweep *sw) {
     while (sw->n_running > 0)
         pump(sw);
     flush_results(sw);
+}
+
+void sim_sweep_execute(const SimCliJob *jobs, size_t n, uint32_t parallel, SimCliOutcome *out) {
+    assert(parallel >= 1 && parallel <= SWEEP_MAX_JOBS);
+    Sweep sw;
+    memset(&sw, 0, sizeof sw);
+    sw.given = jobs;
+    sw.n_items = n;
+    sw.jobs = parallel;
+    sw.results = g_new0(SimCliOutcome *, n + 1);
+    run_all(&sw);
+    for (size_t i = 0; i < n; i++) {
+        if (sw.results[i] != NULL) {
+            out[i] = *sw.results[i];
+            g_free(sw.results[i]);
+        } else { /* fork failed: reported as a crash of that run */
+            crash_outcome(&sw, i, 0, &out[i]);
+        }
+    }
+    g_free(sw.results);
 }
 
 /* ------------------------------------------------------------------ reports */
