@@ -133,9 +133,13 @@ typedef struct SimOracleParams {
     /* The run ended because of a violation found early (e.g. --stop-at-first): do not
      * report liveness for the unfinished job. */
     bool stopped_early;
+    /* The run's seed: the oracle recomputes every source record (key, value) from the
+     * sources' pure generator (rt_source_gen_record) seeded with it, and checks the
+     * records the runtime reports against it. Default 0. */
+    uint64_t seed;
 } SimOracleParams;
 
-/* Defaults: faults_end_ns 0, checkpoint_bound_ns 0 (derived), check_cuts true. */
+/* Defaults: faults_end_ns 0, checkpoint_bound_ns 0 (derived), check_cuts true, seed 0. */
 void sim_oracle_params_init(SimOracleParams *p);
 
 typedef struct SimOracle SimOracle;
@@ -181,7 +185,8 @@ typedef struct SimOracleStats {
     uint64_t emissions;            /* RT_EV_RECORD_EMIT events (replays included) */
     uint64_t records_committed;    /* committed sink records read at finish (all sinks) */
     uint64_t records_lost;         /* over all sinks */
-    uint64_t records_duplicated;   /* extra copies over all sinks */
+    uint64_t records_duplicated;   /* extra copies over all sinks (also at-least-once) */
+    uint64_t values_duplicated;    /* extra copies of committed counter values (key, n) */
     uint64_t checkpoints_completed;
     uint64_t checkpoints_checked;  /* completed checkpoints decoded and checked */
     uint64_t restores;             /* distinct restore attempts */
