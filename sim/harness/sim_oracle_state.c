@@ -175,8 +175,8 @@ bool sim_oracle_check_counter(SimOracle *o, uint32_t c, const RtCompletedCheckpo
 /* One key's listmap state as snapshotted. */
 typedef struct LmKey {
     uint64_t list[RT_LISTMAP_LAST_N];
-    uint32_t list_n;
-    bool list_gap;                        /* positions not 0..n-1, or too many */
+    uint32_t list_n;                      /* rows (the first LAST_N kept in list) */
+    bool list_gap;                        /* positions not 0..n-1 */
     uint64_t buckets[RT_LISTMAP_BUCKETS];
 } LmKey;
 
@@ -195,10 +195,10 @@ static void collect_listmap(const SimOracle *o, uint32_t l, const RtCompletedChe
             if (k == SIM_ORACLE_NO_KEY)
                 continue;
             LmKey *x = &lk[k];
-            if (row->sub != x->list_n || x->list_n >= RT_LISTMAP_LAST_N)
-                x->list_gap = true;
-            else
-                x->list[x->list_n++] = row->value;
+            x->list_gap |= row->sub != x->list_n;
+            if (x->list_n < RT_LISTMAP_LAST_N)
+                x->list[x->list_n] = row->value;
+            x->list_n++;
         }
         for (guint r = 0; ms != NULL && r < ms->rows->len; r++) {
             const RtSnapshotRow *row = &g_array_index(ms->rows, RtSnapshotRow, r);
