@@ -5,23 +5,16 @@
  * and CRC-32C the handle promises, as the backend's restore does, and decodes them
  * (rt_snapshot_decode validates again). Every file must be durable and intact.
  *
- * Then the cut: the sources' snapshots give their offsets S(src); for every counter
- * operator C and key k, the counts in C's snapshots must equal
- *     sum over sources s:  mult(s, C) * #{records of s at offset < S(s) with key k}.
- * The right side is kept incrementally: a cursor per source subtask moves from the
- * previous cut to the new one, adding or removing the records in between, so the cost
- * is the distance moved, not the input size.
- *
- * Unaligned checkpoints (flink-zk.md "Invariants" 4): records in flight belong to the
- * checkpoint as channel state, decoded with the runtime's own rt_channel_state code. A
- * record in the channel state of a channel into operator Y (the consumer's input
- * channel state, or the producer's output channel state: both are replayed into Y on
- * restore) will still reach counter C, reach(Y, C) times (paths from Y to C, broadcast
- * fan-out counted; 1 for Y = C). So for every key k:
- *     counts_C(k) + sum over channel-state records r with key k: reach(consumer(r), C)
- *       = the copies of records before the cut,
- * which catches both a record missing from the channel state (lost on restore) and one
- * in both channel and operator state (duplicated).
+ * Then the cut: the sources' snapshots give their offsets S(src); cursors per source
+ * subtask move from the previous cut to the new one, keeping per key the records below
+ * the cut (and, for listmaps, their value buckets and last values), so the cost is the
+ * distance moved, not the input size. The channel state of unaligned checkpoints is
+ * decoded with the runtime's own rt_channel_state code into (record, consumer subtask)
+ * pairs: a record in the channel state of a channel into operator Y (input or output
+ * side: both are replayed into Y on restore) still reaches X mult[Y][X] times. Every
+ * operator is then compared with the reference interpreter (sim_oracle_state.c for
+ * counters and listmaps, sim_oracle_txn.c for the sinks' transactions), and the
+ * checkpoint becomes the boundary the next one's sink transactions start from.
  */
 #include <assert.h>
 #include <inttypes.h>

@@ -1,7 +1,8 @@
 /* sim_oracle_internal.h - the oracle's state, shared by its files: sim_oracle.c (events,
- * ledger, liveness, HA safety, finish), sim_oracle_cut.c (decoding completed
- * checkpoints and checking they are consistent cuts) and sim_oracle_sink.c (reading the
- * committed sink output). Not for use outside sim/harness/sim_oracle*.c.
+ * ledger, liveness, HA safety, finish), sim_oracle_route.c (path counts, destination
+ * subtasks), sim_oracle_cut.c (decoding completed and restored checkpoints, cursors),
+ * sim_oracle_state.c (counters and listmaps at a cut), sim_oracle_txn.c (sink
+ * transactions at a cut) and sim_oracle_sink.c (the committed sink output). Not for use outside sim/harness/sim_oracle*.c.
  */
 #ifndef SIM_ORACLE_INTERNAL_H
 #define SIM_ORACLE_INTERNAL_H
