@@ -2,7 +2,8 @@
  * ledger, liveness, HA safety, finish), sim_oracle_route.c (path counts, destination
  * subtasks), sim_oracle_cut.c (decoding completed and restored checkpoints, cursors),
  * sim_oracle_state.c (counters and listmaps at a cut), sim_oracle_txn.c (sink
- * transactions at a cut) and sim_oracle_sink.c (the committed sink output). Not for use outside sim/harness/sim_oracle*.c.
+ * transactions at a cut) and sim_oracle_sink.c (the committed sink output). Not for
+ * use outside sim/harness/sim_oracle*.c.
  */
 #ifndef SIM_ORACLE_INTERNAL_H
 #define SIM_ORACLE_INTERNAL_H
