@@ -279,6 +279,7 @@ static void make_oracle(SimLiveHost *h) {
     params.faults_end_ns = s->faults_stop_ns;
     params.checkpoint_bound_ns = s->liveness_bound_ns;
     params.check_cuts = s->expect.consistent_cuts;
+    params.seed = h->seed; /* the oracle recomputes the sources' records */
     h->oracle = sim_oracle_new(&s->graph, s->config, &params, &files);
 }
 

@@ -166,34 +166,6 @@ uint32_t sim_oracle_global_src(const SimOracle *o, uint32_t op, uint32_t index) 
     return o->src_first[op] + index;
 }
 
-/* Path multiplicities: mult[s][op] = copies of one record of source s reaching op.
- * Relaxation over the edges, n_ops rounds (the graph is a DAG: one round per level). */
-static void compute_multiplicities(SimOracle *o) {
-    uint32_t n = o->n_ops;
-    const GArray *edges = o->graph->edges;
-    for (uint32_t s = 0; s < n; s++) {
-        uint64_t *m = &o->mult[(size_t)s * n];
-        if (o->src_first[s] == UINT32_MAX)
-            continue;
-        uint64_t *next = g_new0(uint64_t, n);
-        for (uint32_t round = 0; round <= n; round++) {
-            memset(next, 0, sizeof(uint64_t) * n);
-            next[s] = 1;
-            for (guint e = 0; e < edges->len; e++) {
-                const RtEdgeSpec *ed = &g_array_index(edges, RtEdgeSpec, e);
-                assert(ed->from < n && ed->to < n);
-                const RtOperatorSpec *to = g_ptr_array_index(o->graph->operators, ed->to);
-                uint64_t fan = ed->partitioning == RT_PART_BROADCAST ? to->parallelism : 1;
-                next[ed->to] += m[ed->from] * fan;
-            }
-            if (memcmp(next, m, sizeof(uint64_t) * n) == 0)
-                break;
-            memcpy(m, next, sizeof(uint64_t) * n);
-        }
-        g_free(next);
-    }
-}
-
 /* Distinct keys the sources declare (their key ranges may overlap), capped at the
  * tracking limit: the ledger's initial key width. */
 static uint64_t expected_keys(const SimOracle *o) {
@@ -204,6 +176,55 @@ static uint64_t expected_keys(const SimOracle *o) {
             n += MIN(spec->keys, (uint64_t)SIM_ORACLE_MAX_KEYS);
     }
     return MIN(n, (uint64_t)SIM_ORACLE_MAX_KEYS);
+}
+
+/* One generator per source subtask; the subtasks of one Zipf source share the first
+ * one's table (only it owns the table). */
+static void setup_generators(SimOracle *o) {
+    o->gens = g_new0(RtSourceGen, o->n_src + 1);
+    for (uint32_t s = 0; s < o->n_src; s++) {
+        uint32_t op = o->src_op[s], first = o->src_first[op];
+        rt_source_gen_init(&o->gens[s], o->params.seed, o->graph, op, s - first);
+        if (s != first && o->gens[s].zipf_cdf != NULL) {
+            rt_source_gen_deinit(&o->gens[s]);
+            o->gens[s].zipf_cdf = o->gens[first].zipf_cdf;
+        }
+    }
+}
+
+static void free_generators(SimOracle *o) {
+    for (uint32_t s = 0; s < o->n_src; s++)
+        if (s == o->src_first[o->src_op[s]])
+            rt_source_gen_deinit(&o->gens[s]);
+    g_free(o->gens);
+}
+
+void sim_oracle_source_record(const SimOracle *o, uint32_t src, uint64_t off, RtRecord *out) {
+    assert(src < o->n_src && off < o->src_records[src]);
+    rt_source_gen_record(&o->gens[src], off, out);
+}
+
+/* The cursors' summaries below the cut, the per-operator report signatures and the
+ * boundary. Values (bucket counts, last values per key) are tracked only when a listmap
+ * needs them and the declared keys fit SIM_ORACLE_MAX_VALUE_KEYS. */
+static void setup_cut_state(SimOracle *o) {
+    o->base = g_new0(GArray *, o->n_src_ops + 1);
+    o->bucket_base = g_new0(GArray *, o->n_src_ops + 1);
+    for (uint32_t i = 0; i < o->n_src_ops; i++) {
+        o->base[i] = g_array_new(FALSE, TRUE, sizeof(uint64_t));
+        o->bucket_base[i] = g_array_new(FALSE, TRUE, sizeof(uint32_t));
+    }
+    o->tails = g_new0(GArray *, o->n_src + 1);
+    for (uint32_t s = 0; s < o->n_src; s++)
+        o->tails[s] = g_array_new(FALSE, TRUE, sizeof(SimTail));
+    o->op_sig = g_new0(uint64_t, o->n_ops);
+    for (uint32_t op = 0; op < o->n_ops; op++) {
+        const RtOperatorSpec *spec = g_ptr_array_index(o->graph->operators, op);
+        if (spec->kind == RT_OP_LISTMAP)
+            o->track_values = expected_keys(o) <= SIM_ORACLE_MAX_VALUE_KEYS;
+    }
+    o->bnd_off = g_new0(uint64_t, o->n_src + 1);
+    o->bnd_chan = g_array_new(FALSE, TRUE, sizeof(SimChanRec));
 }
 
 static void setup_topology(SimOracle *o) {
@@ -240,14 +261,9 @@ static void setup_topology(SimOracle *o) {
             o->runs[s] = g_array_new(FALSE, TRUE, sizeof(SimEmitRun));
         }
     }
-    o->mult = g_new0(uint64_t, (size_t)o->n_ops * o->n_ops);
-    compute_multiplicities(o);
-    o->base = g_new0(GArray *, o->n_src_ops + 1);
-    for (uint32_t i = 0; i < o->n_src_ops; i++)
-        o->base[i] = g_array_new(FALSE, TRUE, sizeof(uint64_t));
-    o->cut_delta = g_new0(GArray *, o->n_ops);
-    for (uint32_t op = 0; op < o->n_ops; op++)
-        o->cut_delta[op] = g_array_new(FALSE, TRUE, sizeof(int64_t));
+    sim_oracle_route_init(o);
+    setup_generators(o);
+    setup_cut_state(o);
 }
 
 /* ------------------------------------------------------------------ lifecycle */
@@ -316,12 +332,21 @@ void sim_oracle_free(SimOracle *o) {
         sim_packed_deinit(&o->key_idx[s]);
         g_array_unref(o->runs[s]);
     }
-    for (uint32_t i = 0; i < o->n_src_ops; i++)
+    for (uint32_t i = 0; i < o->n_src_ops; i++) {
         g_array_unref(o->base[i]);
+        g_array_unref(o->bucket_base[i]);
+    }
     g_free(o->base);
-    for (uint32_t op = 0; op < o->n_ops; op++)
-        g_array_unref(o->cut_delta[op]);
-    g_free(o->cut_delta);
+    g_free(o->bucket_base);
+    for (uint32_t s = 0; s < o->n_src; s++)
+        g_array_unref(o->tails[s]);
+    g_free(o->tails);
+    g_free(o->op_sig);
+    g_free(o->bnd_off);
+    g_array_unref(o->bnd_chan);
+    free_generators(o);
+    g_free(o->direct);
+    g_free(o->ordered);
     g_free(o->key_idx);
     g_free(o->runs);
     g_free(o->cursor);
@@ -426,17 +451,18 @@ static void on_record_emit(SimOracle *o, const RtEvent *ev) {
                            s == UINT32_MAX ? 0 : o->src_records[s]);
         return;
     }
-    uint32_t first = sim_oracle_ledger_key(o, s, ev->a);
-    if (first != SIM_ORACLE_NO_KEY) {
-        uint64_t first_key = g_array_index(o->keys, uint64_t, first);
-        if (first_key != ev->key)
-            sim_oracle_violate(o, SIM_INV_EXACTLY_ONCE, ev->time_ns, 0,
-                               "record (src %u, offset %" PRIu64 ") replayed with key %" PRIu64
-                               " but first emitted with key %" PRIu64 " (source not replayable)",
-                               s, ev->a, ev->key, first_key);
-        return;
-    }
-    uint32_t idx = key_intern(o, ev->key);
+    RtRecord gen;
+    sim_oracle_source_record(o, s, ev->a, &gen);
+    if (ev->key != gen.key || ev->b != gen.value)
+        sim_oracle_violate(o, SIM_INV_EXACTLY_ONCE, ev->time_ns, 0,
+                           "operator %u subtask %u emitted record (src %u, offset %" PRIu64
+                           ") with key %" PRIu64 " value %" PRIu64 ", its generator gives key %"
+                           PRIu64 " value %" PRIu64 " (source not replayable)",
+                           ev->subtask.op, ev->subtask.index, s, ev->a, ev->key, ev->b,
+                           gen.key, gen.value);
+    if (sim_oracle_ledger_key(o, s, ev->a) != SIM_ORACLE_NO_KEY)
+        return; /* a replay */
+    uint32_t idx = key_intern(o, gen.key);
     if (idx == SIM_ORACLE_NO_KEY) {
         sim_oracle_violate(o, SIM_INV_EXACTLY_ONCE, ev->time_ns, 0,
                            "more than %u distinct keys: the oracle cannot track them",
@@ -465,7 +491,7 @@ static void on_ckpt_complete(SimOracle *o, const RtEvent *ev) {
         char *path = ev->detail != NULL && ev->detail[0] != '\0'
                          ? g_strdup(ev->detail)
                          : sim_oracle_metadata_path(o, id);
-        if (sim_oracle_check_checkpoint(o, id, path, ev->time_ns))
+        if (sim_oracle_check_checkpoint(o, id, path, ev->time_ns, "completed"))
             o->checkpoints_checked++;
         g_free(path);
     }
@@ -514,6 +540,13 @@ static void on_leader(SimOracle *o, const RtEvent *ev, bool gained) {
     }
 }
 
+/* A restore from scratch: the sinks' transactions start from the empty cut. */
+static void reset_boundary(SimOracle *o) {
+    o->bnd_id = 0;
+    memset(o->bnd_off, 0, sizeof(uint64_t) * o->n_src);
+    g_array_set_size(o->bnd_chan, 0);
+}
+
 /* The checkpoint that a restore must use: the latest completed one. A newer one is
  * acceptable only when its metadata is durable (completed, but the event was lost with
  * a crashed job manager). */
@@ -538,10 +571,19 @@ static void on_restore(SimOracle *o, const RtEvent *ev) {
                            " had completed: recovery must use the latest completed checkpoint",
                            ev->attempt, c == 0 ? "from scratch, checkpoint " : "checkpoint ",
                            c, o->last_completed_id);
+        if (c == 0) {
+            reset_boundary(o);
+        } else if (o->params.check_cuts) {
+            char *path = sim_oracle_metadata_path(o, c);
+            sim_oracle_check_checkpoint(o, c, path, ev->time_ns, "restored");
+            g_free(path);
+        }
         return;
     }
-    if (c == 0)
+    if (c == 0) {
+        reset_boundary(o);
         return;
+    }
     char *path = sim_oracle_metadata_path(o, c);
     if (c > o->last_completed_id) {
         GBytes *b = o->files.read(o->files.ctx, path);
@@ -552,6 +594,13 @@ static void on_restore(SimOracle *o, const RtEvent *ev) {
                                ev->attempt, c, o->last_completed_id, path);
         else
             g_bytes_unref(b);
+        /* Its completion was never reported (the job manager that completed it
+         * crashed): it is restored, so it must be a consistent cut like any other. */
+        if (b != NULL && o->params.check_cuts &&
+            sim_oracle_check_checkpoint(o, c, path, ev->time_ns, "restored"))
+            o->checkpoints_checked++;
+    } else if (o->bnd_id != c && o->params.check_cuts) {
+        sim_oracle_check_checkpoint(o, c, path, ev->time_ns, "restored");
     } else {
         sim_oracle_verify_restorable(o, c, path, ev->time_ns, "restored");
     }
@@ -694,6 +743,7 @@ void sim_oracle_get_stats(const SimOracle *o, SimOracleStats *out) {
     out->records_committed = o->records_committed;
     out->records_lost = o->records_lost;
     out->records_duplicated = o->records_duplicated;
+    out->values_duplicated = o->values_duplicated;
     out->checkpoints_completed = o->completed->len;
     out->checkpoints_checked = o->checkpoints_checked;
     out->restores = o->restores;

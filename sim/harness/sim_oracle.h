@@ -2,30 +2,46 @@
  *
  * The oracle is fed every observation event of a run, in order (it is an RtObserver),
  * and reads durable storage directly (never through a process's RtEnv, so reading
- * never perturbs the run). It asserts, on every run:
+ * never perturbs the run). It recomputes every source record (key, value) from the
+ * sources' pure generator (rt_source_gen_record, seeded with params.seed) and checks
+ * each RT_EV_RECORD_EMIT against it: keys are never taken from the runtime's events.
+ * It asserts, on every run:
  *
  *  "exactly-once"   the committed sink output (the committed-<txn> files under
  *                   sink/<op>/<subtask>/, decoded with the sink's format) holds every
- *                   source record (src, offset) of the full, finite input exactly m
- *                   times, where m is the number of dataflow paths (broadcast edges
- *                   counted with their fan-out) from the source to that sink, and with
- *                   the key the source emitted; and each key's final counter value (the
- *                   largest value committed for that key by a sink fed directly by a
- *                   counter) equals the number of records with that key the counter
- *                   must see. Lost and duplicated records are named (the first few,
- *                   with totals), with the last checkpoint completed before their
- *                   emission and the nearest fault.
+ *                   source record (src, offset) of the full, finite input exactly as
+ *                   many times as its copies reach that sink *subtask* (paths and
+ *                   broadcast fan-out counted; forward, broadcast and keyBy determine the
+ *                   subtask, sim_oracle_route.c), with the generator's key. Where a
+ *                   rebalance into parallelism > 1 leaves the subtask undetermined, the
+ *                   sink's subtasks are compared together (per operator). Every committed
+ *                   value is checked: behind a counter, each key's values are exactly
+ *                   1..N, each once per copy reaching the subtask (N = the copies of the
+ *                   key's records the counter sees), so a stale or skipped count is
+ *                   named; with no counter upstream, each value is the source's. Lost
+ *                   and duplicated records are named (the first few, with totals), with
+ *                   the last checkpoint completed before their emission and the nearest
+ *                   fault.
  *  "consistent-cut" every completed checkpoint (RT_EV_CKPT_COMPLETE, detail = metadata
- *                   path) is decoded from its real files when it completes (metadata,
- *                   then every subtask's snapshot through the state format's decoder):
- *                   for every counter and key, the snapshotted counts equal the records
- *                   with that key that the sources emitted before their snapshotted
- *                   offsets (times the path multiplicity). Every referenced file must be
- *                   durable and intact (re-checked for the checkpoint a recovery
- *                   restores and for the latest one at the end: a crash must not have
- *                   taken it away). Snapshots holding channel state (unaligned) are
- *                   checked for integrity only. A discrepancy is reported when it
- *                   appears or changes, not again at every later checkpoint.
+ *                   path), and every restored one (a completion the oracle never saw
+ *                   included), is decoded from its real files (metadata, then every
+ *                   subtask's snapshot through the state format's decoder) and compared,
+ *                   operator by operator, with a reference interpreter run on exactly
+ *                   the input the cut includes (the sources' snapshotted offsets, plus the
+ *                   channel state for unaligned checkpoints; sim_oracle_state.c):
+ *                   counter ValueState = the copies of each key's records; listmap
+ *                   MapState = each key's records by value bucket, ListState = its last
+ *                   values in arrival order (an interleaving of the in-order streams that
+ *                   feed it); each key held only by the subtask owning its key group;
+ *                   and each sink subtask's pre-committed, uncommitted transactions of
+ *                   the checkpoints after the previous cut = the records that reached it
+ *                   between the two cuts (sim_oracle_txn.c). Every referenced file must
+ *                   be durable and intact (re-checked for the checkpoint a recovery
+ *                   restores and for the latest one at the end). Unaligned, listmap
+ *                   buckets and list order are checked against the state's own totals.
+ *                   Every operator is checked (one violation never hides another); a
+ *                   discrepancy is reported when it appears or changes, not again at
+ *                   every later checkpoint.
  *  "liveness"       faults stop at params.faults_end_ns; after that a checkpoint must
  *                   complete within params.checkpoint_bound_ns (unless the job finished
  *                   first), and the job must finish (RT_EV_JOB_FINISHED) before the run
@@ -39,14 +55,18 @@
  *                   and every subtask of one attempt restores the same checkpoint.
  *
  * With execution.checkpointing.mode = AT_LEAST_ONCE, "more" is allowed everywhere
- * (duplicated records, counts above the cut), "fewer" still is a violation.
+ * (duplicated records and values are counted in the stats, counts above the cut), "fewer"
+ * still is a violation; list order and sink pre-commits are not compared with the cut.
  *
  * Source identity: a record's src is its source subtask index. With several source
  * operators, src is global: the parallelisms of the earlier source operators (in
  * declaration order) plus the subtask index.
  *
- * Memory: the per-record ledger is a few flat arrays indexed by (src, offset) (about 7
- * bytes per record plus one byte per sink operator), never a hash entry per record.
+ * Memory: the per-record ledger is a few flat arrays indexed by (src, offset) (about 2
+ * bytes per record: the dense key index, bit-packed), never a hash entry per record; at
+ * the end one 4-bit copy counter per record and one per committed counter value, for one
+ * sink subtask at a time. Listmap checks keep per key 16 bucket counts per source
+ * operator and the last 4 values per source subtask (keys up to 65536).
  *
  * Determinism: violations are produced in a deterministic order (event order, then
  * sorted by src/offset/key); no pointer values, no hash-table iteration.
@@ -133,9 +153,13 @@ typedef struct SimOracleParams {
     /* The run ended because of a violation found early (e.g. --stop-at-first): do not
      * report liveness for the unfinished job. */
     bool stopped_early;
+    /* The run's seed: the oracle recomputes every source record (key, value) from the
+     * sources' pure generator (rt_source_gen_record) seeded with it, and checks the
+     * records the runtime reports against it. Default 0. */
+    uint64_t seed;
 } SimOracleParams;
 
-/* Defaults: faults_end_ns 0, checkpoint_bound_ns 0 (derived), check_cuts true. */
+/* Defaults: faults_end_ns 0, checkpoint_bound_ns 0 (derived), check_cuts true, seed 0. */
 void sim_oracle_params_init(SimOracleParams *p);
 
 typedef struct SimOracle SimOracle;
@@ -181,7 +205,8 @@ typedef struct SimOracleStats {
     uint64_t emissions;            /* RT_EV_RECORD_EMIT events (replays included) */
     uint64_t records_committed;    /* committed sink records read at finish (all sinks) */
     uint64_t records_lost;         /* over all sinks */
-    uint64_t records_duplicated;   /* extra copies over all sinks */
+    uint64_t records_duplicated;   /* extra copies over all sinks (also at-least-once) */
+    uint64_t values_duplicated;    /* extra copies of committed counter values (key, n) */
     uint64_t checkpoints_completed;
     uint64_t checkpoints_checked;  /* completed checkpoints decoded and checked */
     uint64_t restores;             /* distinct restore attempts */

@@ -5,23 +5,16 @@
  * and CRC-32C the handle promises, as the backend's restore does, and decodes them
  * (rt_snapshot_decode validates again). Every file must be durable and intact.
  *
- * Then the cut: the sources' snapshots give their offsets S(src); for every counter
- * operator C and key k, the counts in C's snapshots must equal
- *     sum over sources s:  mult(s, C) * #{records of s at offset < S(s) with key k}.
- * The right side is kept incrementally: a cursor per source subtask moves from the
- * previous cut to the new one, adding or removing the records in between, so the cost
- * is the distance moved, not the input size.
- *
- * Unaligned checkpoints (flink-zk.md "Invariants" 4): records in flight belong to the
- * checkpoint as channel state, decoded with the runtime's own rt_channel_state code. A
- * record in the channel state of a channel into operator Y (the consumer's input
- * channel state, or the producer's output channel state: both are replayed into Y on
- * restore) will still reach counter C, reach(Y, C) times (paths from Y to C, broadcast
- * fan-out counted; 1 for Y = C). So for every key k:
- *     counts_C(k) + sum over channel-state records r with key k: reach(consumer(r), C)
- *       = the copies of records before the cut,
- * which catches both a record missing from the channel state (lost on restore) and one
- * in both channel and operator state (duplicated).
+ * Then the cut: the sources' snapshots give their offsets S(src); cursors per source
+ * subtask move from the previous cut to the new one, keeping per key the records below
+ * the cut (and, for listmaps, their value buckets and last values), so the cost is the
+ * distance moved, not the input size. The channel state of unaligned checkpoints is
+ * decoded with the runtime's own rt_channel_state code into (record, consumer subtask)
+ * pairs: a record in the channel state of a channel into operator Y (input or output
+ * side: both are replayed into Y on restore) still reaches X mult[Y][X] times. Every
+ * operator is then compared with the reference interpreter (sim_oracle_state.c for
+ * counters and listmaps, sim_oracle_txn.c for the sinks' transactions), and the
+ * checkpoint becomes the boundary the next one's sink transactions start from.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -209,7 +202,47 @@ static bool check_complete(SimOracle *o, const RtCompletedCheckpoint *cp, uint64
     return true;
 }
 
-/* Moves source s's cursor to offset cut, keeping base[] = counts below the cursor. */
+/* Pushes value v (key index k) onto source s's last values. */
+static void tail_push(SimOracle *o, uint32_t s, uint32_t k, uint64_t v) {
+    GArray *t = o->tails[s];
+    if (t->len <= k)
+        g_array_set_size(t, MAX(o->keys->len, k + 1));
+    SimTail *tl = &g_array_index(t, SimTail, k);
+    assert(v <= UINT16_MAX);
+    tl->v[tl->n % 4u] = (uint16_t)v;
+    tl->n++;
+}
+
+/* Adds (dir = 1) or removes (dir = -1) record (s, off) with key index k to the value
+ * summaries below the cut (listmaps only). Removing leaves the tails to be rebuilt. */
+static void track_value(SimOracle *o, uint32_t pos, uint32_t s, uint64_t off, uint32_t k,
+                        int dir) {
+    RtRecord r;
+    sim_oracle_source_record(o, s, off, &r);
+    GArray *bb = o->bucket_base[pos];
+    size_t need = (size_t)MAX(o->keys->len, k + 1) * RT_LISTMAP_BUCKETS;
+    if (bb->len < need)
+        g_array_set_size(bb, (guint)need);
+    uint32_t *c = &g_array_index(bb, uint32_t, (size_t)k * RT_LISTMAP_BUCKETS +
+                                                     r.value % RT_LISTMAP_BUCKETS);
+    assert(dir > 0 || *c > 0);
+    *c = dir > 0 ? *c + 1 : *c - 1;
+    if (dir > 0)
+        tail_push(o, s, k, r.value);
+}
+
+/* Rebuilds source s's last values below its cursor (after the cursor went back). */
+static void rebuild_tails(SimOracle *o, uint32_t s) {
+    g_array_set_size(o->tails[s], 0);
+    for (uint64_t off = 0; off < o->cursor[s]; off++) {
+        RtRecord r;
+        sim_oracle_source_record(o, s, off, &r);
+        tail_push(o, s, sim_oracle_ledger_key(o, s, off), r.value);
+    }
+}
+
+/* Moves source s's cursor to offset cut, keeping base[] = counts below the cursor (and
+ * the value summaries when tracked). */
 static bool move_cursor(SimOracle *o, uint32_t s, uint64_t cut, uint64_t id, uint64_t time_ns) {
     uint32_t pos = 0;
     while (o->src_op_list[pos] != o->src_op[s])
@@ -229,13 +262,20 @@ static bool move_cursor(SimOracle *o, uint32_t s, uint64_t cut, uint64_t id, uin
             return false;
         }
         cnt[k]++;
+        if (o->track_values)
+            track_value(o, pos, s, off, k, 1);
     }
+    bool back = cut < o->cursor[s];
     for (uint64_t off = cut; off < o->cursor[s]; off++) {
         uint32_t k = sim_oracle_ledger_key(o, s, off);
         assert(k != SIM_ORACLE_NO_KEY && cnt[k] > 0);
         cnt[k]--;
+        if (o->track_values)
+            track_value(o, pos, s, off, k, -1);
     }
     o->cursor[s] = cut;
+    if (back && o->track_values)
+        rebuild_tails(o, s);
     return true;
 }
 
@@ -268,61 +308,10 @@ static bool apply_source_offsets(SimOracle *o, const RtCompletedCheckpoint *cp,
     return true;
 }
 
-/* Adds counter C's snapshot rows into got[] (by key index); returns false (after a
- * violation) on a key that no source ever emitted. */
-static bool add_counter_rows(SimOracle *o, const RtSnapshot *snap, uint64_t *got, uint64_t id,
-                             uint64_t time_ns) {
-    const RtSnapshotState *st = rt_snapshot_find_state(snap, CUT_COUNTER_STATE);
-    if (st == NULL)
-        return true; /* no key counted yet */
-    for (guint r = 0; r < st->rows->len; r++) {
-        const RtSnapshotRow *row = &g_array_index(st->rows, RtSnapshotRow, r);
-        uint32_t k = sim_oracle_key_lookup(o, row->key);
-        if (k == SIM_ORACLE_NO_KEY || k >= o->keys->len) {
-            sim_oracle_violate(o, SIM_INV_CONSISTENT_CUT, time_ns, id,
-                               "checkpoint %" PRIu64 ": operator %u subtask %u counts key %"
-                               PRIu64 " which no source emitted",
-                               id, snap->op, snap->subtask, row->key);
-            return false;
-        }
-        got[k] += row->value;
-    }
-    return true;
-}
-
-/* reach[y] = copies of one record processed by operator y that reach operator c (1 for
- * y = c). Relaxation over the edges, at most n_ops rounds (the graph is a DAG). */
-static uint64_t *reach_to(const SimOracle *o, uint32_t c) {
-    uint32_t n = o->n_ops;
-    const GArray *edges = o->graph->edges;
-    uint64_t *r = g_new0(uint64_t, n);
-    uint64_t *next = g_new0(uint64_t, n);
-    r[c] = 1;
-    for (uint32_t round = 0; round <= n; round++) {
-        memset(next, 0, sizeof(uint64_t) * n);
-        next[c] = 1;
-        for (guint e = 0; e < edges->len; e++) {
-            const RtEdgeSpec *ed = &g_array_index(edges, RtEdgeSpec, e);
-            const RtOperatorSpec *to = g_ptr_array_index(o->graph->operators, ed->to);
-            uint64_t fan = ed->partitioning == RT_PART_BROADCAST ? to->parallelism : 1;
-            if (ed->from != c)
-                next[ed->from] += r[ed->to] * fan;
-        }
-        if (memcmp(next, r, sizeof(uint64_t) * n) == 0)
-            break;
-        memcpy(r, next, sizeof(uint64_t) * n);
-    }
-    g_free(next);
-    return r;
-}
-
-/* Accumulates channel-state records into got[] for one counter. */
+/* Collects channel-state records (SimChanRec) of every snapshot. */
 typedef struct ChannelAcc {
-    SimOracle *o;
-    const uint64_t *reach;  /* reach_to(counter) */
-    uint64_t *got;          /* by key index */
-    uint64_t unknown_key;   /* a key no source emitted (0 = none) */
-    bool unknown;
+    const SimOracle *o;
+    GArray *out;
     bool bad_edge;
 } ChannelAcc;
 
@@ -335,136 +324,72 @@ static void channel_visit(void *ud, RtChannelDir dir, RtChannelKey key, const Rt
         acc->bad_edge = true;
         return;
     }
-    uint64_t mult = acc->reach[g_array_index(edges, RtEdgeSpec, key.edge).to];
-    for (uint32_t i = 0; i < n && mult > 0; i++) {
-        uint32_t k = sim_oracle_key_lookup(acc->o, recs[i].key);
-        if (k == SIM_ORACLE_NO_KEY || k >= acc->o->keys->len) {
-            acc->unknown = true;
-            acc->unknown_key = recs[i].key;
-            continue;
-        }
-        acc->got[k] += mult;
+    uint32_t to = g_array_index(edges, RtEdgeSpec, key.edge).to;
+    for (uint32_t i = 0; i < n; i++) {
+        SimChanRec c = {recs[i], to, key.to};
+        g_array_append_val(acc->out, c);
     }
 }
 
-/* Adds the channel state of every snapshot into got[] for counter c; false after a
- * violation (undecodable channel state, a key never emitted, an unknown edge). */
-static bool add_channel_state(SimOracle *o, uint32_t c, const RtCompletedCheckpoint *cp,
-                              const GPtrArray *snaps, uint64_t *got, uint64_t time_ns) {
-    uint64_t *reach = reach_to(o, c);
-    ChannelAcc acc = {.o = o, .reach = reach, .got = got};
-    bool ok = true;
-    for (guint i = 0; i < snaps->len && ok; i++) {
+/* The channel state of the checkpoint (a new array, possibly empty); NULL after a
+ * violation (undecodable channel state, an unknown edge). */
+static GArray *channel_records(SimOracle *o, const RtCompletedCheckpoint *cp,
+                               const GPtrArray *snaps, uint64_t time_ns) {
+    ChannelAcc acc = {.o = o, .out = g_array_new(FALSE, TRUE, sizeof(SimChanRec))};
+    for (guint i = 0; i < snaps->len; i++) {
         const RtSnapshot *snap = g_ptr_array_index(snaps, i);
         GError *err = NULL;
-        if (!rt_channel_state_foreach(snap, channel_visit, &acc, &err)) {
+        if (!rt_channel_state_foreach(snap, channel_visit, &acc, &err) || acc.bad_edge) {
             sim_oracle_violate(o, SIM_INV_CONSISTENT_CUT, time_ns, cp->checkpoint_id,
                                "checkpoint %" PRIu64 ", operator %u subtask %u: corrupt "
                                "channel state: %s",
-                               cp->checkpoint_id, snap->op, snap->subtask, err->message);
-            g_error_free(err);
-            ok = false;
-        } else if (acc.unknown || acc.bad_edge) {
-            sim_oracle_violate(o, SIM_INV_CONSISTENT_CUT, time_ns, cp->checkpoint_id,
-                               "checkpoint %" PRIu64 ", operator %u subtask %u: channel state "
-                               "holds %s",
                                cp->checkpoint_id, snap->op, snap->subtask,
-                               acc.bad_edge ? "a channel of no edge"
-                                            : "a record whose key no source emitted");
-            ok = false;
+                               err != NULL ? err->message : "a channel of no edge");
+            g_clear_error(&err);
+            g_array_unref(acc.out);
+            return NULL;
         }
     }
-    g_free(reach);
-    return ok;
+    return acc.out;
 }
 
-/* Copies of records with key index k before the cut that counter c must have seen. */
-static uint64_t want_for(const SimOracle *o, uint32_t c, uint32_t k) {
-    uint64_t want = 0;
-    for (uint32_t p = 0; p < o->n_src_ops; p++) {
-        const GArray *base = o->base[p];
-        uint64_t b = k < base->len ? g_array_index(base, uint64_t, k) : 0;
-        want += o->mult[(size_t)o->src_op_list[p] * o->n_ops + c] * b;
-    }
-    return want;
+/* Makes the checkpoint just checked the boundary (takes chan). */
+static void set_boundary(SimOracle *o, uint64_t id, GArray *chan) {
+    o->bnd_id = id;
+    memcpy(o->bnd_off, o->cursor, sizeof(uint64_t) * o->n_src);
+    g_array_unref(o->bnd_chan);
+    o->bnd_chan = chan != NULL ? chan : g_array_new(FALSE, TRUE, sizeof(SimChanRec));
 }
 
-/* Compares counter C's counts with the records before the cut. A discrepancy that only
- * persists unchanged from the previous checkpoint (e.g. records skipped once) is not
- * reported again: each new or changed discrepancy is. */
-static bool check_counter(SimOracle *o, uint32_t c, const RtCompletedCheckpoint *cp,
-                          const GPtrArray *snaps, bool channel_state, uint64_t time_ns) {
-    uint32_t nk = o->keys->len;
-    uint64_t *got = g_new0(uint64_t, (size_t)nk + 1);
+/* Checks every operator against the reference interpreter; one operator's violation
+ * never stops the others being checked. */
+static bool check_operators(SimOracle *o, const RtCompletedCheckpoint *cp,
+                            const GPtrArray *snaps, const GArray *chan, uint64_t time_ns) {
     bool ok = true;
-    for (guint i = 0; i < cp->subtasks->len && ok; i++) {
-        const RtCkptSubtaskState *st = &g_array_index(cp->subtasks, RtCkptSubtaskState, i);
-        if (st->subtask.op == c)
-            ok = add_counter_rows(o, g_ptr_array_index(snaps, i), got, cp->checkpoint_id,
-                                  time_ns);
+    for (uint32_t op = 0; op < o->n_ops; op++) {
+        const RtOperatorSpec *spec = g_ptr_array_index(o->graph->operators, op);
+        switch (spec->kind) {
+        case RT_OP_COUNTER: ok &= sim_oracle_check_counter(o, op, cp, snaps, chan, time_ns); break;
+        case RT_OP_LISTMAP: ok &= sim_oracle_check_listmap(o, op, cp, snaps, chan, time_ns); break;
+        case RT_OP_SINK: ok &= sim_oracle_check_sink_txns(o, op, cp, snaps, chan, time_ns); break;
+        default: break;
+        }
     }
-    if (ok && channel_state)
-        ok = add_channel_state(o, c, cp, snaps, got, time_ns);
-    GArray *prev = o->cut_delta[c];
-    if (prev->len < nk)
-        g_array_set_size(prev, nk);
-    GString *named = g_string_new(NULL);
-    uint64_t bad = 0;
-    bool changed = false;
-    for (uint32_t k = 0; k < nk && ok; k++) {
-        uint64_t want = want_for(o, c, k);
-        int64_t delta = (int64_t)(got[k] - want);
-        changed |= delta != g_array_index(prev, int64_t, k);
-        g_array_index(prev, int64_t, k) = delta;
-        if (got[k] == want || (o->at_least_once && got[k] > want))
-            continue;
-        if (bad++ < CUT_MAX_NAMED)
-            g_string_append_printf(named, "%skey %" PRIu64 " counted %" PRIu64
-                                   " expected %" PRIu64,
-                                   named->len > 0 ? ", " : "", g_array_index(o->keys, uint64_t, k),
-                                   got[k], want);
-    }
-    if (bad > 0) {
-        const RtOperatorSpec *spec = g_ptr_array_index(o->graph->operators, c);
-        if (changed)
-            sim_oracle_violate(o, SIM_INV_CONSISTENT_CUT, time_ns, cp->checkpoint_id,
-                               "checkpoint %" PRIu64 " is not a consistent cut: counter %s "
-                               "holds wrong counts for %" PRIu64 " keys (%s) given the "
-                               "sources' offsets%s",
-                               cp->checkpoint_id, spec->name, bad, named->str,
-                               channel_state ? " and the channel state" : "");
-        ok = false;
-    }
-    g_string_free(named, TRUE);
-    g_free(got);
     return ok;
-}
-
-static bool has_channel_state(const GPtrArray *snaps) {
-    for (guint i = 0; i < snaps->len; i++) {
-        const RtSnapshot *s = g_ptr_array_index(snaps, i);
-        if (s->channel_state->len > 0)
-            return true;
-    }
-    return false;
 }
 
 bool sim_oracle_check_checkpoint(SimOracle *o, uint64_t checkpoint_id, const char *path,
-                                 uint64_t time_ns) {
+                                 uint64_t time_ns, const char *why) {
     GPtrArray *snaps = NULL;
-    RtCompletedCheckpoint *cp =
-        load_checkpoint(o, checkpoint_id, path, time_ns, "completed", &snaps);
+    RtCompletedCheckpoint *cp = load_checkpoint(o, checkpoint_id, path, time_ns, why, &snaps);
     if (cp == NULL) {
         o->unrestorable_id = checkpoint_id;
         return false;
     }
     bool ok = check_complete(o, cp, time_ns) && apply_source_offsets(o, cp, snaps, time_ns);
-    bool channel_state = has_channel_state(snaps);
-    for (uint32_t op = 0; op < o->n_ops && ok; op++) {
-        const RtOperatorSpec *spec = g_ptr_array_index(o->graph->operators, op);
-        if (spec->kind == RT_OP_COUNTER)
-            ok = check_counter(o, op, cp, snaps, channel_state, time_ns);
-    }
+    GArray *chan = ok ? channel_records(o, cp, snaps, time_ns) : NULL;
+    ok = ok && chan != NULL && check_operators(o, cp, snaps, chan, time_ns);
+    set_boundary(o, checkpoint_id, chan);
     g_ptr_array_unref(snaps);
     rt_completed_checkpoint_free(cp);
     return ok;

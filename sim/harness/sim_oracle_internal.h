@@ -1,7 +1,9 @@
 /* sim_oracle_internal.h - the oracle's state, shared by its files: sim_oracle.c (events,
- * ledger, liveness, HA safety, finish), sim_oracle_cut.c (decoding completed
- * checkpoints and checking they are consistent cuts) and sim_oracle_sink.c (reading the
- * committed sink output). Not for use outside sim/harness/sim_oracle*.c.
+ * ledger, liveness, HA safety, finish), sim_oracle_route.c (path counts, destination
+ * subtasks), sim_oracle_cut.c (decoding completed and restored checkpoints, cursors),
+ * sim_oracle_state.c (counters and listmaps at a cut), sim_oracle_txn.c (sink
+ * transactions at a cut) and sim_oracle_sink.c (the committed sink output). Not for
+ * use outside sim/harness/sim_oracle*.c.
  */
 #ifndef SIM_ORACLE_INTERNAL_H
 #define SIM_ORACLE_INTERNAL_H
@@ -10,6 +12,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "runtime/checkpoint/rt_ckpt_metadata.h"
+#include "runtime/dataflow/rt_protocol.h"
+#include "runtime/operators/rt_source.h"
 #include "sim/harness/sim_oracle.h"
 #include "sim/harness/sim_packed.h"
 
@@ -20,6 +25,9 @@
 #define SIM_ORACLE_MAX_KEYS (1u << 26)
 #define SIM_ORACLE_MAX_SOURCES 65536u
 #define SIM_ORACLE_MAX_OPS 1024u
+/* Values below the cut (for listmaps) are tracked for at most this many declared keys;
+ * beyond, a listmap's state is checked by its totals only. */
+#define SIM_ORACLE_MAX_VALUE_KEYS (1u << 16)
 /* First-emission runs remembered per source subtask (beyond: later records are named
  * with the last run's epoch). Normally one run per epoch. */
 #define SIM_ORACLE_MAX_RUNS (1u << 20)
@@ -50,6 +58,20 @@ typedef struct SimFault {
     char *description; /* owned */
 } SimFault;
 
+/* The last values (u16: source values are 16-bit) of one key of one source subtask
+ * below the cut, newest at v[(n - 1) % 4], and how many there are in all. */
+typedef struct SimTail {
+    uint16_t v[4];
+    uint32_t n;
+} SimTail;
+
+/* A record in the channel state of a cut: it will be delivered to subtask to_idx of
+ * operator to_op after a restore (both input and output channel state). */
+typedef struct SimChanRec {
+    RtRecord rec;
+    uint32_t to_op, to_idx;
+} SimChanRec;
+
 typedef struct SimCompleted {
     uint64_t id;
     uint64_t time_ns;
@@ -71,8 +93,14 @@ struct SimOracle {
     uint32_t *src_first;     /* per op: first global src index (UINT32_MAX: not a source) */
     uint32_t *src_op;        /* per global src: its source operator */
     uint64_t *src_records;   /* per global src: records in its full input */
-    uint64_t *mult;          /* [from_op * n_ops + op]: copies of one record of from_op
-                                that reach op (paths, broadcast fan-out counted) */
+    uint64_t *mult;          /* [from * n_ops + op]: copies of one record processed by
+                                operator from that reach op (paths, broadcast fan-out
+                                counted; 1 for op = from) */
+    uint64_t *direct;        /* [from * n_ops + op]: the same over paths with no counter
+                                strictly between (the record's value is unchanged) */
+    bool *ordered;           /* [from * n_ops + op]: none of those paths has a rebalance
+                                into parallelism > 1 (a key's records stay in order) */
+    RtSourceGen *gens;       /* per global src: the source's pure record generator */
     uint32_t n_src_ops;
     uint32_t *src_op_list;   /* the source operators, ascending */
 
@@ -93,8 +121,19 @@ struct SimOracle {
      * src_op_list[s_op_pos] with offset < cursor[src] and that key. */
     uint64_t *cursor;        /* per global src */
     GArray **base;           /* per source operator position: uint64_t by key index */
-    GArray **cut_delta;      /* per operator: int64_t by key index, counted - expected at
-                                the last checked checkpoint (counters only) */
+    uint64_t *op_sig;        /* per operator: signature of the discrepancy last reported
+                                at a cut (0 = none): an unchanged one is not repeated */
+    /* Values below the cut (only when the graph has a listmap: track_values). */
+    bool track_values;
+    GArray **bucket_base;    /* per source operator position: uint32_t by key index *
+                                RT_LISTMAP_BUCKETS + value % RT_LISTMAP_BUCKETS */
+    GArray **tails;          /* per global src: SimTail by key index */
+
+    /* The boundary: the last cut checked (a completed or a restored checkpoint). The
+     * sinks' transactions of later checkpoints start from it. */
+    uint64_t bnd_id;
+    uint64_t *bnd_off;       /* per global src: its source offsets */
+    GArray *bnd_chan;        /* SimChanRec: its channel state */
 
     /* HA and recovery. */
     uint64_t last_completed_id;
@@ -124,6 +163,7 @@ struct SimOracle {
     uint64_t per_invariant[SIM_ORACLE_N_INVARIANTS];
     uint64_t n_violations;
     uint64_t records_emitted, emissions, records_committed, records_lost, records_duplicated;
+    uint64_t values_duplicated;
     uint64_t checkpoints_checked;
     bool finish_called;
 };
@@ -145,16 +185,75 @@ uint32_t sim_oracle_key_lookup(const SimOracle *o, uint64_t key);
 /* Global src of (source operator op, subtask index), or UINT32_MAX. */
 uint32_t sim_oracle_global_src(const SimOracle *o, uint32_t op, uint32_t index);
 
-/* sim_oracle_cut.c: decodes the checkpoint whose metadata is at path and checks it.
- * Returns true if it could be decoded and held. */
+/* The source record (src, off) from the generator (asserts src < n_src, off in range). */
+void sim_oracle_source_record(const SimOracle *o, uint32_t src, uint64_t off, RtRecord *out);
+
+/* sim_oracle_route.c: path counts and routing. Fills mult, direct and ordered. */
+void sim_oracle_route_init(SimOracle *o);
+/* Copies of one record with key, processed by subtask from_idx of operator from, that
+ * reach subtask j of operator x through partitionings that determine the subtask
+ * (forward, broadcast, keyBy, rebalance into parallelism 1); copies whose subtask is not
+ * determined (a rebalance into parallelism > 1 on the way) are added to *undet (may be
+ * NULL). Summed over j, plus *undet, this is mult[from][x]. */
+uint64_t sim_oracle_route(const SimOracle *o, uint32_t from, uint32_t from_idx, uint64_t key,
+                          uint32_t x, uint32_t j, uint64_t *undet);
+/* True when copies of a record processed by from that reach x have an undetermined
+ * subtask; _any: from some operator (x's subtasks then compare as one multiset). */
+bool sim_oracle_route_undetermined(const SimOracle *o, uint32_t from, uint32_t x);
+bool sim_oracle_route_undetermined_any(const SimOracle *o, uint32_t x);
+/* The subtask of keyed operator x that owns key (keyBy partitioning). */
+uint32_t sim_oracle_key_owner(const SimOracle *o, uint32_t x, uint64_t key);
+/* The counter whose counts are the values of every record reaching x (all paths into x
+ * from a counter without another counter between, and none from a source without a
+ * counter), or UINT32_MAX. */
+uint32_t sim_oracle_value_counter(const SimOracle *o, uint32_t x);
+/* Routes of source records to subtask j of operator x, memoised by (source subtask,
+ * key index): one byte per pair, only when there are at most SIM_ROUTE_CACHE_MAX. */
+#define SIM_ROUTE_CACHE_MAX (UINT64_C(1) << 24)
+typedef struct SimRouteCache {
+    uint32_t x, j;
+    uint32_t nk;  /* key indexes covered */
+    uint8_t *v;   /* [src * nk + k]: route + 1, 0 = not computed; NULL = no cache */
+} SimRouteCache;
+void sim_route_cache_init(SimRouteCache *c, const SimOracle *o, uint32_t x, uint32_t j);
+void sim_route_cache_deinit(SimRouteCache *c);
+/* sim_oracle_route from global source subtask s for key index k to (x, j). */
+uint64_t sim_route_cache_get(const SimOracle *o, SimRouteCache *c, uint32_t s, uint32_t k);
+/* Mixes v into a running signature. */
+uint64_t sim_oracle_sig(uint64_t sig, uint64_t v);
+
+/* sim_oracle_cut.c: decodes the checkpoint whose metadata is at path and checks it as
+ * a cut (why: "completed" or "restored"), then makes it the boundary. Returns true if
+ * it could be decoded and held. */
 bool sim_oracle_check_checkpoint(SimOracle *o, uint64_t checkpoint_id, const char *path,
-                                 uint64_t time_ns);
+                                 uint64_t time_ns, const char *why);
 /* Re-reads the checkpoint's files (metadata and every handle) and reports a
  * consistent-cut violation when one is no longer durable and intact. */
 void sim_oracle_verify_restorable(SimOracle *o, uint64_t checkpoint_id, const char *path,
                                   uint64_t time_ns, const char *why);
 /* Metadata path of checkpoint id by the store's layout (new string). */
 char *sim_oracle_metadata_path(const SimOracle *o, uint64_t checkpoint_id);
+
+/* sim_oracle_state.c: the reference interpreter at a cut. Each checks one operator's
+ * snapshots of checkpoint cp (decoded snapshots snaps, in cp->subtasks order) against
+ * the input below the cut (the cursors and bases), channel state included when
+ * channel_state; reports a consistent-cut violation (once per change) and returns
+ * false when they differ. */
+bool sim_oracle_check_counter(SimOracle *o, uint32_t c, const RtCompletedCheckpoint *cp,
+                              const GPtrArray *snaps, const GArray *chan, uint64_t time_ns);
+bool sim_oracle_check_listmap(SimOracle *o, uint32_t l, const RtCompletedCheckpoint *cp,
+                              const GPtrArray *snaps, const GArray *chan, uint64_t time_ns);
+/* Copies of records with key index k below the cut that reach operator x. */
+uint64_t sim_oracle_want(const SimOracle *o, uint32_t x, uint32_t k);
+/* Reports (consistent-cut, checkpoint id) unless op's signature sig is unchanged since
+ * the last report; records sig. */
+bool sim_oracle_cut_report(SimOracle *o, uint32_t op, uint64_t sig);
+
+/* sim_oracle_txn.c: the sink's pre-committed, uncommitted transactions of checkpoint cp
+ * hold exactly the records that reached each sink subtask between the boundary and
+ * this cut. */
+bool sim_oracle_check_sink_txns(SimOracle *o, uint32_t x, const RtCompletedCheckpoint *cp,
+                                const GPtrArray *snaps, const GArray *chan, uint64_t time_ns);
 
 /* sim_oracle_sink.c: reads every committed sink file and checks the ledger and the
  * final counts. complete: the job finished (records not committed are lost). */

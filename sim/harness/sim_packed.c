@@ -25,33 +25,6 @@ void sim_packed_deinit(SimPacked *p) {
     memset(p, 0, sizeof *p);
 }
 
-uint32_t sim_packed_max(const SimPacked *p) {
-    return (uint32_t)((UINT64_C(1) << p->bits) - 1u);
-}
-
-uint32_t sim_packed_get(const SimPacked *p, uint64_t i) {
-    assert(i < p->n);
-    uint64_t bit = i * p->bits;
-    uint64_t w = bit >> 6;
-    unsigned sh = (unsigned)(bit & 63u);
-    uint64_t v = p->words[w] >> sh;
-    if (sh + p->bits > 64u)
-        v |= p->words[w + 1] << (64u - sh);
-    return (uint32_t)(v & sim_packed_max(p));
-}
-
-void sim_packed_set(SimPacked *p, uint64_t i, uint32_t v) {
-    assert(i < p->n && v <= sim_packed_max(p));
-    uint64_t bit = i * p->bits, mask = sim_packed_max(p);
-    uint64_t w = bit >> 6;
-    unsigned sh = (unsigned)(bit & 63u);
-    p->words[w] = (p->words[w] & ~(mask << sh)) | ((uint64_t)v << sh);
-    if (sh + p->bits > 64u) {
-        unsigned lo = 64u - sh; /* bits stored in the first word */
-        p->words[w + 1] = (p->words[w + 1] & ~(mask >> lo)) | ((uint64_t)v >> lo);
-    }
-}
-
 void sim_packed_widen(SimPacked *p, uint32_t bits) {
     assert(bits >= p->bits && bits <= SIM_PACKED_MAX_BITS);
     if (bits == p->bits)

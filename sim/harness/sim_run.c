@@ -439,6 +439,7 @@ static void setup(SimRun *run) {
     params.faults_end_ns = s->faults_stop_ns;
     params.checkpoint_bound_ns = s->liveness_bound_ns;
     params.check_cuts = s->expect.consistent_cuts;
+    params.seed = run->opt->seed; /* the oracle recomputes the sources' records */
     run->oracle = sim_oracle_new(&s->graph, s->config, &params, &files);
     if (run->opt->out_dir != NULL)
         run->metrics = sim_metrics_new(&s->graph, &files, 0);
