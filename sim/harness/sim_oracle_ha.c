@@ -4,16 +4,14 @@
 
 #include <inttypes.h>
 
+#include "runtime/env/rt_config_keys.h"
 #include "runtime/ha/rt_ha_client.h"
 #include "sim/harness/sim_oracle.h"
 #include "sim/world/sim_zk_tree.h"
 
 static uint64_t num_retained(const RtConfig *cfg) {
     uint64_t n = 1;
-    const char *key = rt_config_has(cfg, "execution.checkpointing.num-retained")
-                          ? "execution.checkpointing.num-retained"
-                          : "state.checkpoints.num-retained";
-    if (!rt_config_get_u64(cfg, key, 1, &n, NULL))
+    if (!rt_config_key_u64(cfg, RT_KEY_NUM_RETAINED, &n, NULL))
         n = 1;
     return n;
 }
