@@ -351,6 +351,13 @@ static char *render_json(const SimCliJob *job, const SimRunResult *r, const char
                            o->records_duplicated, o->checkpoints_completed, r->failovers,
                            r->faults_planned, r->faults_fired);
     json_coverage(j, job, &r->coverage);
+    g_string_append(j, ",\"facts\":[");
+    for (guint i = 0; r->facts != NULL && i < r->facts->len; i++) {
+        if (i > 0)
+            g_string_append_c(j, ',');
+        sim_json_string(j, g_ptr_array_index(r->facts, i));
+    }
+    g_string_append_c(j, ']');
     json_swarm(j, job);
     if (capsule != NULL) {
         g_string_append(j, ",\"capsule\":");
@@ -383,6 +390,8 @@ static char *render_human(const SimCliJob *job, const SimRunResult *r, const cha
                            r->trace_hash);
     human_swarm(h, job);
     human_coverage(h, job, &r->coverage);
+    for (guint i = 0; r->facts != NULL && i < r->facts->len; i++)
+        g_string_append_printf(h, "  fact: %s\n", (const char *)g_ptr_array_index(r->facts, i));
     for (guint i = 0; r->violations != NULL && i < r->violations->len; i++) {
         char *line = sim_violation_to_string(g_ptr_array_index(r->violations, i));
         g_string_append_printf(h, "  violated %s\n", line);

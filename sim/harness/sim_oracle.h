@@ -192,6 +192,11 @@ bool sim_oracle_failed(const SimOracle *o);
 /* Violations found so far, in detection order (borrowed, SimViolation*). */
 const GPtrArray *sim_oracle_violations_peek(const SimOracle *o);
 
+/* HA irregularities that Flink permits (a zombie's publish or completion), in detection
+ * order, as one-line strings (borrowed; at most SIM_ORACLE_MAX_FACTS kept). */
+#define SIM_ORACLE_MAX_FACTS 32u
+const GPtrArray *sim_oracle_facts_peek(const SimOracle *o);
+
 /* Ends the run at end_time_ns (the simulated time the run stopped): checks the
  * committed sink output, the final counts and liveness. Call once. Returns true when
  * every invariant held; *violations (if non-NULL) receives a new array (free with

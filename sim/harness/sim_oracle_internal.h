@@ -160,6 +160,13 @@ struct SimOracle {
 
     /* Results. */
     GPtrArray *violations;   /* SimViolation* */
+    GPtrArray *facts;        /* char*: HA irregularities Flink permits (not violations) */
+    /* HA store writes are fenced on the leader latch (high-availability.zookeeper.
+     * fence-writes). Then only the current leader may publish, and published ids strictly
+     * increase: violations of ha-safety. Without fencing (Flink's default,
+     * ZooKeeperStateHandleStore) a deposed leader's publish is possible: it is reported as
+     * a fact, and only its consequences are judged. */
+    bool fenced_writes;
     uint64_t per_invariant[SIM_ORACLE_N_INVARIANTS];
     uint64_t n_violations;
     uint64_t records_emitted, emissions, records_committed, records_lost, records_duplicated;

@@ -527,6 +527,10 @@ static void verdict(SimRun *run, GPtrArray *found, SimRunResult *out) {
         g_free(m);
     }
     out->held = out->violations->len == 0;
+    out->facts = g_ptr_array_new_with_free_func(g_free);
+    const GPtrArray *facts = sim_oracle_facts_peek(run->oracle);
+    for (guint i = 0; i < facts->len; i++)
+        g_ptr_array_add(out->facts, g_strdup(g_ptr_array_index(facts, i)));
 }
 
 static bool write_metrics(SimRun *run, SimRunResult *out, GError **error) {
@@ -597,6 +601,8 @@ void sim_run_result_clear(SimRunResult *r) {
         return;
     if (r->violations != NULL)
         g_ptr_array_unref(r->violations);
+    if (r->facts != NULL)
+        g_ptr_array_unref(r->facts);
     sim_coverage_report_clear(&r->coverage);
     memset(r, 0, sizeof *r);
 }
