@@ -116,6 +116,15 @@ bool rt_ckpt_coordinator_config_read(const RtConfig *cfg, RtCkptCoordinatorConfi
                     G_GUINT64_FORMAT "' (expected 1..1000)", max_conc);
         return false;
     }
+    /* Flink's CheckpointCoordinatorConfiguration refuses the job: "maxConcurrentCheckpoints
+     * can't be > 1 if UnalignedCheckpoints enabled" (checked before the mode, as there). */
+    if (unaligned && max_conc > 1) {
+        g_set_error(error, RT_CONFIG_ERROR, RT_CONFIG_ERROR_BAD_VALUE,
+                    "execution.checkpointing.max-concurrent-checkpoints: can't be > 1 if "
+                    "unaligned checkpoints are enabled (execution.checkpointing.unaligned"
+                    ".enabled)");
+        return false;
+    }
     if (out->timeout_ns == 0) {
         g_set_error(error, RT_CONFIG_ERROR, RT_CONFIG_ERROR_BAD_VALUE,
                     "execution.checkpointing.timeout: must be positive");

@@ -130,3 +130,15 @@ bool rt_job_graph_validate(const RtJobGraph *graph, GError **error) {
     }
     return true;
 }
+
+bool rt_job_graph_edge_unaligned_ok(const RtJobGraph *graph, uint32_t edge) {
+    assert(graph != NULL && edge < graph->edges->len);
+    uint32_t to = g_array_index(graph->edges, RtEdgeSpec, edge).to;
+    for (guint e = 0; e < graph->edges->len; e++) {
+        const RtEdgeSpec *es = &g_array_index(graph->edges, RtEdgeSpec, e);
+        if (es->to == to &&
+            (es->partitioning == RT_PART_FORWARD || es->partitioning == RT_PART_BROADCAST))
+            return false;
+    }
+    return true;
+}

@@ -72,6 +72,12 @@ uint32_t rt_job_graph_n_subtasks(const RtJobGraph *graph);
 /* Global source index ("src" of records) of subtask 0 of source operator op: the sum of
  * the parallelisms of the source operators declared before it. */
 uint32_t rt_job_graph_source_base(const RtJobGraph *graph, uint32_t op);
+/* Whether edge (index in graph->edges) may carry unaligned barriers and channel state:
+ * false when any input edge of its target operator is forward or broadcast. Flink's
+ * StreamPartitioner.isSupportsUnalignedCheckpoint (not pointwise, not broadcast), and
+ * StreamGraphGenerator.generate, which disables unaligned checkpoints on every input
+ * edge of a node as soon as one of them does not support them. */
+bool rt_job_graph_edge_unaligned_ok(const RtJobGraph *graph, uint32_t edge);
 /* Checks what the runtime relies on: >= 1 operator, parallelism in [1, max], edges
  * between existing operators, no edge into a source, forward edges between equal
  * parallelisms, keyed operators (counter, listmap) fed only by keyBy edges, every

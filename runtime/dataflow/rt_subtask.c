@@ -383,8 +383,13 @@ void rt_subtask_on_notify_complete(RtSubtask *st, uint64_t id) {
 
 void rt_subtask_on_notify_abort(RtSubtask *st, uint64_t id) {
     st->aborted[st->n_aborted++ % RT_TM_ABORTED_IDS] = id;
-    if (st->handler != NULL && st->state == RT_SUBTASK_RUNNING)
+    if (st->handler != NULL && st->state == RT_SUBTASK_RUNNING) {
+        /* SubtaskCheckpointCoordinatorImpl.notifyCheckpointAborted: the channel-state
+         * writer of id is aborted; the barrier handler keeps its alignment (Flink's
+         * SingleCheckpointBarrierHandler is not told). */
+        rt_subtask_drop_capture(st, id);
         rt_barrier_handler_on_abort_notification(st->handler, id, rt_env_now_ns(st->env));
+    }
 }
 
 /* ------------------------------------------------------------------ lifecycle */
@@ -440,7 +445,9 @@ static void build_output(RtSubtask *st) {
             .graph_edge = e, .partitioning = es->partitioning, .n_targets = to->parallelism,
             .max_parallelism = rt_job_graph_max_parallelism(g, es->to),
             .peers = st->tm->location + rt_job_graph_subtask_base(g, es->to),
-            .initial_credits = rt_tm_initial_credits(st->tm, es->to)};
+            .initial_credits = rt_tm_initial_credits(st->tm, es->to),
+            .force_aligned = st->tm->cfg.mode == RT_BARRIER_MODE_UNALIGNED &&
+                             !rt_job_graph_edge_unaligned_ok(g, e)};
     }
     st->out = rt_output_new(st->attempt, st->id.index, specs, n, st->tm->cfg.batch,
                             st->tm->cfg.max_queued, rt_tm_send_data, st->tm);

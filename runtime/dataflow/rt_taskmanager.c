@@ -453,9 +453,16 @@ static bool read_unaligned(const RtConfig *cfg, bool at_least_once, RtTmConfig *
                            GError **error) {
     static const char *const k_old = "execution.checkpointing.unaligned";
     static const char *const k_new = "execution.checkpointing.unaligned.enabled";
-    bool unaligned = false;
+    bool unaligned = false, forced = false;
     uint64_t timeout = 0;
-    if (!rt_config_get_bool(cfg, k_old, false, &unaligned, error) ||
+    /* execution.checkpointing.unaligned.forced (CheckpointingOptions.FORCE_UNALIGNED)
+     * only lifts Flink's refusals for iterations and custom partitioners
+     * (StreamingJobGraphGenerator.preValidate, StreamGraphGenerator), which ckptsim's
+     * jobs never have: read and checked, no effect. Forward and broadcast edges stay
+     * forced aligned even then (StreamPartitioner.isSupportsUnalignedCheckpoint). */
+    if (!rt_config_get_bool(cfg, "execution.checkpointing.unaligned.forced", false, &forced,
+                            error) ||
+        !rt_config_get_bool(cfg, k_old, false, &unaligned, error) ||
         !rt_config_get_bool(cfg, k_new, unaligned, &unaligned, error) ||
         !rt_config_get_duration_ns(cfg, "execution.checkpointing.alignment-timeout", 0,
                                    &timeout, error) ||
