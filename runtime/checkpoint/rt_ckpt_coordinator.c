@@ -46,7 +46,7 @@ struct RtCkptCoordinator {
     uint64_t last_completion_ns;
     uint64_t last_completed_id;
     uint32_t failures;          /* continuous counted failures */
-    uint64_t last_counted_id;   /* last id that was counted (once per id) */
+    GArray *counted_ids;        /* uint64_t: ids counted since the last reset */
 };
 
 /* ------------------------------------------------------------------ reasons */
@@ -202,17 +202,31 @@ static void maybe_idle(RtCkptCoordinator *coord) {
 static void execute_queued(RtCkptCoordinator *coord);
 static void pump_completion(RtCkptCoordinator *coord);
 
-/* Counts a failure (once per id, only above the last completed id). Returns true when
- * the tolerable number is exceeded (the count is then reset). */
+static bool counted(const RtCkptCoordinator *coord, uint64_t id) {
+    for (guint i = 0; i < coord->counted_ids->len; i++)
+        if (g_array_index(coord->counted_ids, uint64_t, i) == id)
+            return true;
+    return false;
+}
+
+static void clear_count(RtCkptCoordinator *coord) {
+    coord->failures = 0;
+    g_array_set_size(coord->counted_ids, 0);
+}
+
+/* Counts a failure as Flink's CheckpointFailureManager (checkFailureAgainstCounter,
+ * checkFailureCounter): only counted reasons, only above the last completed id, each id
+ * once (its set countedCheckpointIds, so an older id failing after a newer one still
+ * counts). Returns true when the tolerable number is exceeded (the count is reset). */
 static bool count_failure(RtCkptCoordinator *coord, uint64_t id, RtCkptFailureReason reason) {
     if (!rt_ckpt_failure_reason_counts(reason) || id <= coord->last_completed_id ||
-        id <= coord->last_counted_id)
+        counted(coord, id))
         return false;
-    coord->last_counted_id = id;
+    g_array_append_val(coord->counted_ids, id);
     coord->failures++;
     if (coord->failures <= coord->cfg.tolerable_failures)
         return false;
-    coord->failures = 0;
+    clear_count(coord);
     return true;
 }
 
@@ -398,7 +412,9 @@ static void complete(RtCkptCoordinator *coord, Pending *p, bool current) {
     g_free(where);
     g_ptr_array_remove(coord->pending, p);
     pending_free(p);
-    coord->failures = 0;
+    /* CheckpointFailureManager.handleCheckpointSuccess: only a newer success resets. */
+    if (id > coord->last_completed_id)
+        clear_count(coord);
     coord->last_completed_id = MAX(coord->last_completed_id, id);
     coord->last_completion_ns = now;
     drop_subsumed(coord, id);
@@ -544,6 +560,7 @@ RtCkptCoordinator *rt_ckpt_coordinator_new(RtEnv *env, const RtCkptCoordinatorCo
     rt_pending_ops_init(&coord->ops);
     rt_env_rng(env, "ckpt-coordinator", &coord->rng);
     coord->pending = g_ptr_array_new();
+    coord->counted_ids = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     coord->base_interval_ns = MAX(config->interval_ns, config->min_pause_ns);
     coord->last_completion_ns = rt_env_now_ns(env);
     const RtCompletedCheckpoint *latest = rt_ckpt_store_latest(store);
@@ -611,6 +628,7 @@ void rt_ckpt_coordinator_free(RtCkptCoordinator *coord) {
         pending_free(p);
     }
     g_ptr_array_unref(coord->pending);
+    g_array_unref(coord->counted_ids);
     g_free(coord->tasks);
     g_free(coord);
 }

@@ -23,13 +23,16 @@ static bool read_kind(const RtConfig *cfg, RtRestartKind *kind, GError **error) 
                                           RT_RESTART_NONE, RT_RESTART_NONE,
                                           RT_RESTART_FAILURE_RATE,
                                           RT_RESTART_EXPONENTIAL_DELAY};
-    unsigned type = 0;
+    /* No strategy configured: Flink 1.19+'s RestartBackoffTimeStrategyFactoryLoader
+     * picks exponential-delay when checkpointing is on (before 1.19: fixed-delay) and
+     * no restart when it is off. */
+    unsigned type = rt_config_has(cfg, "execution.checkpointing.interval") ? 5 : 1;
     /* restart-strategy is the pre-1.17 key of restart-strategy.type. */
     const char *key = rt_config_has(cfg, "restart-strategy.type") ||
                               !rt_config_has(cfg, "restart-strategy")
                           ? "restart-strategy.type"
                           : "restart-strategy";
-    if (!rt_config_get_choice(cfg, key, types, 0, &type, error))
+    if (!rt_config_get_choice(cfg, key, types, type, &type, error))
         return false;
     *kind = kinds[type];
     return true;
