@@ -246,6 +246,7 @@ static Test *test_new(uint64_t seed, uint64_t bugs) {
     g_array_append_val(t->graph.edges, e2);
     t->config = rt_config_new();
     rt_config_set(t->config, "execution.checkpointing.interval", "500 ms");
+    rt_config_set(t->config, "restart-strategy.type", "fixed-delay");
     rt_config_set(t->config, "restart-strategy.fixed-delay.delay", "300 ms");
     rt_config_set(t->config, "state.checkpoints.num-retained", "1");
     t->cluster.n_jobmanagers = 1;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "runtime/checkpoint/rt_jobmanager_internal.h"
+#include "runtime/checkpoint/rt_standalone_counter.h"
 #include "runtime/env/rt_bugs.h"
 #include "runtime/ha/rt_atomic_file.h"
 #include "runtime/ha/rt_ckpt_store_fs.h"
@@ -309,7 +310,10 @@ static void attempt_known(RtJobManager *jm, bool found, uint64_t value) {
      * leader does in Flink): a new epoch for observers, not a counted restart. */
     if (found && !jm->resumed_reported) {
         jm->resumed_reported = true;
-        jm_observe(jm, RT_EV_FAILOVER, jm->attempt, "job manager restarted: resuming job");
+        jm_observe(jm, RT_EV_FAILOVER, jm->attempt,
+                   jm->standalone ? "job manager restarted without HA: the job runs again "
+                                    "from nothing (standalone checkpoint store lost)"
+                                  : "job manager restarted: resuming job");
     }
     const RtCompletedCheckpoint *latest = rt_ckpt_store_latest(jm->store);
     if (latest != NULL)
@@ -386,6 +390,11 @@ static void counter_started(void *user_data, GError *error) {
     }
     GError *err = NULL;
     void *s = step_new(jm);
+    if (jm->standalone) {
+        /* StandaloneCompletedCheckpointStore: nothing to recover, it starts empty. */
+        store_recovered(s, NULL);
+        return;
+    }
     if (!rt_ckpt_store_recover(jm->store, store_recovered, s, &err)) {
         step_take(s);
         recovery_failed(jm, err);
@@ -424,6 +433,11 @@ static bool read_config(RtJobManager *jm, GError **error) {
     const char *dir = rt_config_get(cfg, "state.checkpoints.dir");
     if (dir == NULL)
         dir = rt_config_get(cfg, "execution.checkpointing.dir");
+    bool recover_without_ha = false;
+    if (!rt_config_get_bool(cfg, "ckptsim.jobmanager.recover-without-ha", false,
+                            &recover_without_ha, error))
+        return false;
+    jm->standalone = !recover_without_ha;
     const char *rkey = rt_config_has(cfg, "state.checkpoints.num-retained")
                            ? "state.checkpoints.num-retained"
                            : "execution.checkpointing.num-retained";
@@ -563,7 +577,9 @@ RtJobManager *rt_jobmanager_new(RtEnv *env, const RtJobSpec *spec, GError **erro
     jm_term_open(jm,
                  rt_ckpt_store_fs_new(env, jm->ckpt_dir, jm->job, jm->num_retained,
                                       store_discard, jm),
-                 rt_ckpt_id_counter_fs_new(env, jm->ckpt_dir, jm->job), NULL);
+                 jm->standalone ? rt_standalone_counter_new(env)
+                                : rt_ckpt_id_counter_fs_new(env, jm->ckpt_dir, jm->job),
+                 NULL);
     jm_recover_start(jm);
     return jm;
 }

@@ -158,6 +158,8 @@ const SimKeySpec sim_keys_config[] = {
     {"pipeline.max-parallelism", SIM_KEY_U64, NULL, 1, 32768, "key groups"},
     {"high-availability", SIM_KEY_CHOICE, "none|zookeeper", 0, 0, "HA mode (deprecated)"},
     {"high-availability.type", SIM_KEY_CHOICE, "none|zookeeper", 0, 0, "HA mode"},
+    {"ckptsim.jobmanager.recover-without-ha", SIM_KEY_BOOL, NULL, 0, 0,
+     "not Flink: a job manager restarted without HA recovers checkpoints from storage"},
     {"high-availability.zookeeper.quorum", SIM_KEY_STRING, NULL, 0, 0, "ZooKeeper servers"},
     {"high-availability.zookeeper.path.root", SIM_KEY_STRING, NULL, 0, 0, "root znode"},
     {"high-availability.cluster-id", SIM_KEY_STRING, NULL, 0, 0, "cluster id"},

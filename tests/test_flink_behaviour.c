@@ -1,0 +1,56 @@
+/* test_flink_behaviour.c - end to end, that ckptsim behaves like Flink 1.20 where Flink
+ * is less kind than a careful runtime would be, and that the documented safe options
+ * give the safe behaviour back:
+ *  - a job manager restarted without HA knows no checkpoint (Flink's
+ *    StandaloneCompletedCheckpointStore / StandaloneCheckpointIDCounter): the job runs
+ *    again from nothing and the sink commits duplicates; with
+ *    ckptsim.jobmanager.recover-without-ha = true the same run holds;
+ *  - unaligned checkpoints with max-concurrent-checkpoints > 1 are refused
+ *    (CheckpointCoordinatorConfiguration). */
+#include <check.h>
+#include <string.h>
+
+#include "tests/support/test_check.h"
+#include "tests/support/test_proc.h"
+
+START_TEST(test_jm_restart_without_ha_duplicates) {
+    TestProcOut o = test_proc_ckptsim("run", "scenarios/flink-gaps/jobmanager-crash.ini",
+                                      "--seed", "1", "--json", NULL);
+    ck_assert_msg(o.status == 1, "status %d: %s%s", o.status, o.out, o.err);
+    ck_assert_ptr_nonnull(strstr(o.out, "\"invariant\":\"exactly-once\""));
+    ck_assert_ptr_nonnull(strstr(o.out, "duplicated"));
+    ck_assert_int_eq(test_proc_json_number(o.out, "records_lost"), 0);
+    ck_assert_int_gt(test_proc_json_number(o.out, "records_duplicated"), 0);
+    test_proc_out_clear(&o);
+    o = test_proc_ckptsim("run", "scenarios/flink-gaps/jobmanager-crash.ini", "--seed", "1",
+                          "--json", "--set", "ckptsim.jobmanager.recover-without-ha=true",
+                          NULL);
+    ck_assert_msg(o.status == 0, "status %d: %s%s", o.status, o.out, o.err);
+    ck_assert_ptr_nonnull(strstr(o.out, "\"verdict\":\"pass\""));
+    test_proc_out_clear(&o);
+}
+END_TEST
+
+START_TEST(test_unaligned_concurrent_refused) {
+    TestProcOut o = test_proc_ckptsim(
+        "run", "scenarios/unaligned-backpressure.ini", "--seed", "1", "--set",
+        "execution.checkpointing.max-concurrent-checkpoints=2", NULL);
+    ck_assert_msg(o.status == 2, "status %d: %s%s", o.status, o.out, o.err);
+    ck_assert_ptr_nonnull(strstr(o.out, "can't be > 1 if unaligned"));
+    test_proc_out_clear(&o);
+}
+END_TEST
+
+static Suite *flink_behaviour_suite(void) {
+    Suite *s = suite_create("flink_behaviour");
+    TCase *tc = tcase_create("e2e");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_jm_restart_without_ha_duplicates);
+    tcase_add_test(tc, test_unaligned_concurrent_refused);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    return test_check_run(flink_behaviour_suite());
+}
