@@ -6,7 +6,12 @@
  *    again from nothing and the sink commits duplicates; with
  *    ckptsim.jobmanager.recover-without-ha = true the same run holds;
  *  - unaligned checkpoints with max-concurrent-checkpoints > 1 are refused
- *    (CheckpointCoordinatorConfiguration). */
+ *    (CheckpointCoordinatorConfiguration);
+ *  - the sink's external system aborts a transaction open longer than its timeout
+ *    (FLINK-7784): a recovery slower than that loses the restored transactions; the
+ *    default timeout (15 min) holds;
+ *  - a failed sink commit fails the task (TwoPhaseCommitSinkFunction
+ *    .notifyCheckpointComplete rethrows): a failover, and the recovery commits. */
 #include <check.h>
 #include <string.h>
 
@@ -41,12 +46,43 @@ START_TEST(test_unaligned_concurrent_refused) {
 }
 END_TEST
 
+START_TEST(test_sink_transaction_timeout_loses) {
+    TestProcOut o = test_proc_ckptsim("run", "scenarios/flink-gaps/sink-transaction-timeout.ini",
+                                      "--seed", "1", "--json", NULL);
+    ck_assert_msg(o.status == 1, "status %d: %s%s", o.status, o.out, o.err);
+    ck_assert_int_gt(test_proc_json_number(o.out, "records_lost"), 0);
+    ck_assert_int_eq(test_proc_json_number(o.out, "records_duplicated"), 0);
+    test_proc_out_clear(&o);
+    o = test_proc_ckptsim("run", "scenarios/flink-gaps/sink-transaction-timeout.ini", "--seed",
+                          "1", "--json", "--set", "operator.sink.transaction-timeout=15min",
+                          NULL);
+    ck_assert_msg(o.status == 0, "status %d: %s%s", o.status, o.out, o.err);
+    test_proc_out_clear(&o);
+}
+END_TEST
+
+START_TEST(test_sink_commit_failure_fails_task) {
+    /* EIO on the read-back and the rename of sink[0]'s second commit. */
+    TestProcOut o = test_proc_ckptsim(
+        "run", "scenarios/crash-after-complete.ini", "--seed", "1", "--json", "--set",
+        "faults.w1=when 2nd txn_precommit on sink[0]: storage-error eio on sink/sink/0/pending "
+        "count 2",
+        "--set", "faults.w2=at 7 s: crash worker-1", NULL);
+    ck_assert_msg(o.status == 0, "status %d: %s%s", o.status, o.out, o.err);
+    ck_assert_int_ge(test_proc_json_number(o.out, "failovers"), 1);
+    ck_assert_int_eq(test_proc_json_number(o.out, "records_lost"), 0);
+    test_proc_out_clear(&o);
+}
+END_TEST
+
 static Suite *flink_behaviour_suite(void) {
     Suite *s = suite_create("flink_behaviour");
     TCase *tc = tcase_create("e2e");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_jm_restart_without_ha_duplicates);
     tcase_add_test(tc, test_unaligned_concurrent_refused);
+    tcase_add_test(tc, test_sink_transaction_timeout_loses);
+    tcase_add_test(tc, test_sink_commit_failure_fails_task);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -437,7 +437,7 @@ static bool read_config(RtJobManager *jm, GError **error) {
     if (!rt_config_get_bool(cfg, "ckptsim.jobmanager.recover-without-ha", false,
                             &recover_without_ha, error))
         return false;
-    jm->standalone = !recover_without_ha;
+    jm->standalone = !jm->ha && !recover_without_ha;
     const char *rkey = rt_config_has(cfg, "state.checkpoints.num-retained")
                            ? "state.checkpoints.num-retained"
                            : "execution.checkpointing.num-retained";

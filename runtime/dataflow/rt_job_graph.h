@@ -33,7 +33,15 @@ typedef struct RtOperatorSpec {
     RtKeyDistribution distribution;
     double zipf_exponent;     /* > 0 for RT_KEYS_ZIPF */
     uint64_t rate_per_s;      /* records per second per subtask; 0 = as fast as credits allow */
+    /* RT_OP_SINK only: the external system aborts a transaction open longer than this
+     * (Kafka's transaction.timeout.ms); 0 = RT_SINK_DEFAULT_TXN_TIMEOUT_NS. */
+    uint64_t txn_timeout_ns;
 } RtOperatorSpec;
+
+/* 15 min: Kafka's broker-side transaction.max.timeout.ms, the longest transaction
+ * timeout a default Kafka accepts (FlinkKafkaProducer / KafkaSink users must stay at or
+ * below it). */
+#define RT_SINK_DEFAULT_TXN_TIMEOUT_NS (15ull * 60 * 1000000000ull)
 
 typedef enum RtPartitioning {
     RT_PART_FORWARD,   /* subtask i -> subtask i (equal parallelism required) */
