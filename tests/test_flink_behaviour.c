@@ -11,10 +11,12 @@
  *    (FLINK-7784): a recovery slower than that loses the restored transactions; the
  *    default timeout (15 min) holds;
  *  - a failed sink commit fails the task (TwoPhaseCommitSinkFunction
- *    .notifyCheckpointComplete rethrows): a failover, and the recovery commits. */
+ *    .notifyCheckpointComplete rethrows): a failover, and the recovery commits;
+ *  - pipelined regions (RestartPipelinedRegionFailoverStrategy's unit of restart). */
 #include <check.h>
 #include <string.h>
 
+#include "runtime/dataflow/rt_job_graph.h"
 #include "tests/support/test_check.h"
 #include "tests/support/test_proc.h"
 
@@ -75,6 +77,36 @@ START_TEST(test_sink_commit_failure_fails_task) {
 }
 END_TEST
 
+static void add_op(RtJobGraph *g, uint32_t parallelism) {
+    RtOperatorSpec *op = g_new0(RtOperatorSpec, 1);
+    op->parallelism = parallelism;
+    g_ptr_array_add(g->operators, op);
+}
+
+START_TEST(test_pipelined_regions) {
+    RtJobGraph g = {.operators = g_ptr_array_new_with_free_func(g_free),
+                    .edges = g_array_new(FALSE, FALSE, sizeof(RtEdgeSpec))};
+    add_op(&g, 2); /* a: subtasks 0 1 */
+    add_op(&g, 2); /* b: 2 3 */
+    add_op(&g, 2); /* c: 4 5 */
+    RtEdgeSpec fwd[] = {{0, 1, RT_PART_FORWARD}, {1, 2, RT_PART_FORWARD}};
+    g_array_append_vals(g.edges, fwd, 2);
+    uint32_t region[6];
+    /* Forward only: two independent pipelines a[i] -> b[i] -> c[i]. */
+    ck_assert_uint_eq(rt_job_graph_regions(&g, region), 2);
+    uint32_t want_fwd[6] = {0, 1, 0, 1, 0, 1};
+    for (int k = 0; k < 6; k++)
+        ck_assert_uint_eq(region[k], want_fwd[k]);
+    /* One all-to-all edge joins everything it touches: here the whole job. */
+    g_array_index(g.edges, RtEdgeSpec, 1).partitioning = RT_PART_KEYBY;
+    ck_assert_uint_eq(rt_job_graph_regions(&g, region), 1);
+    for (int k = 0; k < 6; k++)
+        ck_assert_uint_eq(region[k], 0);
+    g_array_unref(g.edges);
+    g_ptr_array_unref(g.operators);
+}
+END_TEST
+
 static Suite *flink_behaviour_suite(void) {
     Suite *s = suite_create("flink_behaviour");
     TCase *tc = tcase_create("e2e");
@@ -84,6 +116,9 @@ static Suite *flink_behaviour_suite(void) {
     tcase_add_test(tc, test_sink_transaction_timeout_loses);
     tcase_add_test(tc, test_sink_commit_failure_fails_task);
     suite_add_tcase(s, tc);
+    TCase *unit = tcase_create("unit");
+    tcase_add_test(unit, test_pipelined_regions);
+    suite_add_tcase(s, unit);
     return s;
 }
 

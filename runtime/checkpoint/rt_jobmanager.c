@@ -438,6 +438,12 @@ static bool read_config(RtJobManager *jm, GError **error) {
                             &recover_without_ha, error))
         return false;
     jm->standalone = !jm->ha && !recover_without_ha;
+    static const char *const strategies[] = {"region", "full", NULL};
+    unsigned strategy = 0;
+    if (!rt_config_get_choice(cfg, "jobmanager.execution.failover-strategy", strategies, 0,
+                              &strategy, error))
+        return false;
+    jm->region_failover = strategy == 0;
     const char *rkey = rt_config_has(cfg, "state.checkpoints.num-retained")
                            ? "state.checkpoints.num-retained"
                            : "execution.checkpointing.num-retained";
@@ -476,6 +482,9 @@ static bool init_subtasks(RtJobManager *jm, GError **error) {
         return false;
     }
     jm->n_subtasks = n;
+    uint32_t *region = g_new0(uint32_t, n);
+    jm->n_regions = rt_job_graph_regions(g, region);
+    g_free(region);
     jm->subtasks = g_new0(RtSubtaskId, n);
     jm->location = g_new0(RtProcessId, n);
     jm->done = g_new0(bool, n);

@@ -118,6 +118,12 @@ struct RtJobManager {
      * ckptsim.jobmanager.recover-without-ha = true (both recovered from durable
      * storage). */
     bool standalone;
+    /* jobmanager.execution.failover-strategy: region (Flink's default,
+     * RestartPipelinedRegionFailoverStrategy) or full. The regions are computed
+     * (rt_job_graph_regions) but every failover restarts the whole job: a failover of
+     * a region smaller than the job is reported as such in the FAILOVER event. */
+    bool region_failover;
+    uint32_t n_regions;
     RtHaClient *ha_client;       /* HA only */
     RtLeaderElection *election;  /* HA only */
     uint64_t leader_session;     /* current grant's fencing token, 0 when not leading */

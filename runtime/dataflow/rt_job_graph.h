@@ -86,6 +86,14 @@ uint32_t rt_job_graph_source_base(const RtJobGraph *graph, uint32_t op);
  * StreamGraphGenerator.generate, which disables unaligned checkpoints on every input
  * edge of a node as soon as one of them does not support them. */
 bool rt_job_graph_edge_unaligned_ok(const RtJobGraph *graph, uint32_t edge);
+/* Pipelined regions of a streaming job (every edge pipelined), as Flink's
+ * PipelinedRegionComputeUtil for RestartPipelinedRegionFailoverStrategy: the connected
+ * components of the subtask graph, where an all-to-all edge (rebalance, keyBy,
+ * broadcast) joins every subtask of both operators and a forward edge joins subtask i
+ * to subtask i. Fills region[k] (k: global subtask index, rt_job_graph_subtask_base
+ * order) with the region number, numbered 0.. in order of each region's first subtask,
+ * and returns the number of regions. region has rt_job_graph_n_subtasks entries. */
+uint32_t rt_job_graph_regions(const RtJobGraph *graph, uint32_t *region);
 /* Checks what the runtime relies on: >= 1 operator, parallelism in [1, max], edges
  * between existing operators, no edge into a source, forward edges between equal
  * parallelisms, keyed operators (counter, listmap) fed only by keyBy edges, every

@@ -160,6 +160,8 @@ const SimKeySpec sim_keys_config[] = {
     {"pipeline.max-parallelism", SIM_KEY_U64, NULL, 1, 32768, "key groups"},
     {"high-availability", SIM_KEY_CHOICE, "none|zookeeper", 0, 0, "HA mode (deprecated)"},
     {"high-availability.type", SIM_KEY_CHOICE, "none|zookeeper", 0, 0, "HA mode"},
+    {"jobmanager.execution.failover-strategy", SIM_KEY_CHOICE, "region|full", 0, 0,
+     "failover strategy (region: regions computed, all restarted)"},
     {"ckptsim.jobmanager.recover-without-ha", SIM_KEY_BOOL, NULL, 0, 0,
      "not Flink: a job manager restarted without HA recovers checkpoints from storage"},
     {"high-availability.zookeeper.quorum", SIM_KEY_STRING, NULL, 0, 0, "ZooKeeper servers"},
