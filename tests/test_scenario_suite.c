@@ -21,9 +21,14 @@ static char **scenario_files(void) {
     GDir *d = g_dir_open(dir, 0, NULL);
     ck_assert_ptr_nonnull(d);
     GPtrArray *files = g_ptr_array_new();
-    for (const char *n = g_dir_read_name(d); n != NULL; n = g_dir_read_name(d))
-        if (!g_str_has_suffix(n, ".md") && n[0] != '.')
-            g_ptr_array_add(files, g_build_filename(dir, n, NULL));
+    for (const char *n = g_dir_read_name(d); n != NULL; n = g_dir_read_name(d)) {
+        char *path = g_build_filename(dir, n, NULL);
+        /* Not the .md files, nor subfolders (scenarios/flink-gaps: violations expected). */
+        if (!g_str_has_suffix(n, ".md") && n[0] != '.' && !g_file_test(path, G_FILE_TEST_IS_DIR))
+            g_ptr_array_add(files, path);
+        else
+            g_free(path);
+    }
     g_dir_close(d);
     g_free(dir);
     g_ptr_array_sort(files, (GCompareFunc)g_strcmp0);
