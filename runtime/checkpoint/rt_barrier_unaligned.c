@@ -68,6 +68,8 @@ static void switch_unaligned(RtBarrierHandler *h, uint64_t now_ns) {
     if (h->cb.align_end != NULL)
         h->cb.align_end(h->ud, h->current_id, now_ns - h->align_start_ns);
     h->cb.trigger(h->ud, h->current_id, h->timestamp_ns, RT_BARRIER_UNALIGNED);
+    if (h->bug_switch_forgets) /* planted bug: these channels are never resumed */
+        memset(h->blocked, 0, sizeof(bool) * h->n_channels);
 }
 
 /* Stale ids are rejected (false); a newer id subsumes the pending one and starts. */

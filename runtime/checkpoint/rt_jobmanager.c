@@ -438,6 +438,9 @@ static bool read_config(RtJobManager *jm, GError **error) {
                             &recover_without_ha, error))
         return false;
     jm->standalone = !jm->ha && !recover_without_ha;
+    /* Planted bug ha-skips-store-recovery: the standalone rule applied under HA too. */
+    if (jm->ha && rt_bug_on(jm->env, RT_BUG_HA_SKIPS_STORE_RECOVERY))
+        jm->standalone = true;
     static const char *const strategies[] = {"region", "full", NULL};
     unsigned strategy = 0;
     if (!rt_config_get_choice(cfg, "jobmanager.execution.failover-strategy", strategies, 0,

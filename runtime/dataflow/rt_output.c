@@ -49,7 +49,8 @@ RtOutput *rt_output_new(uint32_t attempt, uint32_t self_index, const RtOutEdgeSp
                                      .from = (uint16_t)self_index, .to = (uint16_t)t};
             ch->peer = s->peers[t];
             ch->credits = s->initial_credits;
-            ch->force_aligned = s->force_aligned;
+            ch->force_aligned = s->force_aligned && !s->bug_overtake;
+            ch->bug_overtake = s->force_aligned && s->bug_overtake;
             g_queue_init(&ch->queue);
         }
     }
@@ -247,7 +248,8 @@ void rt_output_broadcast_unaligned_barrier(RtOutput *out, uint64_t checkpoint_id
             g_queue_push_tail(&ch->queue, barrier_item(checkpoint_id, timestamp_ns,
                                                        RT_BARRIER_FORCED_ALIGNED));
         } else {
-            capture_before(ch, NULL, capture, ud);
+            if (!ch->bug_overtake) /* planted bug: the overtaken data is not recorded */
+                capture_before(ch, NULL, capture, ud);
             g_queue_push_head(&ch->queue, barrier_item(checkpoint_id, timestamp_ns,
                                                        RT_BARRIER_UNALIGNED));
         }

@@ -49,6 +49,7 @@ typedef struct RtOutChannel {
     uint32_t credits;    /* buffers the consumer can take now */
     bool blocked;        /* an aligned barrier was sent: wait for RESUME */
     bool force_aligned;  /* its edge cannot carry channel state: barriers forced aligned */
+    bool bug_overtake;   /* planted bug unaligned-on-forward */
 } RtOutChannel;
 
 typedef struct RtOutEdge {
@@ -85,6 +86,9 @@ typedef struct RtOutEdgeSpec {
     /* Unaligned checkpoints are unsupported on this edge (rt_job_graph_edge_unaligned_ok):
      * every barrier goes out FORCED_ALIGNED, in line and blocking. */
     bool force_aligned;
+    /* Planted bug unaligned-on-forward (with force_aligned): the barrier overtakes the
+     * queued data as an unaligned one, but nothing is captured. */
+    bool bug_overtake;
 } RtOutEdgeSpec;
 
 /* A new output for subtask self_index with n_edges edges (may be 0: a sink). */

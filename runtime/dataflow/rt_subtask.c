@@ -447,7 +447,8 @@ static void build_output(RtSubtask *st) {
             .peers = st->tm->location + rt_job_graph_subtask_base(g, es->to),
             .initial_credits = rt_tm_initial_credits(st->tm, es->to),
             .force_aligned = st->tm->cfg.mode == RT_BARRIER_MODE_UNALIGNED &&
-                             !rt_job_graph_edge_unaligned_ok(g, e)};
+                             !rt_job_graph_edge_unaligned_ok(g, e),
+            .bug_overtake = rt_bug_on(st->env, RT_BUG_UNALIGNED_ON_FORWARD)};
     }
     st->out = rt_output_new(st->attempt, st->id.index, specs, n, st->tm->cfg.batch,
                             st->tm->cfg.max_queued, rt_tm_send_data, st->tm);
@@ -482,6 +483,8 @@ RtSubtask *rt_subtask_new(RtTaskManager *tm, RtSubtaskId id, uint64_t restore_ch
             tm->cfg.mode, st->n_inputs, &barrier_cbs, st,
             rt_bug_on(tm->env, RT_BUG_SNAPSHOT_ON_FIRST_BARRIER));
         rt_barrier_handler_set_alignment_timeout(st->handler, tm->cfg.alignment_timeout_ns);
+        rt_barrier_handler_set_bug_switch_forgets(
+            st->handler, rt_bug_on(st->env, RT_BUG_SWITCH_FORGETS_BLOCKED));
     }
     RtOperatorContext ctx = {.env = tm->env, .job = tm->spec, .spec = st->spec, .id = id,
                              .attempt = st->attempt, .keyed = st->keyed,

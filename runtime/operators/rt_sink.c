@@ -295,6 +295,8 @@ static bool ext_expired(const RtSink *s, const SinkTxn *t) {
     uint64_t timeout = s->base.ctx.spec->txn_timeout_ns;
     if (timeout == 0)
         timeout = RT_SINK_DEFAULT_TXN_TIMEOUT_NS;
+    if (rt_bug_on(s->base.ctx.env, RT_BUG_SINK_TIMEOUT_UNITS))
+        timeout /= 1000000; /* planted bug: the timeout in ms taken for ns */
     uint64_t now = rt_env_now_ns(s->base.ctx.env);
     return now > t->begin_ns && now - t->begin_ns > timeout;
 }
