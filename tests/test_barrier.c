@@ -122,11 +122,17 @@ START_TEST(test_aligned_cancel_marker) {
     /* An old cancel marker is ignored. */
     rt_barrier_handler_on_cancel_marker(h, 0, 2, 3);
     expect(&log, "");
-    /* A JM abort of the pending id stops alignment without a decline reason. */
+    /* A JM abort of the pending id changes nothing: Flink's
+     * SingleCheckpointBarrierHandler has no such path, the channel stays blocked until
+     * the alignment ends (here: a newer barrier subsumes it). */
     B(h, 0, 5, 4);
     expect(&log, "S5 ");
     rt_barrier_handler_on_abort_notification(h, 5, 5);
-    expect(&log, "R0 A5:a ");
+    expect(&log, "");
+    ck_assert(rt_barrier_handler_pending(h));
+    ck_assert(rt_barrier_handler_channel_blocked(h, 0));
+    B(h, 1, 6, 6);
+    expect(&log, "R0 A5:s S6 ");
     done(h, &log);
 }
 END_TEST

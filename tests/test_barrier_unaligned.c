@@ -133,8 +133,14 @@ START_TEST(test_unaligned_cancel_and_jm_abort) {
     expect(&log, "");
     U(h, 0, 2, 40);
     expect(&log, "S2 E2/0 T2u ");
+    /* A JM abort changes nothing here (Flink's SingleCheckpointBarrierHandler is not
+     * told); the checkpoint ends when its last barrier arrives. */
     rt_barrier_handler_on_abort_notification(h, 2, 50);
-    expect(&log, "A2:a ");
+    expect(&log, "");
+    ck_assert(rt_barrier_handler_pending(h));
+    U(h, 1, 2, 55);
+    expect(&log, "");
+    ck_assert(!rt_barrier_handler_pending(h));
     rt_barrier_handler_on_abort_notification(h, 2, 60); /* not pending: nothing */
     expect(&log, "");
     /* A cancel marker for a newer id than any seen aborts it too. */
@@ -158,12 +164,14 @@ START_TEST(test_timeout_on_timer) {
     rt_barrier_handler_on_timer(h, 1099);
     expect(&log, "");
     rt_barrier_handler_on_timer(h, 1100);
-    /* Switch in place: trigger unaligned, then resume the blocked channels. */
-    expect(&log, "E1/90 T1u R0 R1 ");
+    /* Switch in place: trigger unaligned; the blocked channels stay blocked until the
+     * checkpoint is done (FLINK-22638). */
+    expect(&log, "E1/90 T1u ");
     ck_assert(rt_barrier_handler_unaligned_pending(h, 1));
-    ck_assert(!rt_barrier_handler_channel_blocked(h, 0));
-    A(h, 2, 1, 1200); /* the missing barrier: its channel resumes at once */
-    expect(&log, "R2 ");
+    ck_assert(rt_barrier_handler_channel_blocked(h, 0));
+    ck_assert(rt_barrier_handler_channel_blocked(h, 1));
+    A(h, 2, 1, 1200); /* the missing barrier: now every channel resumes */
+    expect(&log, "R0 R1 R2 ");
     ck_assert(!rt_barrier_handler_pending(h));
     rt_barrier_handler_on_timer(h, 1300);
     expect(&log, "");
@@ -177,9 +185,9 @@ START_TEST(test_timeout_on_barrier) {
     A(h, 2, 1, 1090);
     expect(&log, "S1 W1@1100 ");
     A(h, 0, 1, 1150); /* past the deadline: switches on arrival */
-    expect(&log, "E1/60 T1u R0 R2 ");
+    expect(&log, "E1/60 T1u ");
     A(h, 1, 1, 1160);
-    expect(&log, "R1 ");
+    expect(&log, "R0 R1 R2 ");
     ck_assert(!rt_barrier_handler_pending(h));
     done(h, &log);
 }
@@ -210,9 +218,9 @@ START_TEST(test_unaligned_barrier_switches_alignment) {
     A(h, 0, 1, 1010);
     expect(&log, "S1 W1@1100 ");
     U(h, 1, 1, 1030); /* its producer timed out first */
-    expect(&log, "E1/20 T1u R0 ");
+    expect(&log, "E1/20 T1u ");
     A(h, 2, 1, 1040);
-    expect(&log, "R2 ");
+    expect(&log, "R0 R2 ");
     ck_assert(!rt_barrier_handler_pending(h));
     done(h, &log);
 }
@@ -228,10 +236,11 @@ START_TEST(test_announcement) {
     ck_assert(!rt_barrier_handler_channel_received(h, 1));
     rt_barrier_handler_on_timer(h, 1100);
     expect(&log, "E1/80 T1u ");
-    A(h, 1, 1, 1110);
-    expect(&log, "R1 ");
+    A(h, 1, 1, 1110); /* after the switch an aligned barrier still blocks (FLINK-22638) */
+    expect(&log, "");
+    ck_assert(rt_barrier_handler_channel_blocked(h, 1));
     A(h, 0, 1, 1120);
-    expect(&log, "R0 ");
+    expect(&log, "R0 R1 ");
     ck_assert(!rt_barrier_handler_pending(h));
     /* Past its deadline already: switch at once. */
     rt_barrier_handler_on_announcement(h, 0, 2, 1000, RT_BARRIER_ALIGNED, 1300);
@@ -240,6 +249,27 @@ START_TEST(test_announcement) {
     rt_barrier_handler_on_announcement(h, 0, 1, 1000, RT_BARRIER_ALIGNED, 1310);
     rt_barrier_handler_on_announcement(h, 0, 3, 1000, RT_BARRIER_UNALIGNED, 1310);
     expect(&log, "");
+    done(h, &log);
+}
+END_TEST
+
+#define F(h, ch, id, t) \
+    rt_barrier_handler_on_barrier(h, ch, id, 1000, RT_BARRIER_FORCED_ALIGNED, t)
+
+/* A forced-aligned barrier (forward or broadcast edge) blocks and never times out:
+ * no timer, no switch at the deadline, aligned trigger on the last barrier. */
+START_TEST(test_forced_aligned_never_times_out) {
+    Log log;
+    RtBarrierHandler *h = make(2, 100, &log);
+    F(h, 0, 1, 1010);
+    expect(&log, "S1 ");
+    ck_assert(rt_barrier_handler_channel_blocked(h, 0));
+    rt_barrier_handler_on_timer(h, 5000);
+    expect(&log, "");
+    ck_assert(!rt_barrier_handler_unaligned_pending(h, 1));
+    F(h, 1, 1, 6000);
+    expect(&log, "E1/4990 T1a R0 R1 ");
+    ck_assert(!rt_barrier_handler_pending(h));
     done(h, &log);
 }
 END_TEST
@@ -284,6 +314,7 @@ static Suite *barrier_unaligned_suite(void) {
     tcase_add_test(tc, test_timeout_aligned_in_time);
     tcase_add_test(tc, test_unaligned_barrier_switches_alignment);
     tcase_add_test(tc, test_announcement);
+    tcase_add_test(tc, test_forced_aligned_never_times_out);
     tcase_add_test(tc, test_stale_aligned_resumes);
     tcase_add_test(tc, test_no_timeout_stays_aligned);
     suite_add_tcase(s, tc);

@@ -97,6 +97,15 @@ START_TEST(test_drop_channel_state) { check_bug("drop-channel-state"); }
 END_TEST
 START_TEST(test_no_fencing) { check_bug("fence-first-try-only"); }
 END_TEST
+/* flinkrt: mistakes in the Flink-behaviour code */
+START_TEST(test_unaligned_on_forward) { check_bug("unaligned-on-forward"); }
+END_TEST
+START_TEST(test_switch_forgets_blocked) { check_bug("switch-forgets-blocked"); }
+END_TEST
+START_TEST(test_sink_timeout_units) { check_bug("sink-timeout-units"); }
+END_TEST
+START_TEST(test_ha_skips_store_recovery) { check_bug("ha-skips-store-recovery"); }
+END_TEST
 
 static Suite *bugs_caught_suite(void) {
     Suite *s = suite_create("bugs_caught");
@@ -110,6 +119,10 @@ static Suite *bugs_caught_suite(void) {
     tcase_add_test(tc, test_nonfifo_network);
     tcase_add_test(tc, test_drop_channel_state);
     tcase_add_test(tc, test_no_fencing);
+    tcase_add_test(tc, test_unaligned_on_forward);
+    tcase_add_test(tc, test_switch_forgets_blocked);
+    tcase_add_test(tc, test_sink_timeout_units);
+    tcase_add_test(tc, test_ha_skips_store_recovery);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -332,6 +332,31 @@ START_TEST(test_decline) {
 }
 END_TEST
 
+/* CheckpointFailureManager counts a set of ids, not a rising mark: with two pending
+ * checkpoints, the older one failing after the newer one still counts. */
+START_TEST(test_failure_count_set_of_ids) {
+    RtCkptCoordinatorConfig cfg = base_cfg();
+    cfg.tolerable_failures = 1;
+    cfg.max_concurrent = 2;
+    Fx *fx = fx_new(&cfg, 1);
+    fx_start(fx, 1);
+    step_until_len(fx, fx->trigger_ids, 2);
+    ck_assert_uint_eq(rt_ckpt_coordinator_pending_count(fx->coord), 2);
+    rt_ckpt_coordinator_decline(fx->coord, 2, (RtSubtaskId){1, 0}, 1, RT_DECLINE_SYNC_FAILED,
+                                NULL);
+    ck_assert_uint_eq(rt_ckpt_coordinator_failure_count(fx->coord), 1);
+    ck_assert_uint_eq(fx->fail_jobs, 0);
+    /* A second decline of 2 is not counted again. */
+    rt_ckpt_coordinator_decline(fx->coord, 2, (RtSubtaskId){2, 0}, 1, RT_DECLINE_SYNC_FAILED,
+                                NULL);
+    ck_assert_uint_eq(rt_ckpt_coordinator_failure_count(fx->coord), 1);
+    rt_ckpt_coordinator_decline(fx->coord, 1, (RtSubtaskId){1, 0}, 1, RT_DECLINE_SYNC_FAILED,
+                                NULL);
+    ck_assert_uint_eq(fx->fail_jobs, 1); /* 2 counted failures exceed tolerable = 1 */
+    fx_free(fx);
+}
+END_TEST
+
 START_TEST(test_stale_attempt_ack_ignored) {
     RtCkptCoordinatorConfig cfg = base_cfg();
     Fx *fx = fx_new(&cfg, 1);
@@ -484,6 +509,7 @@ static Suite *coordinator_suite(void) {
     tcase_add_test(tc, test_min_pause_from_completion);
     tcase_add_test(tc, test_timeout_aborts_and_fails_job);
     tcase_add_test(tc, test_tolerable_failures);
+    tcase_add_test(tc, test_failure_count_set_of_ids);
     tcase_add_test(tc, test_decline);
     tcase_add_test(tc, test_stale_attempt_ack_ignored);
     tcase_add_test(tc, test_subsumption_retained_1);

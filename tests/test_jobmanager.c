@@ -246,6 +246,7 @@ static Test *test_new(uint64_t seed, uint64_t bugs) {
     g_array_append_val(t->graph.edges, e2);
     t->config = rt_config_new();
     rt_config_set(t->config, "execution.checkpointing.interval", "500 ms");
+    rt_config_set(t->config, "restart-strategy.type", "fixed-delay");
     rt_config_set(t->config, "restart-strategy.fixed-delay.delay", "300 ms");
     rt_config_set(t->config, "state.checkpoints.num-retained", "1");
     t->cluster.n_jobmanagers = 1;
@@ -365,6 +366,8 @@ END_TEST
 
 START_TEST(test_jobmanager_restart_resumes) {
     Test *t = test_new(13, 0);
+    /* The durable (not Flink) variant: counter and store recovered from storage. */
+    rt_config_set(t->config, "ckptsim.jobmanager.recover-without-ha", "true");
     test_spawn(t);
     run_until(t, 3 * SEC);
     uint64_t before = last_complete(t);
@@ -384,6 +387,30 @@ START_TEST(test_jobmanager_restart_resumes) {
     for (guint i = 1; i < t->complete_events->len; i++)
         ck_assert_uint_gt(g_array_index(t->complete_events, uint64_t, i),
                           g_array_index(t->complete_events, uint64_t, i - 1));
+    test_free(t);
+}
+END_TEST
+
+/* Flink without HA (StandaloneCompletedCheckpointStore, StandaloneCheckpointIDCounter):
+ * the restarted job manager knows no checkpoint, restores from nothing and hands out
+ * checkpoint ids from 1 again. */
+START_TEST(test_jobmanager_restart_without_ha_forgets) {
+    Test *t = test_new(13, 0);
+    test_spawn(t);
+    run_until(t, 3 * SEC);
+    uint64_t before = last_complete(t);
+    ck_assert_uint_ge(before, 2);
+    guint completes_before = t->complete_events->len;
+    sim_world_crash(t->world, 0);
+    run_until(t, 3 * SEC + 500 * MS);
+    sim_world_restart(t->world, 0);
+    run_until(t, 8 * SEC);
+    ck_assert_uint_eq(t->running, 2);
+    uint32_t n = rt_job_graph_n_subtasks(&t->graph);
+    uint64_t restored = g_array_index(t->restore_events, uint64_t, t->restore_events->len - n);
+    ck_assert_uint_eq(restored, 0);
+    ck_assert_uint_gt(t->complete_events->len, completes_before);
+    ck_assert_uint_eq(g_array_index(t->complete_events, uint64_t, completes_before), 1);
     test_free(t);
 }
 END_TEST
@@ -446,6 +473,7 @@ static Suite *jobmanager_suite(void) {
     tcase_add_test(tc, test_deploy_and_checkpoints);
     tcase_add_test(tc, test_worker_crash_failover_restores_latest);
     tcase_add_test(tc, test_jobmanager_restart_resumes);
+    tcase_add_test(tc, test_jobmanager_restart_without_ha_forgets);
     tcase_add_test(tc, test_restart_attempts_bound);
     tcase_add_test(tc, test_restore_older_bug);
     tcase_add_test(tc, test_job_finishes);

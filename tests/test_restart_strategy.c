@@ -56,8 +56,15 @@ static uint64_t fail_at(RtRestartStrategy *s, uint64_t now) {
 }
 
 START_TEST(test_defaults) {
-    RtRestartStrategyConfig c = read_cfg(NULL);
-    ck_assert_int_eq(c.kind, RT_RESTART_FIXED_DELAY);
+    /* No strategy configured (RestartBackoffTimeStrategyFactoryLoader, 1.19+): none
+     * without checkpointing, exponential-delay with it. */
+    ck_assert_int_eq(read_cfg(NULL).kind, RT_RESTART_NONE);
+    const char *ckpt[] = {"execution.checkpointing.interval", "1 s", NULL};
+    RtRestartStrategyConfig c = read_cfg(ckpt);
+    ck_assert_int_eq(c.kind, RT_RESTART_EXPONENTIAL_DELAY);
+    const char *fixed[] = {"execution.checkpointing.interval", "1 s",
+                           "restart-strategy.type", "fixed-delay", NULL};
+    ck_assert_int_eq(read_cfg(fixed).kind, RT_RESTART_FIXED_DELAY);
     ck_assert_uint_eq(c.fixed_attempts, 2147483647u);
     ck_assert_uint_eq(c.fixed_delay_ns, SEC);
     ck_assert_uint_eq(c.rate_max_failures, 1);
@@ -101,7 +108,8 @@ START_TEST(test_none_and_fixed) {
     ck_assert_uint_eq(fail_at(&s, 0), UINT64_MAX);
     rt_restart_strategy_deinit(&s);
 
-    const char *fixed[] = {"restart-strategy.fixed-delay.attempts", "3",
+    const char *fixed[] = {"restart-strategy.type", "fixed-delay",
+                           "restart-strategy.fixed-delay.attempts", "3",
                            "restart-strategy.fixed-delay.delay", "250 ms", NULL};
     c = read_cfg(fixed);
     init(&s, &c, 1);

@@ -215,6 +215,69 @@ START_TEST(test_unaligned_barrier_overtakes) {
 }
 END_TEST
 
+/* A forward (or broadcast) edge cannot carry channel state: on a force_aligned
+ * channel an unaligned barrier goes out FORCED_ALIGNED, in line behind the data,
+ * blocking, and neither captures nor times out (Flink's RecordWriterOutput.broadcastEvent
+ * with CheckpointOptions.withUnalignedUnsupported). */
+START_TEST(test_forced_aligned_edge) {
+    Sent s;
+    static const RtProcessId peers[1] = {10};
+    RtOutEdgeSpec e = {.graph_edge = 0, .partitioning = RT_PART_FORWARD, .n_targets = 1,
+                       .max_parallelism = 128, .peers = peers, .initial_credits = 1,
+                       .force_aligned = true};
+    s.msgs = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    s.captured = g_array_new(FALSE, FALSE, sizeof(RtRecord));
+    s.keys = g_string_new(NULL);
+    RtOutput *out = rt_output_new(1, 0, &e, 1, 1, 8, send_fn, &s);
+    RtRecord r = {.key = 1};
+    for (uint64_t i = 0; i < 3; i++) {
+        r.offset = i;
+        rt_output_emit(out, &r);
+    }
+    ck_assert_uint_eq(s.msgs->len, 1);
+    rt_output_broadcast_unaligned_barrier(out, 5, 99, capture_fn, &s);
+    ck_assert_uint_eq(s.msgs->len, 1); /* queued behind the two buffers */
+    ck_assert_uint_eq(s.captured->len, 0);
+    rt_output_broadcast_event(out, RT_MSG_BARRIER, 6, 100, RT_BARRIER_ALIGNED);
+    ck_assert_uint_eq(rt_output_barrier_queued(out, 6), 0); /* never timeoutable */
+    ck_assert_uint_eq(rt_output_timeout_barrier(out, 6, capture_fn, &s), 0);
+    RtChannelKey k = {.edge = 0, .from = 0, .to = 0};
+    rt_output_on_credit(out, k, 10);
+    ck_assert_uint_eq(s.msgs->len, 4); /* two buffers, then the barrier; then blocked */
+    RtMsg m;
+    ck_assert_int_eq(sent(&s, 3, &m), RT_MSG_BARRIER);
+    ck_assert_int_eq(m.barrier_kind, RT_BARRIER_FORCED_ALIGNED);
+    rt_msg_clear(&m);
+    rt_output_on_resume(out, k);
+    ck_assert_uint_eq(s.msgs->len, 5);
+    ck_assert_int_eq(sent(&s, 4, &m), RT_MSG_BARRIER);
+    ck_assert_int_eq(m.barrier_kind, RT_BARRIER_FORCED_ALIGNED);
+    ck_assert_uint_eq(m.checkpoint_id, 6);
+    rt_msg_clear(&m);
+    rt_output_free(out);
+    sent_free(&s);
+}
+END_TEST
+
+/* Which edges may carry unaligned barriers: none into an operator with a forward or
+ * broadcast input (StreamGraphGenerator disables them on every input of that node). */
+START_TEST(test_edge_unaligned_ok) {
+    RtJobGraph g = {.name = NULL, .operators = g_ptr_array_new(),
+                    .edges = g_array_new(FALSE, FALSE, sizeof(RtEdgeSpec))};
+    RtEdgeSpec es[] = {{0, 1, RT_PART_KEYBY}, {1, 2, RT_PART_FORWARD},
+                       {0, 2, RT_PART_REBALANCE}, {2, 3, RT_PART_REBALANCE},
+                       {3, 4, RT_PART_BROADCAST}};
+    g_array_append_vals(g.edges, es, G_N_ELEMENTS(es));
+    ck_assert(rt_job_graph_edge_unaligned_ok(&g, 0));
+    ck_assert(!rt_job_graph_edge_unaligned_ok(&g, 1));
+    ck_assert(!rt_job_graph_edge_unaligned_ok(&g, 2)); /* shares a target with a forward */
+    ck_assert(rt_job_graph_edge_unaligned_ok(&g, 3));
+    ck_assert(!rt_job_graph_edge_unaligned_ok(&g, 4));
+    g_array_unref(g.edges);
+    g_ptr_array_unref(g.operators);
+}
+END_TEST
+
 START_TEST(test_aligned_barrier_timeout_promotes) {
     Sent s;
     RtOutput *out = make_output(&s, 2, 1, 1);
@@ -410,6 +473,8 @@ static Suite *unaligned_suite(void) {
     tc = tcase_create("output");
     tcase_add_test(tc, test_unaligned_barrier_overtakes);
     tcase_add_test(tc, test_aligned_barrier_timeout_promotes);
+    tcase_add_test(tc, test_forced_aligned_edge);
+    tcase_add_test(tc, test_edge_unaligned_ok);
     tcase_add_test(tc, test_restore_output_channel_state);
     suite_add_tcase(s, tc);
     tc = tcase_create("e2e");

@@ -70,13 +70,13 @@ void rt_barrier_aligned_on_barrier(RtBarrierHandler *h, uint32_t ch, uint64_t id
 void rt_barrier_aligned_on_cancel(RtBarrierHandler *h, uint64_t id, uint64_t now_ns,
                                   bool from_jm) {
     (void)now_ns;
-    if (from_jm) {
-        if (h->pending && id == h->current_id) {
-            resume_all(h);
-            h->cb.abort(h->ud, id, RT_DECLINE_ABORTED);
-        }
+    /* An abort from the job manager leaves the alignment alone: Flink's
+     * SingleCheckpointBarrierHandler has no such path (StreamTask.notifyCheckpointAbortAsync
+     * only tells SubtaskCheckpointCoordinatorImpl, which turns the snapshot into a cancel
+     * marker when the alignment completes). The blocked channels stay blocked until
+     * the last barrier, a newer barrier or a cancel marker. */
+    if (from_jm)
         return;
-    }
     if (id > h->current_id || (id == h->current_id && h->pending)) {
         resume_all(h);
         h->current_id = id;

@@ -65,6 +65,11 @@ void rt_barrier_handler_on_abort_notification(RtBarrierHandler *h, uint64_t id,
         rt_barrier_tracker_on_cancel(h, id, true);
 }
 
+void rt_barrier_handler_set_bug_switch_forgets(RtBarrierHandler *h, bool on) {
+    assert(h != NULL);
+    h->bug_switch_forgets = on;
+}
+
 void rt_barrier_handler_set_alignment_timeout(RtBarrierHandler *h, uint64_t timeout_ns) {
     assert(h != NULL);
     h->timeout_ns = timeout_ns;

@@ -90,14 +90,21 @@ void rt_barrier_handler_free(RtBarrierHandler *h);
  * timestamp (0 = never, the default). */
 void rt_barrier_handler_set_alignment_timeout(RtBarrierHandler *h, uint64_t timeout_ns);
 
+/* Planted bug switch-forgets-blocked (unaligned mode): the switch to unaligned on the
+ * alignment timeout forgets which channels are blocked, so the end of the checkpoint
+ * never resumes them. */
+void rt_barrier_handler_set_bug_switch_forgets(RtBarrierHandler *h, bool on);
+
 /* Barrier id (triggered at timestamp_ns, of kind) arrived on channel at now_ns. */
 void rt_barrier_handler_on_barrier(RtBarrierHandler *h, uint32_t channel, uint64_t id,
                                    uint64_t timestamp_ns, RtBarrierKind kind, uint64_t now_ns);
 /* A cancel marker for id arrived on channel. */
 void rt_barrier_handler_on_cancel_marker(RtBarrierHandler *h, uint32_t channel, uint64_t id,
                                          uint64_t now_ns);
-/* The JM aborted id (NOTIFY_ABORT): a pending alignment of id stops and resumes its
- * channels, without a decline (the JM already knows). */
+/* The JM aborted id (NOTIFY_ABORT): nothing changes here, as in Flink's
+ * SingleCheckpointBarrierHandler (the subtask turns the snapshot into a cancel marker;
+ * the alignment ends with its last barrier, a newer barrier or a cancel marker). The
+ * at-least-once tracker marks id aborted. */
 void rt_barrier_handler_on_abort_notification(RtBarrierHandler *h, uint64_t id,
                                               uint64_t now_ns);
 

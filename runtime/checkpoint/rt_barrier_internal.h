@@ -20,6 +20,7 @@ struct RtBarrierHandler {
     RtBarrierCallbacks cb;
     void *ud;
     bool bug_first_barrier;
+    bool bug_switch_forgets; /* planted bug switch-forgets-blocked */
     uint64_t current_id;     /* highest id seen (aligned) / highest tracked (tracker) */
     /* aligned */
     bool pending;            /* collecting barriers of current_id */

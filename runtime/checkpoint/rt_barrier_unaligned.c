@@ -3,9 +3,11 @@
  * barrier triggers the checkpoint on its first arrival; an ALIGNED barrier is aligned
  * (its channel stays blocked by the producer) until every channel delivered it, unless
  * the alignment timeout, counted from the checkpoint's trigger timestamp, passes first:
- * then the checkpoint switches in place to unaligned (trigger with kind UNALIGNED, every
- * blocked channel resumes). Later barriers of an unaligned checkpoint only mark their
- * channels (an aligned one also resumes its channel at once). */
+ * then the checkpoint switches in place to unaligned (trigger with kind UNALIGNED). As in
+ * Flink (FLINK-22638) the blocked channels stay blocked until every barrier of the
+ * checkpoint arrived; later barriers of an unaligned checkpoint mark their channels, and
+ * an aligned or forced-aligned one blocks its channel too. A FORCED_ALIGNED barrier (an
+ * edge that cannot carry channel state) is aligned and never times out. */
 #include <assert.h>
 #include <string.h>
 
@@ -56,14 +58,18 @@ static void start(RtBarrierHandler *h, uint64_t id, uint64_t ts, RtBarrierKind k
         h->cb.arm_timer(h->ud, id, deadline_of(h));
 }
 
-/* Triggers the pending checkpoint unaligned, then resumes the blocked channels. */
+/* Triggers the pending checkpoint unaligned. The channels blocked so far stay blocked
+ * until every barrier of the checkpoint arrived (finish): Flink's
+ * AlternatingCollectingBarriers.alignedCheckpointTimeout moves to
+ * AlternatingCollectingBarriersUnaligned with the same blocked channels (FLINK-22638). */
 static void switch_unaligned(RtBarrierHandler *h, uint64_t now_ns) {
     assert(h->pending && !h->unaligned);
     h->unaligned = true;
     if (h->cb.align_end != NULL)
         h->cb.align_end(h->ud, h->current_id, now_ns - h->align_start_ns);
     h->cb.trigger(h->ud, h->current_id, h->timestamp_ns, RT_BARRIER_UNALIGNED);
-    resume_blocked(h);
+    if (h->bug_switch_forgets) /* planted bug: these channels are never resumed */
+        memset(h->blocked, 0, sizeof(bool) * h->n_channels);
 }
 
 /* Stale ids are rejected (false); a newer id subsumes the pending one and starts. */
@@ -98,9 +104,9 @@ void rt_barrier_unaligned_on_barrier(RtBarrierHandler *h, uint32_t ch, uint64_t 
     if (!blocking) {
         if (!h->unaligned)
             switch_unaligned(h, now_ns);
-    } else if (h->unaligned) {
-        h->cb.resume(h->ud, ch); /* an unaligned checkpoint blocks nothing */
     } else {
+        /* AlternatingCollectingBarriersUnaligned.barrierReceived: an aligned barrier
+         * after the switch still blocks its channel until the checkpoint is done. */
         h->blocked[ch] = true;
     }
     if (h->n_aligned == h->n_channels) {
@@ -134,13 +140,10 @@ void rt_barrier_unaligned_on_timer(RtBarrierHandler *h, uint64_t now_ns) {
 void rt_barrier_unaligned_on_cancel(RtBarrierHandler *h, uint64_t id, uint64_t now_ns,
                                     bool from_jm) {
     (void)now_ns;
-    if (from_jm) {
-        if (h->pending && id == h->current_id) {
-            finish(h);
-            h->cb.abort(h->ud, id, RT_DECLINE_ABORTED);
-        }
+    /* No path for an abort from the job manager, as in Flink's
+     * SingleCheckpointBarrierHandler (see rt_barrier_aligned.c). */
+    if (from_jm)
         return;
-    }
     if (id > h->current_id || (id == h->current_id && h->pending)) {
         if (h->pending)
             finish(h);

@@ -47,7 +47,7 @@ struct RtCkptCoordinator {
     uint64_t last_completion_ns;
     uint64_t last_completed_id;
     uint32_t failures;          /* continuous counted failures */
-    uint64_t last_counted_id;   /* last id that was counted (once per id) */
+    GArray *counted_ids;        /* uint64_t: ids counted since the last reset */
 };
 
 /* ------------------------------------------------------------------ reasons */
@@ -109,6 +109,15 @@ bool rt_ckpt_coordinator_config_read(const RtConfig *cfg, RtCkptCoordinatorConfi
         !rt_config_key_duration_ns(cfg, RT_KEY_ALIGNED_CHECKPOINT_TIMEOUT, &aligned_timeout,
                                    error))
         return false;
+    /* Flink's CheckpointCoordinatorConfiguration refuses the job: "maxConcurrentCheckpoints
+     * can't be > 1 if UnalignedCheckpoints enabled" (checked before the mode, as there). */
+    if (unaligned && max_conc > 1) {
+        g_set_error(error, RT_CONFIG_ERROR, RT_CONFIG_ERROR_BAD_VALUE,
+                    "execution.checkpointing.max-concurrent-checkpoints: can't be > 1 if "
+                    "unaligned checkpoints are enabled (execution.checkpointing.unaligned"
+                    ".enabled)");
+        return false;
+    }
     out->max_concurrent = (uint32_t)max_conc;
     out->tolerable_failures = (uint32_t)MIN(tolerable, (uint64_t)G_MAXINT32);
     if (mode == 1)
@@ -181,17 +190,31 @@ static void maybe_idle(RtCkptCoordinator *coord) {
 static void execute_queued(RtCkptCoordinator *coord);
 static void pump_completion(RtCkptCoordinator *coord);
 
-/* Counts a failure (once per id, only above the last completed id). Returns true when
- * the tolerable number is exceeded (the count is then reset). */
+static bool counted(const RtCkptCoordinator *coord, uint64_t id) {
+    for (guint i = 0; i < coord->counted_ids->len; i++)
+        if (g_array_index(coord->counted_ids, uint64_t, i) == id)
+            return true;
+    return false;
+}
+
+static void clear_count(RtCkptCoordinator *coord) {
+    coord->failures = 0;
+    g_array_set_size(coord->counted_ids, 0);
+}
+
+/* Counts a failure as Flink's CheckpointFailureManager (checkFailureAgainstCounter,
+ * checkFailureCounter): only counted reasons, only above the last completed id, each id
+ * once (its set countedCheckpointIds, so an older id failing after a newer one still
+ * counts). Returns true when the tolerable number is exceeded (the count is reset). */
 static bool count_failure(RtCkptCoordinator *coord, uint64_t id, RtCkptFailureReason reason) {
     if (!rt_ckpt_failure_reason_counts(reason) || id <= coord->last_completed_id ||
-        id <= coord->last_counted_id)
+        counted(coord, id))
         return false;
-    coord->last_counted_id = id;
+    g_array_append_val(coord->counted_ids, id);
     coord->failures++;
     if (coord->failures <= coord->cfg.tolerable_failures)
         return false;
-    coord->failures = 0;
+    clear_count(coord);
     return true;
 }
 
@@ -377,7 +400,9 @@ static void complete(RtCkptCoordinator *coord, Pending *p, bool current) {
     g_free(where);
     g_ptr_array_remove(coord->pending, p);
     pending_free(p);
-    coord->failures = 0;
+    /* CheckpointFailureManager.handleCheckpointSuccess: only a newer success resets. */
+    if (id > coord->last_completed_id)
+        clear_count(coord);
     coord->last_completed_id = MAX(coord->last_completed_id, id);
     coord->last_completion_ns = now;
     drop_subsumed(coord, id);
@@ -523,6 +548,7 @@ RtCkptCoordinator *rt_ckpt_coordinator_new(RtEnv *env, const RtCkptCoordinatorCo
     rt_pending_ops_init(&coord->ops);
     rt_env_rng(env, "ckpt-coordinator", &coord->rng);
     coord->pending = g_ptr_array_new();
+    coord->counted_ids = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     coord->base_interval_ns = MAX(config->interval_ns, config->min_pause_ns);
     coord->last_completion_ns = rt_env_now_ns(env);
     const RtCompletedCheckpoint *latest = rt_ckpt_store_latest(store);
@@ -590,6 +616,7 @@ void rt_ckpt_coordinator_free(RtCkptCoordinator *coord) {
         pending_free(p);
     }
     g_ptr_array_unref(coord->pending);
+    g_array_unref(coord->counted_ids);
     g_free(coord->tasks);
     g_free(coord);
 }

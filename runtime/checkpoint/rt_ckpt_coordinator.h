@@ -21,12 +21,13 @@
  *    (its state discarded); an ack for an unknown or finished checkpoint is ignored.
  *  - When every subtask has acked: the checkpoint is published through the store (one
  *    store write at a time, in id order; metadata durable first), then: CKPT_COMPLETE,
- *    the failure counter reset, older pending checkpoints aborted as subsumed, and
+ *    the failure counter reset (only by an id above every completed one), older pending checkpoints aborted as subsumed, and
  *    hooks.notify_complete (best effort). The store subsumes old completed ones.
  *  - Decline and timeout abort the checkpoint (acked state discarded, CKPT_ABORT,
  *    hooks.notify_abort). Tolerable failures: only expired, declined and async/sync
- *    snapshot failures count, once per id and only for ids above the last completed
- *    one; when the count exceeds execution.checkpointing.tolerable-failed-checkpoints,
+ *    snapshot failures count, once per id (a set of counted ids, not a rising mark:
+ *    Flink's CheckpointFailureManager.countedCheckpointIds) and only for ids above the
+ *    last completed one; when the count exceeds execution.checkpointing.tolerable-failed-checkpoints,
  *    the count resets and hooks.fail_job runs (the job manager fails over).
  *
  * Lifecycle: new -> start(attempt, tasks) ... stop(reason) -> start(...) ... -> free.

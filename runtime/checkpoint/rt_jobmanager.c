@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "runtime/checkpoint/rt_jobmanager_internal.h"
+#include "runtime/checkpoint/rt_standalone_counter.h"
 #include "runtime/env/rt_bugs.h"
 #include "runtime/env/rt_config_keys.h"
 #include "runtime/ha/rt_atomic_file.h"
@@ -310,7 +311,10 @@ static void attempt_known(RtJobManager *jm, bool found, uint64_t value) {
      * leader does in Flink): a new epoch for observers, not a counted restart. */
     if (found && !jm->resumed_reported) {
         jm->resumed_reported = true;
-        jm_observe(jm, RT_EV_FAILOVER, jm->attempt, "job manager restarted: resuming job");
+        jm_observe(jm, RT_EV_FAILOVER, jm->attempt,
+                   jm->standalone ? "job manager restarted without HA: the job runs again "
+                                    "from nothing (standalone checkpoint store lost)"
+                                  : "job manager restarted: resuming job");
     }
     const RtCompletedCheckpoint *latest = rt_ckpt_store_latest(jm->store);
     if (latest != NULL)
@@ -387,6 +391,11 @@ static void counter_started(void *user_data, GError *error) {
     }
     GError *err = NULL;
     void *s = step_new(jm);
+    if (jm->standalone) {
+        /* StandaloneCompletedCheckpointStore: nothing to recover, it starts empty. */
+        store_recovered(s, NULL);
+        return;
+    }
     if (!rt_ckpt_store_recover(jm->store, store_recovered, s, &err)) {
         step_take(s);
         recovery_failed(jm, err);
@@ -424,6 +433,16 @@ static bool read_config(RtJobManager *jm, GError **error) {
     uint64_t retained = 1;
     /* execution.checkpointing.num-retained (1..1000) and .dir, each beating its deprecated
      * state.checkpoints.* key; the filesystem backend reads the same directory. */
+    bool recover_without_ha = false;
+    unsigned strategy = 0; /* "full|region" (the registry's choices) */
+    if (!rt_config_key_bool(cfg, RT_KEY_RECOVER_WITHOUT_HA, &recover_without_ha, error) ||
+        !rt_config_key_choice(cfg, RT_KEY_FAILOVER_STRATEGY, &strategy, error))
+        return false;
+    jm->standalone = !jm->ha && !recover_without_ha;
+    /* Planted bug ha-skips-store-recovery: the standalone rule applied under HA too. */
+    if (jm->ha && rt_bug_on(jm->env, RT_BUG_HA_SKIPS_STORE_RECOVERY))
+        jm->standalone = true;
+    jm->region_failover = strategy == 1;
     if (!rt_ckpt_coordinator_config_read(cfg, &jm->ccfg, error) ||
         !rt_config_key_u64(cfg, RT_KEY_NUM_RETAINED, &retained, error) ||
         !read_restart_strategy(jm, cfg, error))
@@ -449,6 +468,9 @@ static bool init_subtasks(RtJobManager *jm, GError **error) {
         return false;
     }
     jm->n_subtasks = n;
+    uint32_t *region = g_new0(uint32_t, n);
+    jm->n_regions = rt_job_graph_regions(g, region);
+    g_free(region);
     jm->subtasks = g_new0(RtSubtaskId, n);
     jm->location = g_new0(RtProcessId, n);
     jm->done = g_new0(bool, n);
@@ -550,7 +572,9 @@ RtJobManager *rt_jobmanager_new(RtEnv *env, const RtJobSpec *spec, GError **erro
     jm_term_open(jm,
                  rt_ckpt_store_fs_new(env, jm->ckpt_dir, jm->job, jm->num_retained,
                                       store_discard, jm),
-                 rt_ckpt_id_counter_fs_new(env, jm->ckpt_dir, jm->job), NULL);
+                 jm->standalone ? rt_standalone_counter_new(env)
+                                : rt_ckpt_id_counter_fs_new(env, jm->ckpt_dir, jm->job),
+                 NULL);
     jm_recover_start(jm);
     return jm;
 }

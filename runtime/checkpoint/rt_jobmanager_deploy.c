@@ -58,7 +58,16 @@ void jm_failover(RtJobManager *jm, const char *cause) {
     if (jm->state != JM_DEPLOYING && jm->state != JM_RUNNING)
         return; /* nothing deployed, already restarting, or terminal */
     rt_ckpt_coordinator_stop(jm->coord, RT_CKPT_FAIL_SUSPENDED);
-    jm_observe(jm, RT_EV_FAILOVER, jm->attempt, cause);
+    if (jm->region_failover && jm->n_regions > 1) {
+        /* Flink would restart only the failed subtask's pipelined region
+         * (RestartPipelinedRegionFailoverStrategy); ckptsim restarts them all. */
+        char *c = g_strdup_printf("%s (failover-strategy region: %u pipelined regions, "
+                                  "all restarted)", cause, jm->n_regions);
+        jm_observe(jm, RT_EV_FAILOVER, jm->attempt, c);
+        g_free(c);
+    } else {
+        jm_observe(jm, RT_EV_FAILOVER, jm->attempt, cause);
+    }
     send_cancel(jm);
     uint64_t delay_ns = 0;
     if (!jm_restart_admit(jm, &delay_ns)) {

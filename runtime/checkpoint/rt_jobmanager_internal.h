@@ -7,7 +7,11 @@
  * DEPLOYING (attempt persisted, DEPLOY sent, waiting for every DEPLOYED) -> RUNNING
  * (coordinator started) -> RESTARTING (after a failure, for the restart strategy's delay,
  * rt_restart_strategy.h) -> WAITING ...;
- * FINISHED and FAILED are terminal. Without high availability only the cluster's first
+ * FINISHED and FAILED are terminal. Without HA (Flink's standalone services) the
+ * RECOVERING step finds no checkpoint: the store starts empty and the ID counter at 1 in
+ * memory, so a restarted job manager runs the job again from nothing; the attempt
+ * counter stays durable (ckptsim plumbing: Flink's execution attempt ids are unique
+ * UUIDs, never reused across job manager processes). Without high availability only the cluster's first
  * job manager leads (rt_cluster.h); any other one is a passive STANDBY that neither
  * listens nor touches storage.
  *
@@ -108,6 +112,18 @@ struct RtJobManager {
     GPtrArray *retired;          /* JmTerm*: ended terms waiting to be idle */
     RtTimerId reap_timer;        /* frees idle retired terms */
     bool ha;                     /* high-availability.type: zookeeper */
+    /* Without HA: the checkpoint store and ID counter live in memory, as Flink's
+     * StandaloneCompletedCheckpointStore / StandaloneCheckpointIDCounter (a restarted
+     * job manager starts the job from nothing); false with the ckptsim-specific
+     * ckptsim.jobmanager.recover-without-ha = true (both recovered from durable
+     * storage). */
+    bool standalone;
+    /* jobmanager.execution.failover-strategy: region (Flink's default,
+     * RestartPipelinedRegionFailoverStrategy) or full. The regions are computed
+     * (rt_job_graph_regions) but every failover restarts the whole job: a failover of
+     * a region smaller than the job is reported as such in the FAILOVER event. */
+    bool region_failover;
+    uint32_t n_regions;
     RtHaClient *ha_client;       /* HA only */
     RtLeaderElection *election;  /* HA only */
     uint64_t leader_session;     /* current grant's fencing token, 0 when not leading */

@@ -22,6 +22,16 @@ static bool read_kind(const RtConfig *cfg, RtRestartKind *kind, GError **error) 
     static const RtRestartKind kinds[] = {RT_RESTART_FIXED_DELAY, RT_RESTART_NONE,
                                           RT_RESTART_FAILURE_RATE,
                                           RT_RESTART_EXPONENTIAL_DELAY};
+    if (rt_config_lookup(cfg, RT_KEY_RESTART_STRATEGY) == NULL) {
+        /* No strategy configured: Flink 1.19+'s RestartBackoffTimeStrategyFactoryLoader
+         * picks exponential-delay when checkpointing is on (before 1.19: fixed-delay) and
+         * no restart when it is off. */
+        uint64_t interval_ns = 0;
+        if (!rt_config_key_duration_ns(cfg, RT_KEY_CHECKPOINTING_INTERVAL, &interval_ns, error))
+            return false;
+        *kind = interval_ns > 0 ? RT_RESTART_EXPONENTIAL_DELAY : RT_RESTART_NONE;
+        return true;
+    }
     unsigned type = 0;
     if (!rt_config_key_choice(cfg, RT_KEY_RESTART_STRATEGY, &type, error))
         return false;

@@ -5,7 +5,10 @@
  * every failure, rt_restart_strategy_notify_failure(now), then
  * rt_restart_strategy_can_restart(now) and, if true, rt_restart_strategy_next_delay_ns.
  *
- * Strategies and keys (Flink RestartStrategyOptions, 1.19+ defaults):
+ * Strategies and keys (Flink RestartStrategyOptions, 1.19+ defaults). Without
+ * restart-strategy.type: exponential-delay if checkpointing is on
+ * (execution.checkpointing.interval set), none otherwise, as Flink 1.19+'s
+ * RestartBackoffTimeStrategyFactoryLoader.
  * - none / off / disable: never restart.
  * - fixed-delay: .attempts (Integer.MAX_VALUE) restarts, each after .delay (1 s).
  * - failure-rate: restart unless more than .max-failures-per-interval (1) failures fell

@@ -130,3 +130,61 @@ bool rt_job_graph_validate(const RtJobGraph *graph, GError **error) {
     }
     return true;
 }
+
+bool rt_job_graph_edge_unaligned_ok(const RtJobGraph *graph, uint32_t edge) {
+    assert(graph != NULL && edge < graph->edges->len);
+    uint32_t to = g_array_index(graph->edges, RtEdgeSpec, edge).to;
+    for (guint e = 0; e < graph->edges->len; e++) {
+        const RtEdgeSpec *es = &g_array_index(graph->edges, RtEdgeSpec, e);
+        if (es->to == to &&
+            (es->partitioning == RT_PART_FORWARD || es->partitioning == RT_PART_BROADCAST))
+            return false;
+    }
+    return true;
+}
+
+static uint32_t uf_find(uint32_t *parent, uint32_t x) {
+    while (parent[x] != x) {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    return x;
+}
+
+static void uf_union(uint32_t *parent, uint32_t a, uint32_t b) {
+    a = uf_find(parent, a);
+    b = uf_find(parent, b);
+    if (a != b)
+        parent[MAX(a, b)] = MIN(a, b);
+}
+
+uint32_t rt_job_graph_regions(const RtJobGraph *graph, uint32_t *region) {
+    assert(graph != NULL && region != NULL);
+    uint32_t n = rt_job_graph_n_subtasks(graph);
+    uint32_t *parent = g_new(uint32_t, n > 0 ? n : 1);
+    for (uint32_t k = 0; k < n; k++)
+        parent[k] = k;
+    for (guint e = 0; e < graph->edges->len; e++) {
+        const RtEdgeSpec *es = &g_array_index(graph->edges, RtEdgeSpec, e);
+        const RtOperatorSpec *from = g_ptr_array_index(graph->operators, es->from);
+        const RtOperatorSpec *to = g_ptr_array_index(graph->operators, es->to);
+        uint32_t fb = rt_job_graph_subtask_base(graph, es->from);
+        uint32_t tb = rt_job_graph_subtask_base(graph, es->to);
+        if (es->partitioning == RT_PART_FORWARD) {
+            for (uint32_t i = 0; i < from->parallelism && i < to->parallelism; i++)
+                uf_union(parent, fb + i, tb + i);
+            continue;
+        }
+        for (uint32_t i = 0; i < from->parallelism; i++)
+            uf_union(parent, fb, fb + i);
+        for (uint32_t i = 0; i < to->parallelism; i++)
+            uf_union(parent, fb, tb + i);
+    }
+    uint32_t n_regions = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t root = uf_find(parent, k);
+        region[k] = root == k ? n_regions++ : region[root];
+    }
+    g_free(parent);
+    return n_regions;
+}

@@ -33,7 +33,15 @@ typedef struct RtOperatorSpec {
     RtKeyDistribution distribution;
     double zipf_exponent;     /* > 0 for RT_KEYS_ZIPF */
     uint64_t rate_per_s;      /* records per second per subtask; 0 = as fast as credits allow */
+    /* RT_OP_SINK only: the external system aborts a transaction open longer than this
+     * (Kafka's transaction.timeout.ms); 0 = RT_SINK_DEFAULT_TXN_TIMEOUT_NS. */
+    uint64_t txn_timeout_ns;
 } RtOperatorSpec;
+
+/* 15 min: Kafka's broker-side transaction.max.timeout.ms, the longest transaction
+ * timeout a default Kafka accepts (FlinkKafkaProducer / KafkaSink users must stay at or
+ * below it). */
+#define RT_SINK_DEFAULT_TXN_TIMEOUT_NS (15ull * 60 * 1000000000ull)
 
 typedef enum RtPartitioning {
     RT_PART_FORWARD,   /* subtask i -> subtask i (equal parallelism required) */
@@ -72,6 +80,20 @@ uint32_t rt_job_graph_n_subtasks(const RtJobGraph *graph);
 /* Global source index ("src" of records) of subtask 0 of source operator op: the sum of
  * the parallelisms of the source operators declared before it. */
 uint32_t rt_job_graph_source_base(const RtJobGraph *graph, uint32_t op);
+/* Whether edge (index in graph->edges) may carry unaligned barriers and channel state:
+ * false when any input edge of its target operator is forward or broadcast. Flink's
+ * StreamPartitioner.isSupportsUnalignedCheckpoint (not pointwise, not broadcast), and
+ * StreamGraphGenerator.generate, which disables unaligned checkpoints on every input
+ * edge of a node as soon as one of them does not support them. */
+bool rt_job_graph_edge_unaligned_ok(const RtJobGraph *graph, uint32_t edge);
+/* Pipelined regions of a streaming job (every edge pipelined), as Flink's
+ * PipelinedRegionComputeUtil for RestartPipelinedRegionFailoverStrategy: the connected
+ * components of the subtask graph, where an all-to-all edge (rebalance, keyBy,
+ * broadcast) joins every subtask of both operators and a forward edge joins subtask i
+ * to subtask i. Fills region[k] (k: global subtask index, rt_job_graph_subtask_base
+ * order) with the region number, numbered 0.. in order of each region's first subtask,
+ * and returns the number of regions. region has rt_job_graph_n_subtasks entries. */
+uint32_t rt_job_graph_regions(const RtJobGraph *graph, uint32_t *region);
 /* Checks what the runtime relies on: >= 1 operator, parallelism in [1, max], edges
  * between existing operators, no edge into a source, forward edges between equal
  * parallelisms, keyed operators (counter, listmap) fed only by keyBy edges, every

@@ -49,6 +49,8 @@ RtOutput *rt_output_new(uint32_t attempt, uint32_t self_index, const RtOutEdgeSp
                                      .from = (uint16_t)self_index, .to = (uint16_t)t};
             ch->peer = s->peers[t];
             ch->credits = s->initial_credits;
+            ch->force_aligned = s->force_aligned && !s->bug_overtake;
+            ch->bug_overtake = s->force_aligned && s->bug_overtake;
             g_queue_init(&ch->queue);
         }
     }
@@ -125,7 +127,8 @@ static void drain(RtOutput *out, RtOutChannel *ch) {
             it->recs = NULL;
         } else {
             send_event(out, ch, it);
-            if (it->type == RT_MSG_BARRIER && it->kind == RT_BARRIER_ALIGNED)
+            if (it->type == RT_MSG_BARRIER &&
+                (it->kind == RT_BARRIER_ALIGNED || it->kind == RT_BARRIER_FORCED_ALIGNED))
                 ch->blocked = true;
         }
         g_queue_pop_head(&ch->queue);
@@ -190,6 +193,14 @@ void rt_output_flush(RtOutput *out) {
     }
 }
 
+/* The kind a barrier of kind goes out with on ch: forced aligned where the edge cannot
+ * carry channel state (Flink's CheckpointOptions.withUnalignedUnsupported). */
+static RtBarrierKind channel_kind(const RtOutChannel *ch, RtBarrierKind kind) {
+    if (ch->force_aligned && (kind == RT_BARRIER_ALIGNED || kind == RT_BARRIER_UNALIGNED))
+        return RT_BARRIER_FORCED_ALIGNED;
+    return kind;
+}
+
 void rt_output_broadcast_event(RtOutput *out, RtMsgType type, uint64_t checkpoint_id,
                                uint64_t timestamp_ns, RtBarrierKind kind) {
     assert(type == RT_MSG_BARRIER || type == RT_MSG_CANCEL_MARKER ||
@@ -201,7 +212,7 @@ void rt_output_broadcast_event(RtOutput *out, RtMsgType type, uint64_t checkpoin
         it->type = type;
         it->checkpoint_id = checkpoint_id;
         it->timestamp_ns = timestamp_ns;
-        it->kind = kind;
+        it->kind = channel_kind(ch, kind);
         g_queue_push_tail(&ch->queue, it);
         drain(out, ch);
     }
@@ -232,9 +243,16 @@ void rt_output_broadcast_unaligned_barrier(RtOutput *out, uint64_t checkpoint_id
     for (uint32_t c = 0; c < out->n_channels; c++) {
         RtOutChannel *ch = &out->channels[c];
         finish_buffer(out, ch);
-        capture_before(ch, NULL, capture, ud);
-        g_queue_push_head(&ch->queue, barrier_item(checkpoint_id, timestamp_ns,
-                                                   RT_BARRIER_UNALIGNED));
+        if (ch->force_aligned) {
+            /* In line behind the data, blocking: nothing is overtaken or captured. */
+            g_queue_push_tail(&ch->queue, barrier_item(checkpoint_id, timestamp_ns,
+                                                       RT_BARRIER_FORCED_ALIGNED));
+        } else {
+            if (!ch->bug_overtake) /* planted bug: the overtaken data is not recorded */
+                capture_before(ch, NULL, capture, ud);
+            g_queue_push_head(&ch->queue, barrier_item(checkpoint_id, timestamp_ns,
+                                                       RT_BARRIER_UNALIGNED));
+        }
         drain(out, ch);
     }
 }
@@ -244,8 +262,8 @@ static GList *find_barrier(RtOutChannel *ch, uint64_t id) {
     for (GList *l = ch->queue.head; l != NULL; l = l->next) {
         const RtOutItem *it = l->data;
         if (it->type == RT_MSG_BARRIER && it->checkpoint_id == id &&
-            it->kind != RT_BARRIER_UNALIGNED)
-            return l;
+            it->kind == RT_BARRIER_ALIGNED)
+            return l; /* forced-aligned barriers never time out */
     }
     return NULL;
 }

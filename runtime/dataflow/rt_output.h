@@ -17,7 +17,10 @@
  * (Flink's priority event); the data buffers it overtakes stay queued and are still
  * sent, and are handed to the caller as output channel state. An aligned barrier still
  * queued when its alignment timeout passes is turned into an unaligned one the same way
- * (PipelinedSubpartition.alignedBarrierTimeout).
+ * (PipelinedSubpartition.alignedBarrierTimeout). Channels of an edge made with
+ * force_aligned never do either: their barriers are FORCED_ALIGNED (in line, blocking, no
+ * timeout), as Flink's RecordWriterOutput.broadcastEvent does for pointwise and
+ * broadcast edges.
  */
 #ifndef RT_OUTPUT_H
 #define RT_OUTPUT_H
@@ -45,6 +48,8 @@ typedef struct RtOutChannel {
     uint32_t queued_buffers; /* buffers in queue */
     uint32_t credits;    /* buffers the consumer can take now */
     bool blocked;        /* an aligned barrier was sent: wait for RESUME */
+    bool force_aligned;  /* its edge cannot carry channel state: barriers forced aligned */
+    bool bug_overtake;   /* planted bug unaligned-on-forward */
 } RtOutChannel;
 
 typedef struct RtOutEdge {
@@ -78,6 +83,12 @@ typedef struct RtOutEdgeSpec {
     uint32_t max_parallelism;    /* downstream key groups (keyBy) */
     const RtProcessId *peers;    /* n_targets: process of each downstream subtask */
     uint32_t initial_credits;    /* credits each channel starts with (>= 1) */
+    /* Unaligned checkpoints are unsupported on this edge (rt_job_graph_edge_unaligned_ok):
+     * every barrier goes out FORCED_ALIGNED, in line and blocking. */
+    bool force_aligned;
+    /* Planted bug unaligned-on-forward (with force_aligned): the barrier overtakes the
+     * queued data as an unaligned one, but nothing is captured. */
+    bool bug_overtake;
 } RtOutEdgeSpec;
 
 /* A new output for subtask self_index with n_edges edges (may be 0: a sink). */
@@ -100,7 +111,8 @@ typedef void (*RtOutputCaptureFunc)(void *ud, RtChannelKey key, const RtRecord *
                                     uint32_t n);
 /* Unaligned barrier: finishes the partial buffers, then on every channel hands the
  * queued data buffers to capture (may be NULL) in order and puts the barrier (kind
- * UNALIGNED) at the head of the FIFO, sending what is allowed. */
+ * UNALIGNED) at the head of the FIFO, sending what is allowed. On a force_aligned
+ * channel the barrier goes at the tail as FORCED_ALIGNED and nothing is captured. */
 void rt_output_broadcast_unaligned_barrier(RtOutput *out, uint64_t checkpoint_id,
                                            uint64_t timestamp_ns, RtOutputCaptureFunc capture,
                                            void *ud);

@@ -299,7 +299,7 @@ static char *get_text(Reader *r) {
 
 static bool get_barrier_kind(Reader *r, RtBarrierKind *out) {
     uint8_t k = get_u8(r);
-    if (k > RT_BARRIER_AT_LEAST_ONCE)
+    if (k > RT_BARRIER_FORCED_ALIGNED)
         fail(r, RT_PROTOCOL_ERROR_INVALID, "unknown barrier kind", k);
     *out = (RtBarrierKind)k;
     return rt_bytes_reader_ok(r);

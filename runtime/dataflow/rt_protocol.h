@@ -102,6 +102,11 @@ typedef enum RtBarrierKind {
     RT_BARRIER_ALIGNED = 0,      /* exactly-once, aligned: blocks the channel it is sent on */
     RT_BARRIER_UNALIGNED = 1,    /* exactly-once, unaligned: overtakes buffered data */
     RT_BARRIER_AT_LEAST_ONCE = 2,/* no blocking */
+    /* exactly-once, aligned on an edge that cannot carry channel state (forward,
+     * broadcast), whatever the checkpoint's kind: blocks, never times out. Flink's
+     * CheckpointOptions.AlignmentType.FORCED_ALIGNED (RecordWriterOutput.broadcastEvent,
+     * CheckpointOptions.withUnalignedUnsupported). */
+    RT_BARRIER_FORCED_ALIGNED = 3,
 } RtBarrierKind;
 
 /* Why a subtask declined a checkpoint (DECLINE reason code), after Flink's

@@ -383,8 +383,13 @@ void rt_subtask_on_notify_complete(RtSubtask *st, uint64_t id) {
 
 void rt_subtask_on_notify_abort(RtSubtask *st, uint64_t id) {
     st->aborted[st->n_aborted++ % RT_TM_ABORTED_IDS] = id;
-    if (st->handler != NULL && st->state == RT_SUBTASK_RUNNING)
+    if (st->handler != NULL && st->state == RT_SUBTASK_RUNNING) {
+        /* SubtaskCheckpointCoordinatorImpl.notifyCheckpointAborted: the channel-state
+         * writer of id is aborted; the barrier handler keeps its alignment (Flink's
+         * SingleCheckpointBarrierHandler is not told). */
+        rt_subtask_drop_capture(st, id);
         rt_barrier_handler_on_abort_notification(st->handler, id, rt_env_now_ns(st->env));
+    }
 }
 
 /* ------------------------------------------------------------------ lifecycle */
@@ -440,7 +445,10 @@ static void build_output(RtSubtask *st) {
             .graph_edge = e, .partitioning = es->partitioning, .n_targets = to->parallelism,
             .max_parallelism = rt_job_graph_max_parallelism(g, es->to),
             .peers = st->tm->location + rt_job_graph_subtask_base(g, es->to),
-            .initial_credits = rt_tm_initial_credits(st->tm, es->to)};
+            .initial_credits = rt_tm_initial_credits(st->tm, es->to),
+            .force_aligned = st->tm->cfg.mode == RT_BARRIER_MODE_UNALIGNED &&
+                             !rt_job_graph_edge_unaligned_ok(g, e),
+            .bug_overtake = rt_bug_on(st->env, RT_BUG_UNALIGNED_ON_FORWARD)};
     }
     st->out = rt_output_new(st->attempt, st->id.index, specs, n, st->tm->cfg.batch,
                             st->tm->cfg.max_queued, rt_tm_send_data, st->tm);
@@ -475,6 +483,8 @@ RtSubtask *rt_subtask_new(RtTaskManager *tm, RtSubtaskId id, uint64_t restore_ch
             tm->cfg.mode, st->n_inputs, &barrier_cbs, st,
             rt_bug_on(tm->env, RT_BUG_SNAPSHOT_ON_FIRST_BARRIER));
         rt_barrier_handler_set_alignment_timeout(st->handler, tm->cfg.alignment_timeout_ns);
+        rt_barrier_handler_set_bug_switch_forgets(
+            st->handler, rt_bug_on(st->env, RT_BUG_SWITCH_FORGETS_BLOCKED));
     }
     RtOperatorContext ctx = {.env = tm->env, .job = tm->spec, .spec = st->spec, .id = id,
                              .attempt = st->attempt, .keyed = st->keyed,

@@ -307,6 +307,10 @@ void rt_subtask_checkpoint(RtSubtask *st, uint64_t id, uint64_t ts, RtBarrierKin
     if (id <= st->last_checkpoint_id || st->state != RT_SUBTASK_RUNNING)
         return;
     st->last_checkpoint_id = id;
+    /* Aligned because the input edges could not carry channel state: the outputs get
+     * the configured kind back (Flink's CheckpointOptions.withUnalignedSupported). */
+    if (kind == RT_BARRIER_FORCED_ALIGNED)
+        kind = st->tm->cfg.barrier_kind;
     if (is_aborted(st, id)) {
         if (st->out != NULL)
             rt_output_broadcast_event(st->out, RT_MSG_CANCEL_MARKER, id, 0, 0);

@@ -452,9 +452,15 @@ static void on_control_accept(RtChannel *ch, RtProcessId peer, void *ud) {
  * matters with unaligned checkpoints enabled, which AT_LEAST_ONCE forbids. */
 static bool read_unaligned(const RtConfig *cfg, bool at_least_once, RtTmConfig *out,
                            GError **error) {
-    bool unaligned = false;
+    bool unaligned = false, forced = false;
     uint64_t timeout = 0;
-    if (!rt_config_key_bool(cfg, RT_KEY_UNALIGNED_ENABLED, &unaligned, error) ||
+    /* execution.checkpointing.unaligned.forced (CheckpointingOptions.FORCE_UNALIGNED)
+     * only lifts Flink's refusals for iterations and custom partitioners
+     * (StreamingJobGraphGenerator.preValidate, StreamGraphGenerator), which ckptsim's
+     * jobs never have: read and checked, no effect. Forward and broadcast edges stay
+     * forced aligned even then (StreamPartitioner.isSupportsUnalignedCheckpoint). */
+    if (!rt_config_key_bool(cfg, RT_KEY_UNALIGNED_FORCED, &forced, error) ||
+        !rt_config_key_bool(cfg, RT_KEY_UNALIGNED_ENABLED, &unaligned, error) ||
         !rt_config_key_duration_ns(cfg, RT_KEY_ALIGNED_CHECKPOINT_TIMEOUT, &timeout, error))
         return false;
     if (at_least_once) {

@@ -62,6 +62,20 @@ static const RtBugInfo bugs[] = {
      "an input channel stops recording unaligned channel state at any barrier or cancel "
      "marker, a stale one of an older checkpoint too",
      "consistent-cut"},
+    /* --- flinkrt: mistakes in the Flink-behaviour code --- */
+    {RT_BUG_UNALIGNED_ON_FORWARD, "unaligned-on-forward",
+     "unaligned barriers overtake data on forward/broadcast edges without recording it as "
+     "channel state", "exactly-once"},
+    {RT_BUG_SWITCH_FORGETS_BLOCKED, "switch-forgets-blocked",
+     "the switch to unaligned on the alignment timeout forgets the channels it keeps "
+     "blocked, so they are never resumed", "liveness"},
+    {RT_BUG_SINK_TIMEOUT_UNITS, "sink-timeout-units",
+     "the sink's transaction timeout, a count of milliseconds, is compared as nanoseconds "
+     "(15 min becomes 0.9 ms)", "exactly-once"},
+    {RT_BUG_HA_SKIPS_STORE_RECOVERY, "ha-skips-store-recovery",
+     "a new HA leader skips the completed-checkpoint store recovery, as if it were standalone",
+     "liveness"},
+    /* --- end flinkrt --- */
     {0, NULL, NULL, NULL},
 };
 

@@ -20,6 +20,12 @@ typedef enum RtBug {
     RT_BUG_NONFIFO_NETWORK = 1u << 5,           /* the network reorders messages (world bug) */
     RT_BUG_DROP_CHANNEL_STATE = 1u << 6,        /* unaligned snapshots omit channel state */
     RT_BUG_FENCE_FIRST_TRY_ONLY = 1u << 7,      /* fenced HA publish: retries skip the check */
+    /* --- flinkrt: Flink-behaviour planted bugs (one block, high bits) --- */
+    RT_BUG_UNALIGNED_ON_FORWARD = 1u << 24,     /* forward/broadcast: barrier overtakes, no capture */
+    RT_BUG_SWITCH_FORGETS_BLOCKED = 1u << 25,   /* unaligned switch forgets its blocked channels */
+    RT_BUG_SINK_TIMEOUT_UNITS = 1u << 26,       /* sink transaction timeout taken in ms as ns */
+    RT_BUG_HA_SKIPS_STORE_RECOVERY = 1u << 27,  /* a new HA leader treats its store as standalone */
+    /* --- end flinkrt --- */
 } RtBug;
 
 /* The bug museum (sim/harness/sim_museum.c): one planted bug per real Flink ticket,

@@ -50,6 +50,11 @@ const RtKeyDef rt_key_table[] = {
     [RT_KEY_UNALIGNED_ENABLED] = {
         .name = CK "unaligned.enabled", .aliases = {CK "unaligned"}, .type = BOOL,
         .def = "false", .help = "unaligned checkpoints (EXACTLY_ONCE only)"},
+    [RT_KEY_UNALIGNED_FORCED] = {
+        .name = CK "unaligned.forced", .type = BOOL, .def = "false",
+        .help = "Flink: lifts the refusal of unaligned checkpoints for iterations and custom "
+                "partitioners; ckptsim jobs have neither, so it is read and has no effect "
+                "(forward and broadcast edges stay forced aligned, as in Flink)"},
     [RT_KEY_ALIGNED_CHECKPOINT_TIMEOUT] = {
         .name = CK "aligned-checkpoint-timeout", .aliases = {CK "alignment-timeout"},
         .type = DUR, .def = "0",
@@ -90,9 +95,10 @@ const RtKeyDef rt_key_table[] = {
     /* ---------------------------------------------------------------- restart strategy */
     [RT_KEY_RESTART_STRATEGY] = {
         .name = RS "type", .aliases = {"restart-strategy"}, .type = CHOICE,
-        .choices = "fixed-delay|none|failure-rate|exponential-delay", .def = "fixed-delay",
+        .choices = "fixed-delay|none|failure-rate|exponential-delay",
         .help = "restart strategy (also fixeddelay, failurerate, exponentialdelay, off, "
-                "disable)"},
+                "disable); unset: exponential-delay when checkpointing is on, else none "
+                "(Flink 1.19+ RestartBackoffTimeStrategyFactoryLoader)"},
     [RT_KEY_FIXED_DELAY_ATTEMPTS] = {
         .name = RS "fixed-delay.attempts", .type = U64, .def = "2147483647", .max = INT_MAX_U,
         .help = "fixed-delay: restarts before the job fails"},
@@ -129,9 +135,10 @@ const RtKeyDef rt_key_table[] = {
         .help = "exponential-delay: restarts before the job fails"},
     [RT_KEY_FAILOVER_STRATEGY] = {
         .name = "jobmanager.execution.failover-strategy", .type = CHOICE,
-        .choices = "full|region", .def = "full",
-        .help = "ckptsim always restarts the whole job (Flink's full failover); region is "
-                "accepted with a note"},
+        .choices = "full|region", .def = "region",
+        .help = "Flink's default is region (RestartPipelinedRegionFailoverStrategy); ckptsim "
+                "computes the regions but always restarts the whole job, which is the same "
+                "whenever the job is one region (any keyBy or rebalance edge makes it one)"},
     /* ---------------------------------------------------------------- network */
     [RT_KEY_BUFFERS_PER_CHANNEL] = {
         .name = "taskmanager.network.memory.buffers-per-channel", .type = U64, .def = "2",
@@ -187,10 +194,13 @@ const RtKeyDef rt_key_table[] = {
         .name = HA "zookeeper.fence-writes", .type = BOOL, .def = "false",
         .help = "ckptsim only: HA store writes also check the leader latch in their multi "
                 "(Flink's ZooKeeperStateHandleStore does not: false)"},
+    [RT_KEY_RECOVER_WITHOUT_HA] = {
+        .name = "ckptsim.jobmanager.recover-without-ha", .type = BOOL, .def = "false",
+        .help = "ckptsim only: without HA, a restarted job manager recovers its checkpoint "
+                "store and counter from storage (Flink's StandaloneCompletedCheckpointStore "
+                "and StandaloneCheckpointIDCounter live in memory: false)"},
 
     /* ------------------------------------------- known Flink keys, not modelled */
-    {.name = CK "unaligned.forced", .type = BOOL, .status = RT_KEY_NOTED,
-     .help = "every ckptsim channel supports unaligned checkpoints: forcing changes nothing"},
     {.name = CK "externalized-checkpoint-retention", .type = CHOICE,
      .choices = "NO_EXTERNALIZED_CHECKPOINTS|DELETE_ON_CANCELLATION|RETAIN_ON_CANCELLATION",
      .status = RT_KEY_NOTED,

@@ -15,6 +15,20 @@
  * Transaction ids are (attempt << 32) | sequence: unique across attempts, so a new
  * attempt never reuses the name of a file an older attempt left behind.
  *
+ * As Flink's sinks, warts included:
+ *  - transaction timeout (TwoPhaseCommitSinkFunction's transactionTimeout, Kafka's
+ *    transaction.timeout.ms, FLINK-7784): the external system aborts a transaction left
+ *    open longer than the sink's transaction-timeout (default 15 min), counted from its
+ *    begin (the previous pre-commit, or the sink's start). It is enforced in the sink's
+ *    view of the external system (ext_expired, on env time): a commit of an expired
+ *    transaction finds it aborted, its pending file discarded, its records LOST; the job
+ *    goes on, as with FlinkKafkaProducer (ignoreFailuresAfterTransactionTimeout) and
+ *    KafkaSink's committer (a known-reason failure, not retried).
+ *  - a commit that fails (other than "already committed") fails the task:
+ *    TwoPhaseCommitSinkFunction.notifyCheckpointComplete rethrows the first commit
+ *    failure; the failover's recoverAndCommit then retries it (and a failure there fails
+ *    the restore).
+ *
  * Storage callbacks carry an operation token, not a pointer: a crash cancels pending I/O
  * without running its callbacks, so the sink owns its operations in flight (an
  * RtPendingOps set, rt_pending_ops.h) and frees them when it is freed; a callback that
@@ -35,9 +49,7 @@
 #include "runtime/operators/rt_operator.h"
 #include "runtime/operators/rt_sink_format.h"
 
-#define SINK_STATE_BLOB "txns"
-#define SINK_STATE_VERSION 1u
-#define SINK_MAX_PENDING 4096u
+#define SINK_MAX_PENDING RT_SINK_STATE_MAX_PENDING
 
 typedef enum TxnStage {
     TXN_WRITING,    /* pre-commit write in flight */
@@ -49,6 +61,7 @@ typedef struct SinkTxn {
     uint64_t txn;
     uint64_t checkpoint_id;
     TxnStage stage;
+    uint64_t begin_ns; /* when the transaction began (env time), for its timeout */
     GBytes *file;    /* the pending file read back for the commit events (validated), or
                         NULL: not read yet, or torn */
 } SinkTxn;
@@ -58,6 +71,7 @@ typedef struct RtSink {
     RtPendingOps ios;      /* SinkIo in flight (registered) */
     uint64_t txn_seq;      /* next transaction sequence number */
     uint64_t current_txn;  /* the open transaction */
+    uint64_t current_begin_ns; /* when it began */
     RtSinkEncoder current; /* records of the open transaction, encoded */
     GQueue pending;        /* SinkTxn*, checkpoint order */
     uint64_t notified;     /* highest completed checkpoint id notified */
@@ -227,6 +241,10 @@ static void commit_renamed(void *ud, GError *error) {
         if (!gone && s->recovering) {
             s->recovering = false;
             s->open_done(s->open_ud, error); /* may free s: nothing after this */
+        } else if (!gone && s->base.ctx.progress != NULL) {
+            /* TwoPhaseCommitSinkFunction.notifyCheckpointComplete rethrows: the task
+             * fails (may free s: nothing after this). */
+            s->base.ctx.progress(s->base.ctx.progress_ud, error);
         }
         g_error_free(error);
         return;
@@ -269,6 +287,55 @@ static void commit_read_done(void *ud, const void *data, size_t len, GError *err
         commit_rename(s, t); /* a torn pending file is committed as is: the oracle sees it */
 }
 
+/* The external system's view: true if it has aborted transaction t because it was open
+ * longer than the sink's transaction timeout (Kafka's transaction.timeout.ms). */
+static bool ext_expired(const RtSink *s, const SinkTxn *t) {
+    uint64_t timeout = s->base.ctx.spec->txn_timeout_ns;
+    if (timeout == 0)
+        timeout = RT_SINK_DEFAULT_TXN_TIMEOUT_NS;
+    if (rt_bug_on(s->base.ctx.env, RT_BUG_SINK_TIMEOUT_UNITS))
+        timeout /= 1000000; /* planted bug: the timeout in ms taken for ns */
+    uint64_t now = rt_env_now_ns(s->base.ctx.env);
+    return now > t->begin_ns && now - t->begin_ns > timeout;
+}
+
+static void expired_removed(void *ud, GError *error) {
+    SinkIo *io = io_take(ud);
+    g_clear_error(&error);
+    if (io == NULL)
+        return;
+    RtSink *s = io->sink;
+    uint64_t txn = io->txn;
+    io_free(io);
+    SinkTxn *t = find_txn(s, txn);
+    assert(t != NULL && t == g_queue_peek_head(&s->pending));
+    g_queue_pop_head(&s->pending);
+    observe(s, RT_EV_TXN_ABORT, txn, t->checkpoint_id);
+    txn_free(t);
+    s->committing = false;
+    if (s->base.ctx.progress != NULL)
+        s->base.ctx.progress(s->base.ctx.progress_ud, NULL);
+    if (s->recovering)
+        sink_recover_next(s);
+    else
+        sink_commit_next(s);
+}
+
+static void expired_later(void *ud) {
+    expired_removed(ud, NULL);
+}
+
+/* The external system aborted t (timeout): its pending data is discarded, the commit
+ * commits nothing and the job goes on (FlinkKafkaProducer's
+ * ignoreFailuresAfterTransactionTimeout; KafkaCommitter drops it): records lost. */
+static void commit_expired(RtSink *s, SinkTxn *t) {
+    char *path = txn_path(s, t->txn, false);
+    void *u = io_ud(io_new(s, t->txn));
+    if (!rt_storage_remove(s->base.ctx.env->storage, path, expired_removed, u, NULL))
+        rt_env_timer_start(s->base.ctx.env, 0, expired_later, u);
+    g_free(path);
+}
+
 /* Starts the commit of the head transaction if it belongs to a notified checkpoint. */
 static void sink_commit_next(RtSink *s) {
     SinkTxn *t = g_queue_peek_head(&s->pending);
@@ -286,6 +353,10 @@ static void sink_commit_next(RtSink *s) {
     }
     s->committing = true;
     t->stage = TXN_COMMITTING;
+    if (ext_expired(s, t)) {
+        commit_expired(s, t);
+        return;
+    }
     if (t->file != NULL) {
         commit_rename(s, t); /* read before: a commit retried after a rename error */
         return;
@@ -364,33 +435,19 @@ static void precommit_written(void *ud, GError *error) {
     g_free(path);
 }
 
-static void put64(GByteArray *b, uint64_t v) {
-    for (int i = 0; i < 8; i++) {
-        uint8_t c = (uint8_t)(v >> (8 * i));
-        g_byte_array_append(b, &c, 1);
-    }
-}
-
-static uint64_t get64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-/* The snapshot blob: version, n, n x (txn, checkpoint id), open txn; all u64 LE. */
+/* The snapshot blob (rt_sink_state_encode): the pending transactions and the open one. */
 static void write_state(RtSink *s, RtSnapshot *snap) {
-    GByteArray *b = g_byte_array_new();
-    put64(b, SINK_STATE_VERSION);
-    put64(b, s->pending.length);
+    RtSinkStateTxn *txns = g_new0(RtSinkStateTxn, s->pending.length + 1);
+    size_t n = 0;
     for (GList *l = s->pending.head; l != NULL; l = l->next) {
         const SinkTxn *t = l->data;
-        put64(b, t->txn);
-        put64(b, t->checkpoint_id);
+        txns[n++] = (RtSinkStateTxn){t->txn, t->checkpoint_id, t->begin_ns};
     }
-    put64(b, s->current_txn);
-    rt_snapshot_set_operator_state(snap, SINK_STATE_BLOB, b->data, b->len);
+    GByteArray *b = g_byte_array_new();
+    rt_sink_state_encode(b, txns, n, s->current_txn);
+    rt_snapshot_set_operator_state(snap, RT_SINK_STATE_BLOB, b->data, b->len);
     g_byte_array_unref(b);
+    g_free(txns);
 }
 
 static uint64_t next_txn(RtSink *s) {
@@ -411,6 +468,7 @@ static bool sink_snapshot(RtOperator *self, uint64_t id, RtSnapshot *snap, bool 
         t->txn = s->current_txn;
         t->checkpoint_id = id;
         t->stage = TXN_WRITING;
+        t->begin_ns = s->current_begin_ns;
         g_queue_push_tail(&s->pending, t);
         SinkIo *io = io_new(s, t->txn);
         io->data =
@@ -418,6 +476,7 @@ static bool sink_snapshot(RtOperator *self, uint64_t id, RtSnapshot *snap, bool 
         io->done = done;
         io->done_ud = ud;
         s->current_txn = next_txn(s);
+        s->current_begin_ns = rt_env_now_ns(self->ctx.env);
         char *path = txn_path(s, t->txn, false);
         size_t len = 0;
         const void *data = g_bytes_get_data(io->data, &len);
@@ -475,24 +534,25 @@ static void sink_recover_next(RtSink *s) {
 
 static bool restore_state(RtSink *s, const RtSnapshot *snap, GError **error) {
     size_t len = 0;
-    const uint8_t *b = rt_snapshot_get_operator_state(snap, SINK_STATE_BLOB, &len);
-    bool ok = b != NULL && len >= 24 && get64(b) == SINK_STATE_VERSION;
-    uint64_t n = ok ? get64(b + 8) : 0;
-    ok = ok && n <= SINK_MAX_PENDING && len == 24 + 16 * n;
-    if (!ok) {
-        g_set_error(error, RT_OPERATOR_ERROR, RT_OPERATOR_ERROR_RESTORE,
-                    "sink %s[%u]: malformed transaction state", s->base.ctx.spec->name,
-                    s->base.ctx.id.index);
+    const uint8_t *b = rt_snapshot_get_operator_state(snap, RT_SINK_STATE_BLOB, &len);
+    GArray *txns = NULL;
+    GError *e = NULL;
+    if (!rt_sink_state_decode(b, len, &txns, &s->abort_txn, &e)) {
+        g_set_error(error, RT_OPERATOR_ERROR, RT_OPERATOR_ERROR_RESTORE, "sink %s[%u]: %s",
+                    s->base.ctx.spec->name, s->base.ctx.id.index, e->message);
+        g_error_free(e);
         return false;
     }
-    for (uint64_t i = 0; i < n; i++) {
+    for (guint i = 0; i < txns->len; i++) {
+        const RtSinkStateTxn *r = &g_array_index(txns, RtSinkStateTxn, i);
         SinkTxn *t = g_new0(SinkTxn, 1);
-        t->txn = get64(b + 16 + 16 * i);
-        t->checkpoint_id = get64(b + 24 + 16 * i);
+        t->txn = r->txn;
+        t->checkpoint_id = r->checkpoint_id;
+        t->begin_ns = r->begin_ns;
         t->stage = TXN_DURABLE;
         g_queue_push_tail(&s->pending, t);
     }
-    s->abort_txn = get64(b + 16 + 16 * n);
+    g_array_unref(txns);
     return true;
 }
 
@@ -560,6 +620,7 @@ RtOperator *rt_sink_new(const RtOperatorContext *ctx) {
     rt_sink_encoder_init(&s->current);
     g_queue_init(&s->pending);
     s->current_txn = next_txn(s);
+    s->current_begin_ns = rt_env_now_ns(ctx->env);
     s->bug_commit_early = rt_bug_on(ctx->env, RT_BUG_SINK_COMMIT_ON_PRECOMMIT);
     s->bug_ack_early = rt_bug_on(ctx->env, RT_BUG_ACK_BEFORE_FSYNC);
     return &s->base;

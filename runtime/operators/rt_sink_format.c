@@ -243,3 +243,40 @@ bool rt_sink_file_decode_info(const void *data, size_t len, GArray **records_out
 bool rt_sink_file_decode(const void *data, size_t len, GArray **records_out, GError **error) {
     return rt_sink_file_decode_info(data, len, records_out, NULL, error);
 }
+
+/* ------------------------------------------------------------------ operator state */
+
+void rt_sink_state_encode(GByteArray *out, const RtSinkStateTxn *pending, size_t n,
+                          uint64_t open_txn) {
+    assert(out != NULL && n <= RT_SINK_STATE_MAX_PENDING);
+    rt_bytes_put_u64(out, RT_SINK_STATE_VERSION);
+    rt_bytes_put_u64(out, n);
+    for (size_t i = 0; i < n; i++) {
+        rt_bytes_put_u64(out, pending[i].txn);
+        rt_bytes_put_u64(out, pending[i].checkpoint_id);
+        rt_bytes_put_u64(out, pending[i].begin_ns);
+    }
+    rt_bytes_put_u64(out, open_txn);
+}
+
+bool rt_sink_state_decode(const uint8_t *data, size_t len, GArray **pending, uint64_t *open_txn,
+                          GError **error) {
+    assert(pending != NULL && open_txn != NULL);
+    bool ok = data != NULL && len >= 24 && rt_bytes_load_u64(data) == RT_SINK_STATE_VERSION;
+    uint64_t n = ok ? rt_bytes_load_u64(data + 8) : 0;
+    ok = ok && n <= RT_SINK_STATE_MAX_PENDING && len == 24 + 24 * n;
+    if (!ok) {
+        g_set_error(error, RT_SINK_FORMAT_ERROR, RT_SINK_FORMAT_ERROR_CORRUPT,
+                    "malformed transaction state (%zu bytes)", len);
+        return false;
+    }
+    *pending = g_array_sized_new(FALSE, TRUE, sizeof(RtSinkStateTxn), (guint)n);
+    for (uint64_t i = 0; i < n; i++) {
+        const uint8_t *p = data + 16 + 24 * i;
+        RtSinkStateTxn t = {rt_bytes_load_u64(p), rt_bytes_load_u64(p + 8),
+                            rt_bytes_load_u64(p + 16)};
+        g_array_append_val(*pending, t);
+    }
+    *open_txn = rt_bytes_load_u64(data + 16 + 24 * n);
+    return true;
+}

@@ -40,6 +40,19 @@
 #define RT_SINK_DELTA_SLOTS 16u         /* delta-coding contexts, by src modulo */
 #define RT_SINK_VALUE_SLOTS 256u        /* value delta contexts, by key hash */
 
+/* The sink's operator state in a snapshot (blob RT_SINK_STATE_BLOB): version, n, n x
+ * (txn, checkpoint id, begin ns), the open transaction; all u64 little-endian. One codec
+ * for the sink (write and restore) and the oracle (its cut check). */
+#define RT_SINK_STATE_BLOB "txns"
+#define RT_SINK_STATE_VERSION 2u
+#define RT_SINK_STATE_MAX_PENDING 4096u
+
+typedef struct RtSinkStateTxn {
+    uint64_t txn;
+    uint64_t checkpoint_id; /* the checkpoint whose snapshot pre-committed it */
+    uint64_t begin_ns;      /* env time the transaction began, for its timeout */
+} RtSinkStateTxn;
+
 #define RT_SINK_FORMAT_ERROR (rt_sink_format_error_quark())
 GQuark rt_sink_format_error_quark(void);
 typedef enum {
@@ -75,6 +88,16 @@ typedef struct RtSinkEncoder {
     uint32_t n;         /* records added */
     RtSinkDeltaState d; /* context after the last record */
 } RtSinkEncoder;
+
+/* Appends the state blob of n pending transactions (n <= RT_SINK_STATE_MAX_PENDING) and
+ * the open transaction open_txn to out. */
+void rt_sink_state_encode(GByteArray *out, const RtSinkStateTxn *pending, size_t n,
+                          uint64_t open_txn);
+/* Decodes a state blob of len bytes: *pending gets a new array of RtSinkStateTxn (in
+ * order), *open_txn the open transaction. false + error when it is malformed (wrong
+ * version, length or count); nothing is returned then. */
+bool rt_sink_state_decode(const uint8_t *data, size_t len, GArray **pending, uint64_t *open_txn,
+                          GError **error);
 
 void rt_sink_encoder_init(RtSinkEncoder *e);
 void rt_sink_encoder_deinit(RtSinkEncoder *e);

@@ -44,6 +44,8 @@ const SimKeySpec sim_keys_operator[] = {
     {"zipf-exponent", SIM_KEY_DOUBLE, NULL, 0, 0, "source: Zipf skew, > 0 (default 1.1)"},
     {"rate", SIM_KEY_U64, NULL, 0, U64MAX,
      "source: records per second per subtask (0 = as fast as credits allow)"},
+    {"transaction-timeout", SIM_KEY_DURATION, NULL, 0, 0,
+     "sink: the external system aborts a transaction open longer (default 15 min)"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 

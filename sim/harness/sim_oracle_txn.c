@@ -28,8 +28,6 @@
 #include "runtime/state/rt_snapshot.h"
 #include "sim/harness/sim_oracle_internal.h"
 
-#define TXN_BLOB "txns"        /* rt_sink.c's operator state blob */
-#define TXN_BLOB_VERSION 1u
 #define TXN_MAX_NAMED 5u
 #define TXN_OFFSET_BITS 44u    /* diff table key: src << 44 | offset */
 
@@ -49,13 +47,6 @@ static void diff_add(TxnDiff *t, uint32_t src, uint64_t off, int64_t n) {
     GArray *side = n > 0 ? t->got : t->want;
     for (int64_t i = 0; i < (n > 0 ? n : -n); i++)
         g_array_append_val(side, k);
-}
-
-static uint64_t load64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
 }
 
 typedef struct TxnRead {
@@ -100,17 +91,17 @@ static void add_txn(SimOracle *o, uint32_t x, uint32_t j, uint64_t txn, TxnDiff 
 static bool add_snapshot_txns(SimOracle *o, uint32_t x, const RtSnapshot *snap, uint64_t id,
                               TxnDiff *t) {
     size_t len = 0;
-    const uint8_t *b = rt_snapshot_get_operator_state(snap, TXN_BLOB, &len);
-    if (b == NULL || len < 24 || load64(b) != TXN_BLOB_VERSION)
+    const uint8_t *b = rt_snapshot_get_operator_state(snap, RT_SINK_STATE_BLOB, &len);
+    GArray *txns = NULL;
+    uint64_t open_txn = 0;
+    if (!rt_sink_state_decode(b, len, &txns, &open_txn, NULL))
         return false;
-    uint64_t n = load64(b + 8);
-    if (n > (len - 24) / 16 || len != 24 + 16 * n)
-        return false;
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t txn = load64(b + 16 + 16 * i), ck = load64(b + 24 + 16 * i);
-        if (ck > o->bnd_id && ck <= id)
-            add_txn(o, x, snap->subtask, txn, t);
+    for (guint i = 0; i < txns->len; i++) {
+        const RtSinkStateTxn *r = &g_array_index(txns, RtSinkStateTxn, i);
+        if (r->checkpoint_id > o->bnd_id && r->checkpoint_id <= id)
+            add_txn(o, x, snap->subtask, r->txn, t);
     }
+    g_array_unref(txns);
     return true;
 }
 

@@ -152,6 +152,12 @@ static void build_operator(SimLoader *L, const char *group, const char *name) {
                                                                      : RT_KEYS_UNIFORM;
     op->zipf_exponent = get_double(L, group, "zipf-exponent", 1.1);
     op->rate_per_s = get_u64(L, group, "rate", 0);
+    op->txn_timeout_ns = get_duration(L, group, "transaction-timeout",
+                                      RT_SINK_DEFAULT_TXN_TIMEOUT_NS);
+    if (op->kind != RT_OP_SINK && g_key_file_has_key(L->kf, group, "transaction-timeout", NULL))
+        sim_loader_error(L, group, "transaction-timeout", "applies only to kind = sink");
+    if (op->txn_timeout_ns == 0)
+        sim_loader_error(L, group, "transaction-timeout", "must be > 0");
     if (op->distribution == RT_KEYS_ZIPF && !(op->zipf_exponent > 0))
         sim_loader_error(L, group, "zipf-exponent", "must be > 0 for a Zipf distribution");
     for (int i = 0; op->kind != RT_OP_SOURCE && source_only[i] != NULL; i++)
