@@ -7,14 +7,15 @@
  *
  * Connections are numbered (epoch). A request or message carries the epoch it was sent
  * on; when it arrives on a different epoch the connection it travelled on is gone: a
- * request is then lost (its caller already got CONNECTION_LOSS), a watch event is held
- * in the session's outbox until the client reconnects (as the real client's SetWatches
- * replay does).
+ * request is then lost (its caller already got CONNECTION_LOSS), and so is a watch event:
+ * the client still holds the watch and re-registers it on its next connection, where
+ * the server fires it if its node changed since the client's last zxid (SetWatches).
  *
  * This file holds the configuration, lookups, free helpers, lifecycle, the world hooks,
  * the faults and observation. Sessions and the client connection state machine are in
  * sim_zk_session.c; completions, message delivery and the network in sim_zk_wire.c; the
- * server (requests applied to the tree, watches) in sim_zk_server.c; the RtCoord calls
+ * server (requests applied to the tree, watches) in sim_zk_server.c; the followers, the
+ * commit log, host choice and SetWatches in sim_zk_ensemble.c; the RtCoord calls
  * in sim_zk_calls.c. The types and helpers they share are in sim_zk_internal.h.
  */
 #include "sim/world/sim_zk.h"

@@ -1,9 +1,9 @@
 /* sim_zk_internal.h - private to the simulated ZooKeeper ensemble: the types and helpers
  * that sim_zk.c (lookups, lifecycle, world hooks, faults), sim_zk_wire.c (completions,
- * message delivery, the network), sim_zk_server.c (requests applied to the tree,
- * watches), sim_zk_calls.c (the RtCoord calls) and sim_zk_session.c (sessions and the
- * client connection state machine) share. Not for other modules. See sim_zk.c for the
- * model. */
+ * message delivery, the network), sim_zk_server.c (requests served, watches),
+ * sim_zk_ensemble.c (followers, the commit log, SetWatches), sim_zk_calls.c (the RtCoord
+ * calls) and sim_zk_session.c (sessions and the client connection state machine) share.
+ * Not for other modules. See sim_zk.h and sim_zk.c for the model. */
 #ifndef SIM_ZK_INTERNAL_H
 #define SIM_ZK_INTERNAL_H
 
