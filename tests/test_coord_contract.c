@@ -314,6 +314,9 @@ static void setup(void) {
     RtCoord *c = coord_harness_open(NULL, TIMEOUT_NS, NULL, NULL);
     ck_assert_int_eq(zcreate(c, root, "", 0, NULL), 0);
     rt_coord_free(c);
+    /* The tests' handles are other sessions, maybe on another server of the ensemble:
+     * without sync, they see the root once their server has applied its create. */
+    coord_harness_run_for(SEC / 20);
 }
 
 static void teardown(void) {
@@ -697,6 +700,39 @@ START_TEST(test_free_inside_callback) {
 }
 END_TEST
 
+/* Read your writes: a get pipelined right behind a set on the same handle sees the set
+ * (and completes after it), whichever server the handle is connected to (on the
+ * simulated ensemble most sessions sit on lagging followers). */
+START_TEST(test_read_your_writes_pipelined) {
+    RtCoord *c[6];
+    for (int h = 0; h < 6; h++)
+        c[h] = open_conn(NULL);
+    ck_assert_int_eq(zcreate(c[0], "/ryw", "0", 0, NULL), 0);
+    coord_harness_run_for(SEC / 20); /* every server has it (no sync across sessions) */
+    for (int i = 1; i <= 12; i++) {
+        RtCoord *h = c[i % 6];
+        char v[16];
+        g_snprintf(v, sizeof v, "v%d", i);
+        Res w = {0}, r = {0};
+        in_call = true;
+        ck_assert(rt_coord_set(h, "/ryw", v, strlen(v), RT_COORD_ANY_VERSION, on_stat, &w, NULL));
+        ck_assert(rt_coord_get(h, "/ryw", NULL, on_data, &r, NULL));
+        in_call = false;
+        ck_assert(coord_harness_wait(res_done, &r, WAIT_NS));
+        ck_assert(w.done); /* replies in call order */
+        ck_assert_int_eq(w.code, 0);
+        ck_assert_int_eq(r.code, 0);
+        ck_assert_int_eq(r.data->len, strlen(v));
+        ck_assert(memcmp(r.data->data, v, strlen(v)) == 0);
+        ck_assert_int_eq(r.stat.version, i);
+        res_clear(&w);
+        res_clear(&r);
+    }
+    for (int h = 0; h < 6; h++)
+        rt_coord_free(c[h]);
+}
+END_TEST
+
 static Suite *coord_contract_suite(void) {
     Suite *s = suite_create("coord_contract");
     TCase *tc = tcase_create(coord_harness_name());
@@ -710,6 +746,7 @@ static Suite *coord_contract_suite(void) {
     tcase_add_test(tc, test_ephemeral_nodes);
     tcase_add_test(tc, test_watches_fire_once);
     tcase_add_test(tc, test_multi_all_or_nothing);
+    tcase_add_test(tc, test_read_your_writes_pipelined);
     tcase_add_test(tc, test_limits_fail_at_once);
     tcase_add_test(tc, test_connection_loss);
     tcase_add_test(tc, test_session_expiry);

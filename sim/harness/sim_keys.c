@@ -60,6 +60,10 @@ const SimKeySpec sim_keys_network[] = {
 const SimKeySpec sim_keys_zookeeper[] = {
     {"tick-time", SIM_KEY_DURATION, NULL, 0, 0,
      "the servers' tickTime (default 2 s): session timeouts are clamped to 2..20 ticks"},
+    {"servers", SIM_KEY_U64, NULL, 1, 9,
+     "ensemble size (default 3): sessions read from their own server, followers lag"},
+    {"follower-lag", SIM_KEY_DURATION, NULL, 0, 0,
+     "median time a follower applies a commit after the leader (default 1 ms)"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 

@@ -428,6 +428,8 @@ static void setup(SimRun *run) {
     SimZkConfig zcfg;
     sim_zk_config_init(&zcfg);
     zcfg.tick_ns = s->zk_tick_ns;
+    zcfg.servers = s->zk_servers;
+    zcfg.follower_lag_ns = s->zk_follower_lag_ns;
     run->zk = sim_zk_new(run->kernel, run->opt->seed, &zcfg, NULL);
     sim_zk_attach_world(run->zk, run->world);
     SimOracleFiles files;

@@ -73,6 +73,8 @@ typedef struct SimScenario {
     GArray *links;              /* SimLinkSpec */
 
     uint64_t zk_tick_ns;        /* [zookeeper] tick-time: the ensemble's tickTime */
+    uint32_t zk_servers;        /* [zookeeper] servers: ensemble size */
+    uint64_t zk_follower_lag_ns; /* [zookeeper] follower-lag: median follower apply lag */
 
     GPtrArray *faults;          /* SimFault*: [faults] in file order; owned */
     SimRandomFaults random;     /* [random-faults] */

@@ -529,6 +529,8 @@ static void build_zookeeper(SimLoader *L) {
     L->s->zk_tick_ns = get_duration(L, "zookeeper", "tick-time", 2000000000ull);
     if (L->s->zk_tick_ns < 1000000ull)
         sim_loader_error(L, "zookeeper", "tick-time", "tickTime must be at least 1 ms");
+    L->s->zk_servers = (uint32_t)get_u64(L, "zookeeper", "servers", 3);
+    L->s->zk_follower_lag_ns = get_duration(L, "zookeeper", "follower-lag", 1000000ull);
 }
 
 static void build_expect(SimLoader *L) {

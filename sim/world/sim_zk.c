@@ -7,14 +7,15 @@
  *
  * Connections are numbered (epoch). A request or message carries the epoch it was sent
  * on; when it arrives on a different epoch the connection it travelled on is gone: a
- * request is then lost (its caller already got CONNECTION_LOSS), a watch event is held
- * in the session's outbox until the client reconnects (as the real client's SetWatches
- * replay does).
+ * request is then lost (its caller already got CONNECTION_LOSS), and so is a watch event:
+ * the client still holds the watch and re-registers it on its next connection, where
+ * the server fires it if its node changed since the client's last zxid (SetWatches).
  *
  * This file holds the configuration, lookups, free helpers, lifecycle, the world hooks,
  * the faults and observation. Sessions and the client connection state machine are in
  * sim_zk_session.c; completions, message delivery and the network in sim_zk_wire.c; the
- * server (requests applied to the tree, watches) in sim_zk_server.c; the RtCoord calls
+ * server (requests applied to the tree, watches) in sim_zk_server.c; the followers, the
+ * commit log, host choice and SetWatches in sim_zk_ensemble.c; the RtCoord calls
  * in sim_zk_calls.c. The types and helpers they share are in sim_zk_internal.h.
  */
 #include "sim/world/sim_zk.h"
@@ -41,6 +42,13 @@ void sim_zk_config_init(SimZkConfig *cfg) {
     cfg->read_service_ns = 20000;
     cfg->write_service_ns = 55000;
     cfg->tick_ns = 2000000000ull; /* tickTime=2000 */
+    /* Three servers, the usual production ensemble. A follower applies a commit after the
+     * leader: the COMMIT packet's hop plus its commit processor's queue, and on a busy
+     * ensemble the follower's own log fsync backlog; on a LAN that is sub-millisecond
+     * idle and a few milliseconds loaded. The model: 1 ms median with the same jitter
+     * and tail as the requests (p99 up to ~4 ms). */
+    cfg->servers = 3;
+    cfg->follower_lag_ns = 1000000;
     cfg->jitter = 0.2;
     cfg->tail_chance = 0.02;
     cfg->tail_factor = 4.0;
@@ -152,9 +160,7 @@ static void watch_free(gpointer p) {
 }
 
 static void session_free(gpointer p) {
-    Session *s = p;
-    g_queue_clear_full(&s->outbox, (GDestroyNotify)sim_zk_msg_free);
-    g_free(s);
+    g_free(p);
 }
 
 static void watch_array_free(gpointer p) {
@@ -173,9 +179,11 @@ SimZk *sim_zk_new(SimKernel *k, uint64_t seed, const SimZkConfig *cfg, const Sim
     else
         sim_zk_config_init(&zk->cfg);
     assert(zk->cfg.tick_ns > 0 && zk->cfg.jitter >= 0 && zk->cfg.jitter < 1);
+    assert(zk->cfg.servers >= 1 && zk->cfg.servers <= SIM_ZK_MAX_SERVERS);
     rt_rng_seed_stream(&zk->rng, seed, "sim_zk");
     zk->order_salt = rt_mix64(seed ^ rt_hash_str("sim_zk/children-order"));
     zk->tree = sim_zk_tree_new();
+    sim_zk_servers_init(zk);
     zk->sessions = g_tree_new_full(i64_cmp, NULL, NULL, session_free);
     zk->clients = g_tree_new_full(u64_cmp, NULL, NULL, NULL);
     zk->requests = g_hash_table_new(g_int64_hash, g_int64_equal);
@@ -201,6 +209,7 @@ void sim_zk_free(SimZk *zk) {
     g_hash_table_destroy(zk->msgs);
     g_hash_table_destroy(zk->data_watches);
     g_hash_table_destroy(zk->child_watches);
+    sim_zk_servers_free(zk);
     sim_zk_tree_free(zk->tree);
     g_free(zk);
 }
@@ -222,6 +231,10 @@ RtCoord *sim_zk_open(SimZk *zk, RtProcessId pid, const RtCoordConfig *cfg, GErro
     c->session_user_data = cfg->session_user_data;
     c->watches = g_tree_new_full(u64_cmp, NULL, NULL, watch_free);
     g_queue_init(&c->pending);
+    g_queue_init(&c->parked);
+    /* The client shuffles its host list once (StaticHostProvider, zookeeper_init). */
+    if (zk->n_servers > 1)
+        c->first_server = (unsigned)rt_rng_below(&zk->rng, zk->n_servers);
     g_tree_insert(zk->clients, &c->id, c);
     sim_zk_schedule_attempt(zk, c, 0);
     sim_kernel_schedule_in(zk->k, cfg->connect_timeout_ns, sim_zk_ev_connect_timeout, zk, c->id);
@@ -407,6 +420,7 @@ unsigned sim_zk_leader_change(SimZk *zk, uint64_t duration_ns) {
         sim_zk_client_disconnect(zk, c);
         dropped++;
     }
+    sim_zk_sync_followers(zk);
     return dropped;
 }
 
@@ -448,6 +462,17 @@ void sim_zk_partition(SimZk *zk, RtProcessId pid, uint64_t duration_ns) {
 
 const SimZkTree *sim_zk_tree(const SimZk *zk) {
     return zk->tree;
+}
+
+int64_t sim_zk_server_zxid(const SimZk *zk, unsigned server) {
+    assert(server < zk->n_servers);
+    return sim_zk_tree_zxid(zk->servers[server].tree);
+}
+
+int sim_zk_handle_server(RtCoord *c) {
+    assert(c != NULL && c->ops == &sim_zk_coord_ops);
+    const SimZkClient *sc = (const SimZkClient *)c;
+    return sc->link_up ? (int)sc->server : -1;
 }
 
 static gboolean count_live(gpointer key, gpointer value, gpointer ud) {

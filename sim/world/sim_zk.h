@@ -1,12 +1,27 @@
 /* sim_zk.h - the simulated ZooKeeper ensemble: RtCoord handles on the event kernel.
  *
- * The model: one logical server (writes are linearizable: applied in arrival order, one
- * zxid each) holding a znode tree (sim_zk_tree.h); sessions with a negotiated timeout
- * (clamped to 2..20 ticks as the real server does); one-shot watches; per-client FIFO
- * (requests arrive and replies leave in call order, and a watch event reaches a client
- * before the reply of the write that triggered it). Latency: client->server and back
- * over the modelled network plus a service time per request kind, with jitter from the
- * "sim_zk" PRNG stream of the run's seed; defaults from `ckptsim zk probe`.
+ * The model: an ensemble of n servers (server 0 the leader) each holding a replica of the
+ * znode tree (sim_zk_tree.h). Writes are linearizable: the leader checks and commits them
+ * in arrival order, one zxid each, and each follower applies the committed log in zxid
+ * order after a lag (follower_lag_ns, jittered per transaction, monotone per server; the
+ * leader applies at commit). Each session is connected to one server (the client's host
+ * list is shuffled from the "sim_zk" stream at open; every connection attempt takes the
+ * next host, as the C and Java clients do) and its reads see that server's replica: a
+ * read on a lagging follower is stale. ZooKeeper's guarantees hold: a write's reply
+ * leaves only after the session's own server applied it, and a session's later requests
+ * wait behind it at that server (read your writes, per-client FIFO); a client never
+ * connects to a server behind the last zxid it has seen (the server refuses it and the
+ * client tries the next host: single system image); watches live on the session's server
+ * and fire when that server applies the transaction, before any reply that could show
+ * the new data; on reconnect the client re-registers its watches relative to its last
+ * zxid (SetWatches) and the new server fires those whose node changed since. There is no
+ * sync(): Flink's ZooKeeperStateHandleStore and Curator's LeaderLatch never call it.
+ * Sessions with a negotiated timeout (clamped to 2..20 ticks as the real server does);
+ * one-shot watches; per-client FIFO (requests arrive and replies leave in call order, and
+ * a watch event reaches a client before the reply of the write that triggered it).
+ * Latency: client->server and back over the modelled network plus a service time per
+ * request kind, with jitter from the "sim_zk" PRNG stream of the run's seed; defaults
+ * from `ckptsim zk probe`.
  *
  * Connection loss: every pending call fails with CONNECTION_LOSS (a write in flight may
  * or may not have been applied), the client is SUSPENDED and retries every
@@ -22,8 +37,9 @@
  * A crashed process's handles go silent at once (no callback runs again) and their
  * sessions linger until they expire.
  *
- * Not modelled: ACLs (digest auth is accepted and ignored), several servers, observers,
- * the jute.maxbuffer connection drop (the RtCoord wrappers refuse oversized requests).
+ * Not modelled: ACLs (digest auth is accepted and ignored), observers, session creation
+ * and close as transactions, a server crash (a leader change syncs every follower), the
+ * jute.maxbuffer connection drop (the RtCoord wrappers refuse oversized requests).
  */
 #ifndef SIM_ZK_H
 #define SIM_ZK_H
@@ -39,11 +55,16 @@
 
 typedef struct SimZk SimZk;
 
+/* Largest ensemble the model takes. */
+#define SIM_ZK_MAX_SERVERS 9
+
 typedef struct SimZkConfig {
     uint64_t net_one_way_ns;   /* client <-> server, each way (median) */
     uint64_t read_service_ns;  /* get, exists, children, check-only work */
     uint64_t write_service_ns; /* create, set, delete, multi, close */
     uint64_t tick_ns;          /* tickTime: session timeouts clamp to 2..20 ticks */
+    unsigned servers;          /* ensemble size, 1..SIM_ZK_MAX_SERVERS (1: no follower) */
+    uint64_t follower_lag_ns;  /* median time a follower applies a commit after the leader */
     double jitter;             /* each latency uniform in [1 - j, 1 + j] x median */
     double tail_chance;        /* chance of a slow request ... */
     double tail_factor;        /* ... that takes up to this many times longer */
@@ -99,17 +120,25 @@ void sim_zk_drop_connection(SimZk *zk, RtProcessId pid, uint64_t duration_ns);
  * the new leader or lost, drawn from the "sim_zk" stream (its caller only knows the
  * outcome is unknown); every session's expiry clock restarts (the new leader gives
  * each session a fresh timeout), so sessions survive if their clients come back in
- * time. Returns the number of connections dropped. */
+ * time; every follower has synced the whole log with the new leader before it serves.
+ * Returns the number of connections dropped. */
 unsigned sim_zk_leader_change(SimZk *zk, uint64_t duration_ns);
 /* Replies to pid's handles take extra_ns longer for duration_ns. */
 void sim_zk_delay_replies(SimZk *zk, RtProcessId pid, uint64_t extra_ns, uint64_t duration_ns);
 /* Partitions pid from the ensemble for duration_ns (packets stall; see above). */
 void sim_zk_partition(SimZk *zk, RtProcessId pid, uint64_t duration_ns);
+/* Follower server (1..servers-1) applies the commits made in the next duration_ns
+ * extra_ns later than usual (a slow disk or a GC pause on that follower). */
+void sim_zk_slow_follower(SimZk *zk, unsigned server, uint64_t extra_ns, uint64_t duration_ns);
 
 /* ---------------------------------------------------------- god's-eye view */
 
-/* The ensemble's tree, for checks (borrowed; read only). */
+/* The ensemble's tree (the leader's: every committed write), for checks (borrowed). */
 const SimZkTree *sim_zk_tree(const SimZk *zk);
+/* The last zxid server (0..servers-1) has applied. */
+int64_t sim_zk_server_zxid(const SimZk *zk, unsigned server);
+/* The server simulated handle c is connected to, or -1 while it has no connection. */
+int sim_zk_handle_server(RtCoord *c);
 /* Live (not expired or closed) sessions. */
 unsigned sim_zk_live_sessions(const SimZk *zk);
 /* Counters for reports. */
@@ -118,6 +147,8 @@ typedef struct SimZkStats {
     uint64_t writes;      /* committed transactions */
     uint64_t expiries;    /* sessions expired (timeout or forced) */
     uint64_t disconnects; /* client connections lost */
+    uint64_t refusals;    /* connections refused: the server was behind the client */
+    uint64_t lagging_reads; /* reads served by a server behind the leader */
 } SimZkStats;
 SimZkStats sim_zk_stats(const SimZk *zk);
 

@@ -158,6 +158,7 @@ void sim_zk_client_release(SimZk *zk, SimZkClient *c) {
         sim_zk_request_free(r);
     }
     g_queue_clear(&c->pending);
+    g_queue_clear(&c->parked);
     g_tree_destroy(c->watches);
     g_free(c->chroot);
     g_tree_remove(zk->clients, &c->id);

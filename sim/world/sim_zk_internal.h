@@ -1,9 +1,9 @@
 /* sim_zk_internal.h - private to the simulated ZooKeeper ensemble: the types and helpers
  * that sim_zk.c (lookups, lifecycle, world hooks, faults), sim_zk_wire.c (completions,
- * message delivery, the network), sim_zk_server.c (requests applied to the tree,
- * watches), sim_zk_calls.c (the RtCoord calls) and sim_zk_session.c (sessions and the
- * client connection state machine) share. Not for other modules. See sim_zk.c for the
- * model. */
+ * message delivery, the network), sim_zk_server.c (requests served, watches),
+ * sim_zk_ensemble.c (followers, the commit log, SetWatches), sim_zk_calls.c (the RtCoord
+ * calls) and sim_zk_session.c (sessions and the client connection state machine) share.
+ * Not for other modules. See sim_zk.h and sim_zk.c for the model. */
 #ifndef SIM_ZK_INTERNAL_H
 #define SIM_ZK_INTERNAL_H
 
@@ -58,6 +58,8 @@ typedef struct Request {
     size_t n_names;
     char **created_paths;  /* multi: per op, full path or NULL */
     RtCoordStat *op_stats; /* multi: per op */
+    bool awaiting;         /* a write served, its reply waits for its server to apply */
+    int64_t reply_zxid;    /* the server's last applied zxid when it answered */
 } Request;
 
 typedef enum { MSG_WATCH = 1, MSG_SESSION } MsgKind;
@@ -73,11 +75,16 @@ typedef struct Msg {
     RtCoordState state;    /* MSG_SESSION */
 } Msg;
 
+/* Which server-side table a watch lives in (ZooKeeper's dataWatches, existWatches,
+ * childWatches of SetWatches). */
+typedef enum { WATCH_DATA = 1, WATCH_EXIST, WATCH_CHILD } WatchKind;
+
 typedef struct ClientWatch {
     uint64_t id;
     RtCoordWatch watch;
     char *path;  /* chroot-relative, owned */
     bool active; /* the call that set it succeeded */
+    WatchKind kind; /* once active */
 } ClientWatch;
 
 typedef struct WatchRef {
@@ -95,7 +102,6 @@ typedef struct Session {
     SimEventId expiry_ev;
     bool close_pending;    /* its handle was freed and the close is on its way ... */
     RtProcessId close_pid; /* ... from this process (a crash right after cancels it) */
-    GQueue outbox;         /* Msg*: watch events held while the client is disconnected */
 } Session;
 
 typedef struct SimZkClient {
@@ -124,7 +130,29 @@ typedef struct SimZkClient {
     bool attempt_scheduled;
     bool paused;               /* its process is paused: no heartbeats, callbacks held */
     uint64_t paused_since_ns;  /* when that pause began */
+    unsigned first_server;     /* its shuffled host list starts here ... */
+    unsigned attempts;         /* ... and every connection attempt takes the next host */
+    unsigned server;           /* the server of the live connection (link_up) */
+    int64_t last_zxid;         /* the highest zxid a reply has shown it */
+    int64_t wait_zxid;         /* its server must apply this before it serves more */
+    GQueue parked;             /* request ids held at its server, in arrival order */
 } SimZkClient;
+
+/* A committed transaction on its way to the followers. */
+typedef struct LogEntry {
+    int64_t zxid;
+    int64_t owner;  /* the session that wrote it (owner of its ephemeral creates) */
+    RtCoordOp *ops; /* deep copies: full paths, owned data */
+    size_t n_ops;
+    uint64_t due_ns[SIM_ZK_MAX_SERVERS]; /* when each follower applies it */
+} LogEntry;
+
+/* One server of the ensemble: its replica and its apply clock. */
+typedef struct Server {
+    SimZkTree *tree;       /* server 0's is the leader's: every committed write */
+    uint64_t last_due_ns;  /* applies are in zxid order: due times never decrease */
+    uint64_t slow_until_ns, slow_extra_ns; /* an injected slow-follower window */
+} Server;
 
 struct SimZk {
     SimKernel *k;
@@ -132,7 +160,10 @@ struct SimZk {
     SimZkConfig cfg;
     RtRng rng; /* the "sim_zk" stream */
     uint64_t order_salt; /* children listing order (see sim_zk_server.c) */
-    SimZkTree *tree;
+    SimZkTree *tree;           /* the leader's: servers[0].tree */
+    Server servers[SIM_ZK_MAX_SERVERS];
+    unsigned n_servers;
+    GQueue log;                /* LogEntry*: committed, not yet applied by every follower */
     GTree *sessions;           /* &id -> Session* (owned) */
     GTree *clients;            /* &id -> SimZkClient* (owned) */
     GHashTable *requests;      /* &id -> Request* (owned by the client's pending queue) */
@@ -195,8 +226,20 @@ void sim_zk_ev_reply(SimKernel *k, void *ctx, uint64_t payload);
 
 /* Defined in sim_zk_server.c: requests applied to the tree, watches. */
 
-/* Commits x on the tree (traced, counted) and notifies the watches it triggers. */
-void sim_zk_commit(SimZk *zk, SimZkTxn *x);
+/* Commits x on the leader's tree (traced, counted), notifies the watches it triggers on
+ * the leader and logs it for the followers: ops (n of them, borrowed; full paths) written
+ * by session owner must replay it on a replica. */
+void sim_zk_commit(SimZk *zk, SimZkTxn *x, int64_t owner, const RtCoordOp *ops, size_t n);
+/* Fires the watches on server that triggers (of a transaction it just applied) hit: those
+ * of sessions connected to that server; the others stay registered. */
+void sim_zk_fire_triggers(SimZk *zk, unsigned server, GArray *triggers);
+/* Registers watch watch_id of c (full path) in the data or the child table. */
+void sim_zk_register_watch(SimZk *zk, SimZkClient *c, uint64_t watch_id, const char *path,
+                           bool child_table);
+/* Serves r at c's server now: a read sees that server's replica, a write commits at the
+ * leader. Returns true when r is a write the server has not applied yet (the caller parks
+ * it; sim_zk_drain_parked sends its reply later); otherwise its reply is on its way. */
+bool sim_zk_serve(SimZk *zk, SimZkClient *c, Request *r);
 /* Whether r changes the tree (create, set, delete, multi). */
 bool sim_zk_is_write(const Request *r);
 /* Applies r at the server now (its answer is stored in r; no reply is sent). Returns
@@ -204,6 +247,30 @@ bool sim_zk_is_write(const Request *r);
 bool sim_zk_apply(SimZk *zk, SimZkClient *c, Request *r);
 /* Kernel event: request payload reaches the server; applied if its connection is live. */
 void sim_zk_ev_arrive(SimKernel *k, void *ctx, uint64_t payload);
+
+/* Defined in sim_zk_ensemble.c: the servers, the commit log and its replay. */
+
+/* Sets up zk's n_servers servers (server 0's tree is zk->tree). */
+void sim_zk_servers_init(SimZk *zk);
+/* Frees the log and the followers' replicas. */
+void sim_zk_servers_free(SimZk *zk);
+/* Logs a transaction committed at the leader under zxid and schedules each follower's
+ * apply. */
+void sim_zk_log_append(SimZk *zk, int64_t zxid, int64_t owner, const RtCoordOp *ops, size_t n);
+/* Every follower applies the whole log now (a new leader syncs its followers). */
+void sim_zk_sync_followers(SimZk *zk);
+/* Whether server can take a connection from c (it is not behind c's last zxid). */
+bool sim_zk_server_accepts(SimZk *zk, SimZkClient *c, unsigned server);
+/* The server c's next connection attempt goes to. */
+unsigned sim_zk_next_server(SimZk *zk, SimZkClient *c);
+/* Serves c's parked requests that its server can serve now, in order. */
+void sim_zk_drain_parked(SimZk *zk, SimZkClient *c);
+/* Removes every watch registration of session id from the server tables (its connection
+ * closed: the server drops its watches). */
+void sim_zk_purge_watches(SimZk *zk, int64_t session_id);
+/* c just connected: re-registers its active watches on its server relative to its last
+ * zxid and fires those whose node changed since (ZooKeeper's SetWatches). */
+void sim_zk_set_watches(SimZk *zk, SimZkClient *c);
 
 /* Defined in sim_zk_calls.c: the RtCoord interface of a handle. */
 

@@ -54,15 +54,18 @@ void sim_zk_session_end(SimZk *zk, Session *s, bool expired) {
         zk->stats.expiries++;
         sim_kernel_trace_mix(zk->k, TRACE_ZK_EXPIRE, (uint64_t)s->id);
     }
-    g_queue_clear_full(&s->outbox, (GDestroyNotify)sim_zk_msg_free);
+    sim_zk_purge_watches(zk, s->id);
     GPtrArray *eph = sim_zk_tree_ephemerals(zk->tree, s->id);
     if (eph->len > 0) {
         SimZkTxn *x = sim_zk_txn_begin(zk->tree);
+        RtCoordOp *ops = g_new0(RtCoordOp, eph->len);
         for (guint i = 0; i < eph->len; i++) {
-            int rc = sim_zk_txn_delete(x, g_ptr_array_index(eph, i), RT_COORD_ANY_VERSION);
+            ops[i] = rt_coord_op_delete(g_ptr_array_index(eph, i), RT_COORD_ANY_VERSION);
+            int rc = sim_zk_txn_delete(x, ops[i].path, RT_COORD_ANY_VERSION);
             assert(rc == 0);
         }
-        sim_zk_commit(zk, x);
+        sim_zk_commit(zk, x, s->id, ops, eph->len);
+        g_free(ops);
     }
     g_ptr_array_free(eph, TRUE);
     SimZkClient *c = sim_zk_client_get(zk, s->client_id);
@@ -81,7 +84,6 @@ static Session *session_new(SimZk *zk, SimZkClient *c) {
     s->timeout_ns = CLAMP(c->requested_timeout_ns, lo, hi);
     s->client_id = c->id;
     s->alive = true;
-    g_queue_init(&s->outbox);
     g_tree_insert(zk->sessions, &s->id, s);
     return s;
 }
@@ -103,6 +105,8 @@ void sim_zk_client_disconnect(SimZk *zk, SimZkClient *c) {
     c->server_closed = false;
     c->epoch++;
     zk->stats.disconnects++;
+    g_queue_clear(&c->parked);
+    sim_zk_purge_watches(zk, c->session_id);
     sim_zk_session_silence(zk, sim_zk_session_get(zk, c->session_id));
     if (c->state == RT_COORD_CONNECTED)
         sim_zk_set_state(zk, c, RT_COORD_SUSPENDED);
@@ -144,8 +148,10 @@ static void learn_expired(SimZk *zk, SimZkClient *c) {
     g_ptr_array_free(ids, TRUE);
 }
 
-static void establish(SimZk *zk, SimZkClient *c, Session *s) {
+static void establish(SimZk *zk, SimZkClient *c, Session *s, unsigned server) {
     c->link_up = true;
+    c->server = server;
+    g_queue_clear(&c->parked);
     c->server_closed = false;
     c->epoch++;
     c->last_arrival_ns = c->last_reply_ns = sim_zk_now_ns(zk);
@@ -154,8 +160,8 @@ static void establish(SimZk *zk, SimZkClient *c, Session *s) {
     s->client_id = c->id;
     sim_zk_session_wake(zk, s);
     sim_zk_set_state(zk, c, RT_COORD_CONNECTED);
-    while (!g_queue_is_empty(&s->outbox))
-        sim_zk_send_msg(zk, c, g_queue_pop_head(&s->outbox));
+    sim_zk_purge_watches(zk, s->id);
+    sim_zk_set_watches(zk, c);
     for (GList *l = c->pending.head; l != NULL; l = l->next) {
         Request *r = l->data;
         if (r->state == REQ_UNSENT)
@@ -163,13 +169,21 @@ static void establish(SimZk *zk, SimZkClient *c, Session *s) {
     }
 }
 
+/* The handshake reaches server (payload: client id << 8 | server). A server behind the
+ * client's last zxid refuses it ("client must try another server"). */
 static void ev_handshake(SimKernel *k, void *ctx, uint64_t payload) {
     (void)k;
     SimZk *zk = ctx;
-    SimZkClient *c = sim_zk_client_get(zk, payload);
+    SimZkClient *c = sim_zk_client_get(zk, payload >> 8);
+    unsigned server = (unsigned)(payload & 0xff);
     if (!sim_zk_client_alive(c) || c->link_up || sim_zk_held(zk, c, ev_handshake, payload))
         return;
     if (link_refused(zk, c)) {
+        attempt_failed(zk, c);
+        return;
+    }
+    if (!sim_zk_server_accepts(zk, c, server)) {
+        zk->stats.refusals++;
         attempt_failed(zk, c);
         return;
     }
@@ -181,7 +195,7 @@ static void ev_handshake(SimKernel *k, void *ctx, uint64_t payload) {
     if (!s->alive)
         learn_expired(zk, c);
     else
-        establish(zk, c, s);
+        establish(zk, c, s, server);
 }
 
 static void ev_attempt(SimKernel *k, void *ctx, uint64_t payload) {
@@ -198,7 +212,8 @@ static void ev_attempt(SimKernel *k, void *ctx, uint64_t payload) {
         return;
     }
     uint64_t rtt = 2 * sim_zk_jittered(zk, zk->cfg.net_one_way_ns) + zk->cfg.write_service_ns;
-    sim_kernel_schedule_in(zk->k, rtt, ev_handshake, zk, c->id);
+    uint64_t server = sim_zk_next_server(zk, c);
+    sim_kernel_schedule_in(zk->k, rtt, ev_handshake, zk, c->id << 8 | server);
 }
 
 void sim_zk_ev_connect_timeout(SimKernel *k, void *ctx, uint64_t payload) {

@@ -113,9 +113,12 @@ static void complete_request(SimZk *zk, SimZkClient *c, Request *r) {
     if (r->watch_id != 0) {
         ClientWatch *w = g_tree_lookup(c->watches, &r->watch_id);
         assert(w != NULL);
-        if (r->rc == 0)
+        if (r->rc == 0) {
             w->active = true;
-        else
+            w->kind = r->kind == REQ_CHILDREN                ? WATCH_CHILD
+                      : r->kind == REQ_EXISTS && !r->has_stat ? WATCH_EXIST
+                                                              : WATCH_DATA;
+        } else
             g_tree_remove(c->watches, &r->watch_id);
     }
     invoke_request(zk, c, r);
@@ -170,12 +173,9 @@ static void ev_msg(SimKernel *k, void *ctx, uint64_t payload) {
         return;
     }
     if (!m->local && m->epoch != c->epoch) {
-        /* The connection died under it: hold it for the next connection. */
-        Session *s = sim_zk_session_get(zk, c->session_id);
-        if (s != NULL && s->alive)
-            g_queue_push_tail(&s->outbox, m);
-        else
-            sim_zk_msg_free(m);
+        /* The connection died under it: lost. The watch is still set on the client,
+         * which re-registers it on its next connection (sim_zk_set_watches). */
+        sim_zk_msg_free(m);
         return;
     }
     if (!m->local && sim_zk_partitioned(zk, c)) {
@@ -233,5 +233,6 @@ void sim_zk_ev_reply(SimKernel *k, void *ctx, uint64_t payload) {
         sim_kernel_schedule_at(zk->k, sim_zk_reply_time(zk, c, 0), sim_zk_ev_reply, zk, r->id);
         return;
     }
+    c->last_zxid = MAX(c->last_zxid, r->reply_zxid);
     complete_request(zk, c, r);
 }
