@@ -74,7 +74,16 @@ typedef enum SimFaultKind {
     SIM_FAULT_ZK_DISCONNECT, /* target's ZooKeeper connections drop; no reconnect for
                                 duration_ns */
     SIM_FAULT_ZK_PARTITION,  /* target is cut from the ZooKeeper ensemble for duration_ns */
+    SIM_FAULT_NOTIFY,        /* checkpoint-complete notifications (of checkpoint_id, 0 =
+                                the next; to target, SIM_PROC_ANY = all) are dropped,
+                                duplicated or delayed by duration_ns (notify_mode) */
 } SimFaultKind;
+
+typedef enum SimFaultNotifyMode {
+    SIM_FAULT_NOTIFY_DROP,
+    SIM_FAULT_NOTIFY_DUPLICATE,
+    SIM_FAULT_NOTIFY_DELAY,
+} SimFaultNotifyMode;
 
 typedef enum SimStorageErrorKind {
     SIM_STORAGE_EIO,
@@ -93,6 +102,8 @@ typedef struct SimFaultAction {
     bool side_a_this;           /* PARTITION: side a is "this" (isolate this) */
     SimStorageErrorKind storage_error;
     char prefix[SIM_FAULT_PREFIX_MAX]; /* STORAGE_ERROR: path prefix ("" = all) */
+    SimFaultNotifyMode notify_mode;    /* NOTIFY */
+    uint64_t checkpoint_id;            /* NOTIFY: 0 = the next checkpoint notified */
 } SimFaultAction;
 
 typedef struct SimFault {

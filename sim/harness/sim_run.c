@@ -137,6 +137,18 @@ static void apply_partition(SimRun *run, const SimFaultAction *a, RtProcessId th
         partition_one(run, this_pid, a, now);
 }
 
+/* Arms a notification fault in the network (sim_net.h). */
+static void apply_notify(SimRun *run, const SimFaultAction *a, RtProcessId this_pid) {
+    static const SimNotifyMode modes[] = {
+        [SIM_FAULT_NOTIFY_DROP] = SIM_NOTIFY_DROP,
+        [SIM_FAULT_NOTIFY_DUPLICATE] = SIM_NOTIFY_DUPLICATE,
+        [SIM_FAULT_NOTIFY_DELAY] = SIM_NOTIFY_DELAY,
+    };
+    SimNotifyFault f = {modes[a->notify_mode], a->duration_ns, a->checkpoint_id,
+                        resolve(run, a->target, this_pid)};
+    sim_net_notify_fault(sim_world_net(run->world), &f);
+}
+
 static void apply_fault(SimRun *run, FaultState *fs) {
     const SimFaultAction *a = &fs->fault->action;
     uint64_t now = sim_world_now_ns(run->world);
@@ -177,6 +189,9 @@ static void apply_fault(SimRun *run, FaultState *fs) {
         break;
     case SIM_FAULT_ZK_PARTITION:
         sim_zk_partition(run->zk, target, a->duration_ns);
+        break;
+    case SIM_FAULT_NOTIFY:
+        apply_notify(run, a, fs->this_pid);
         break;
     case SIM_FAULT_STORAGE_ERROR:
         sim_storage_fail_next(sim_world_storage(run->world), a->prefix,
