@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/env/rt_bugs.h"
 #include "runtime/env/rt_pending_ops.h"
 
 #define LATCH_SEQ_DIGITS 10u
@@ -436,7 +437,8 @@ static void create_latch(RtLeaderElection *e) {
 static void lost_fire(void *ud) {
     RtLeaderElection *e = ud;
     e->lost_timer = 0;
-    if (rt_ha_client_state(e->client) != RT_COORD_CONNECTED)
+    if (rt_ha_client_state(e->client) != RT_COORD_CONNECTED &&
+        !rt_bug_on(e->env, RT_BUG_JM_IGNORES_SESSION_EXPIRY))
         revoke(e); /* Curator's LOST: the session timeout passed while suspended */
 }
 
@@ -486,7 +488,9 @@ static void on_state(void *ud, RtCoordState state, bool new_session) {
     case RT_COORD_CLOSED:
         rt_env_timer_cancel(e->env, e->lost_timer);
         e->lost_timer = 0;
-        revoke(e);
+        /* planted: "the client reconnects with a new session, leadership survives" */
+        if (state != RT_COORD_EXPIRED || !rt_bug_on(e->env, RT_BUG_JM_IGNORES_SESSION_EXPIRY))
+            revoke(e);
         drop_latch(e);
         e->connected_once = false;
         break;
