@@ -477,6 +477,8 @@ static void on_state(void *ud, RtCoordState state, bool new_session) {
     switch (state) {
     case RT_COORD_CONNECTED: on_connected(e, new_session); break;
     case RT_COORD_SUSPENDED:
+        if (rt_bug_on(e->env, RT_BUG_JM_IGNORES_SESSION_EXPIRY))
+            break; /* planted: connection trouble is "transient", leadership is kept */
         if (!rt_ha_client_config(e->client)->tolerate_suspended) {
             revoke(e);
         } else if (e->lost_timer == 0) {
