@@ -40,7 +40,7 @@ static const RtBugInfo bugs[] = {
      "MapState get's binary search never looks at the last entry, so it misses",
      "consistent-cut"},
     {RT_BUG_SINK_RECOMMIT_ON_DUPLICATE_NOTIFY, "sink-recommit-on-duplicate-notify",
-     "a duplicated notification makes the sink commit the checkpoint's transaction again",
+     "a duplicated notification makes the sink commit its last transaction again",
      "exactly-once"},
     {RT_BUG_SINK_SKIP_COMMIT_DIR_FSYNC, "sink-skip-commit-dir-fsync",
      "the sink's commit skips the fsync of its directory: a crash can undo the rename",

@@ -25,7 +25,11 @@
  * write, without waiting for the checkpoint to complete (a failover then replays
  * records that are already committed: duplicates); RT_BUG_ACK_BEFORE_FSYNC reports the
  * pre-commit done after the write, before the fsync (a crash can lose the pending file
- * of a completed checkpoint; its commit then finds nothing: lost records).
+ * of a completed checkpoint; its commit then finds nothing: lost records);
+ * RT_BUG_SINK_RECOMMIT_ON_DUPLICATE_NOTIFY commits the last committed transaction again
+ * (as a new one) when a notification repeats the last id (duplicated output);
+ * RT_BUG_SINK_SKIP_COMMIT_DIR_FSYNC reports a commit done after the rename alone (a
+ * crash can undo the rename after the transaction was dropped from the pending list).
  */
 #include <assert.h>
 #include <string.h>
