@@ -2,6 +2,8 @@
  * failure accounting (rt_ckpt_coordinator.h). */
 #include "runtime/checkpoint/rt_ckpt_coordinator.h"
 
+#include "runtime/env/rt_bugs.h"
+
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -472,6 +474,12 @@ static void pump_completion(RtCkptCoordinator *coord) {
     pub->epoch = coord->epoch;
     GError *err = NULL;
     coord->store_busy = true;
+    /* planted: "every subtask acked, so the checkpoint is complete" - but it is complete
+     * only once published (CheckpointCoordinator#completePendingCheckpoint notifies after
+     * completedCheckpointStore.addCheckpointAndSubsumeOldestOne) */
+    if (rt_bug_on(coord->env, RT_BUG_NOTIFY_BEFORE_PUBLISH) && coord->running &&
+        coord->hooks.notify_complete != NULL)
+        coord->hooks.notify_complete(coord->user_data, p->id);
     void *token = rt_pending_op_register(&coord->ops, &pub->op, op_free);
     if (!rt_ckpt_store_add(coord->store, build_completed(coord, p), publish_done, token,
                            &err)) {

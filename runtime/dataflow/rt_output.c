@@ -2,6 +2,8 @@
  * blocking, unaligned barriers that overtake queued data (see rt_output.h). */
 #include "runtime/dataflow/rt_output.h"
 
+#include "runtime/env/rt_bugs.h"
+
 #include <assert.h>
 #include <string.h>
 
@@ -171,8 +173,14 @@ void rt_output_emit(RtOutput *out, const RtRecord *rec) {
     for (uint32_t e = 0; e < out->n_edges; e++) {
         RtOutEdge *oe = &out->edges[e];
         if (rt_partitioner_is_broadcast(&oe->part)) {
-            for (uint32_t t = 0; t < oe->n_channels; t++)
-                append(out, &out->channels[oe->first_channel + t], rec);
+            for (uint32_t t = 0; t < oe->n_channels; t++) {
+                uint32_t to = t;
+                /* planted: a record at a 64-record boundary wraps its last target to 0 */
+                if (t + 1 == oe->n_channels && t > 0 && rec->offset % 64 == 63 &&
+                    rt_bug_on(out, RT_BUG_BROADCAST_MISROUTE))
+                    to = 0;
+                append(out, &out->channels[oe->first_channel + to], rec);
+            }
         } else if (oe->part.kind == RT_PART_FORWARD) {
             append(out, &out->channels[oe->first_channel], rec);
         } else {

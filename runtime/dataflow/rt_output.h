@@ -73,6 +73,7 @@ typedef struct RtOutput {
     GByteArray *scratch;     /* encoding buffer, reused */
     GPtrArray *free_buffers; /* recycled RtRecord[batch] arrays (at most n_channels) */
     uint64_t buffers_sent, records_sent;
+    uint64_t bugs;           /* planted bugs (rt_bugs.h) of the subtask's env; 0 = none */
 } RtOutput;
 
 /* Describes one outgoing edge for rt_output_new. */

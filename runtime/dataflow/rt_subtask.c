@@ -187,6 +187,8 @@ static void align_timer_cb(void *ud) {
     st->align_timer = 0;
     if (st->state != RT_SUBTASK_RUNNING)
         return;
+    if (rt_bug_on(st->env, RT_BUG_ALIGNMENT_TIMEOUT_NEVER_SWITCHES))
+        return; /* planted: the timer was armed, but its callback forgot the switch */
     rt_barrier_handler_on_timer(st->handler, rt_env_now_ns(st->env));
     run_promotions(st);
 }
@@ -452,6 +454,7 @@ static void build_output(RtSubtask *st) {
     }
     st->out = rt_output_new(st->attempt, st->id.index, specs, n, st->tm->cfg.batch,
                             st->tm->cfg.max_queued, rt_tm_send_data, st->tm);
+    st->out->bugs = st->env->bugs;
     g_free(specs);
 }
 
@@ -475,6 +478,7 @@ RtSubtask *rt_subtask_new(RtTaskManager *tm, RtSubtaskId id, uint64_t restore_ch
         uint32_t maxp = rt_job_graph_max_parallelism(g, id.op);
         st->keyed = rt_keyed_state_store_new(
             maxp, rt_key_group_range_for_operator(maxp, st->spec->parallelism, id.index));
+        rt_keyed_state_store_set_bugs(st->keyed, st->env->bugs);
     }
     build_inputs(st);
     build_output(st);

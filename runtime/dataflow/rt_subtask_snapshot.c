@@ -253,6 +253,8 @@ static void out_timeout_cb(void *ud) {
     p->out_timer = 0;
     if (p->st->state != RT_SUBTASK_RUNNING)
         return; /* the task failed: it is torn down, nothing more is sent */
+    if (rt_bug_on(p->st->env, RT_BUG_ALIGNMENT_TIMEOUT_NEVER_SWITCHES))
+        return; /* planted: the deadline passes, the barrier keeps waiting for credit */
     rt_output_timeout_barrier(p->st->out, p->checkpoint_id, capture_out, p);
     p->out_waiting = false;
     maybe_persist(p);

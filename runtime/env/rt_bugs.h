@@ -26,6 +26,20 @@ typedef enum RtBug {
     RT_BUG_SINK_TIMEOUT_UNITS = 1u << 26,       /* sink transaction timeout taken in ms as ns */
     RT_BUG_HA_SKIPS_STORE_RECOVERY = 1u << 27,  /* a new HA leader treats its store as standalone */
     /* --- end flinkrt --- */
+    RT_BUG_MAPSTATE_RESTORE_SKIPS_KEYGROUP = 1u << 8, /* MapState restore skips a key group */
+    RT_BUG_LISTSTATE_RESTORE_REORDERS = 1u << 9,      /* ListState restored in reverse */
+    RT_BUG_SNAPSHOT_SKIPS_LAST_KEYGROUP = 1u << 10,   /* keyed snapshot misses a key group */
+    RT_BUG_LISTSTATE_TRIM_OFF_BY_ONE = 1u << 11,      /* listmap trims its list one short */
+    RT_BUG_MAPSTATE_LOOKUP_MISSES = 1u << 12,         /* MapState get misses the last entry */
+    RT_BUG_SINK_RECOMMIT_ON_DUPLICATE_NOTIFY = 1u << 13, /* sink commits a txn again */
+    RT_BUG_SINK_SKIP_COMMIT_DIR_FSYNC = 1u << 14,     /* commit rename never made durable */
+    RT_BUG_STALE_OUTPUT_AFTER_RESTORE = 1u << 15,     /* counter emits n-1 once after restore */
+    RT_BUG_BROADCAST_MISROUTE = 1u << 16,             /* broadcast skips a subtask, doubles one */
+    RT_BUG_ALIGNMENT_TIMEOUT_NEVER_SWITCHES = 1u << 17, /* alignment timer does nothing */
+    RT_BUG_JM_IGNORES_SESSION_EXPIRY = 1u << 18,      /* leader keeps leading when expired */
+    RT_BUG_NOTIFY_BEFORE_PUBLISH = 1u << 19,          /* notify before the store has it */
+    RT_BUG_SUBSUME_BEFORE_PUBLISH = 1u << 20,         /* old checkpoints removed first */
+    RT_BUG_RESTORE_FROM_EMPTY_ON_UNREADABLE = 1u << 21, /* unreadable store = empty store */
 } RtBug;
 
 /* The bug museum (sim/harness/sim_museum.c): one planted bug per real Flink ticket,

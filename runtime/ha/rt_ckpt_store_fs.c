@@ -8,6 +8,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "runtime/env/rt_bugs.h"
 #include "runtime/env/rt_pending_ops.h"
 #include "runtime/ha/rt_atomic_file.h"
 
@@ -87,6 +88,13 @@ static void recovery_read_done(void *user_data, const void *data, size_t len,
         cp = NULL;
     }
     g_free(path);
+    if (err != NULL && rt_bug_on(r->fs->base.env, RT_BUG_RESTORE_FROM_EMPTY_ON_UNREADABLE)) {
+        /* planted (FLINK-5940/FLINK-7783): "nothing usable, start fresh" */
+        g_clear_error(&err);
+        g_ptr_array_set_size(r->found, 0);
+        recovery_finish(r, NULL);
+        return;
+    }
     if (err != NULL) {
         recovery_finish(r, err);
         return;
@@ -290,6 +298,24 @@ static void add_done(void *user_data, GError *error, bool possibly_persisted) {
         fs_subsume(fs);
 }
 
+/* Planted RT_BUG_SUBSUME_BEFORE_PUBLISH: makes room for the new checkpoint first,
+ * removing (and discarding) the oldest ones down to num_retained - 1, latest included. */
+static void fs_subsume_early(FsStore *fs) {
+    GPtrArray *c = fs->base.completed;
+    while (c->len > 0 && c->len >= fs->base.num_retained) {
+        RtCompletedCheckpoint *old = g_ptr_array_steal_index(c, 0);
+        Removal *rm = g_new0(Removal, 1);
+        rm->fs = fs;
+        rm->cp = old;
+        rm->path = rt_ckpt_metadata_path(fs->dir, fs->job, old->checkpoint_id);
+        void *token = rt_pending_op_register(&fs->ops, &rm->op, removal_free_op);
+        if (!rt_storage_remove(fs->base.env->storage, rm->path, removal_step, token, NULL)) {
+            rt_pending_op_unregister(&rm->op);
+            removal_free(rm);
+        }
+    }
+}
+
 static bool fs_add(RtCkptStore *self, RtCompletedCheckpoint *cp, RtCkptStoreDoneFunc done,
                    void *user_data, GError **error) {
     FsStore *fs = (FsStore *)self;
@@ -298,6 +324,8 @@ static bool fs_add(RtCkptStore *self, RtCompletedCheckpoint *cp, RtCkptStoreDone
         g_set_error(error, RT_CKPT_STORE_ERROR, RT_CKPT_STORE_ERROR_BUSY, "store busy");
         return false;
     }
+    if (rt_bug_on(self->env, RT_BUG_SUBSUME_BEFORE_PUBLISH))
+        fs_subsume_early(fs);
     char *path = rt_ckpt_metadata_path(fs->dir, fs->job, cp->checkpoint_id);
     GBytes *bytes = rt_ckpt_metadata_encode(cp);
     Add *a = g_new0(Add, 1);

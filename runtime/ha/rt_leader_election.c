@@ -437,7 +437,8 @@ static void create_latch(RtLeaderElection *e) {
 static void lost_fire(void *ud) {
     RtLeaderElection *e = ud;
     e->lost_timer = 0;
-    if (rt_ha_client_state(e->client) != RT_COORD_CONNECTED)
+    if (rt_ha_client_state(e->client) != RT_COORD_CONNECTED &&
+        !rt_bug_on(e->env, RT_BUG_JM_IGNORES_SESSION_EXPIRY))
         revoke(e); /* Curator's LOST: the session timeout passed while suspended */
 }
 
@@ -476,6 +477,8 @@ static void on_state(void *ud, RtCoordState state, bool new_session) {
     switch (state) {
     case RT_COORD_CONNECTED: on_connected(e, new_session); break;
     case RT_COORD_SUSPENDED:
+        if (rt_bug_on(e->env, RT_BUG_JM_IGNORES_SESSION_EXPIRY))
+            break; /* planted: connection trouble is "transient", leadership is kept */
         /* Planted bug FLINK-10052: revoked on every SUSPENDED, tolerated or not. */
         if (!rt_ha_client_config(e->client)->tolerate_suspended ||
             rt_bug_on(e->env, RT_BUG_FLINK_10052)) {
@@ -489,7 +492,9 @@ static void on_state(void *ud, RtCoordState state, bool new_session) {
     case RT_COORD_CLOSED:
         rt_env_timer_cancel(e->env, e->lost_timer);
         e->lost_timer = 0;
-        revoke(e);
+        /* planted: "the client reconnects with a new session, leadership survives" */
+        if (state != RT_COORD_EXPIRED || !rt_bug_on(e->env, RT_BUG_JM_IGNORES_SESSION_EXPIRY))
+            revoke(e);
         drop_latch(e);
         e->connected_once = false;
         break;

@@ -2,6 +2,8 @@
  * operator (ListState + MapState), and rt_operator_new's dispatch by kind. */
 #include <assert.h>
 
+#include "runtime/env/rt_bugs.h"
+
 #include "runtime/operators/rt_operator.h"
 
 G_DEFINE_QUARK(rt-operator-error-quark, rt_operator_error)
@@ -62,7 +64,21 @@ RtOperator *rt_map_new(const RtOperatorContext *ctx) {
 typedef struct RtCounter {
     RtOperator base;
     RtValueState *count; /* borrowed from the store */
+    bool stale_once;     /* planted RT_BUG_STALE_OUTPUT_AFTER_RESTORE: armed by a restore */
 } RtCounter;
+
+/* Keyed state is restored by the subtask; this only notes that a restore happened. */
+static bool counter_open(RtOperator *self, const RtSnapshot *restored, bool *async,
+                         RtOperatorDoneFunc done, void *ud, GError **error) {
+    (void)done;
+    (void)ud;
+    (void)error;
+    *async = false;
+    /* planted: the output value was cached before the restore and used once after it */
+    ((RtCounter *)self)->stale_once =
+        restored != NULL && rt_bug_on(self->ctx.env, RT_BUG_STALE_OUTPUT_AFTER_RESTORE);
+    return true;
+}
 
 static void counter_process(RtOperator *self, const RtRecord *rec) {
     RtCounter *c = (RtCounter *)self;
@@ -75,12 +91,13 @@ static void counter_process(RtOperator *self, const RtRecord *rec) {
                   .b = rec->offset, .c = n};
     rt_env_observe(self->ctx.env, &ev);
     RtRecord out = *rec;
-    out.value = n;
+    out.value = c->stale_once ? n - 1 : n;
+    c->stale_once = false;
     self->ctx.emit(self->ctx.emit_ud, &out);
 }
 
 static const RtOperatorOps counter_ops = {
-    .name = "counter", .process = counter_process, .is_done = plain_is_done,
+    .name = "counter", .open = counter_open, .process = counter_process, .is_done = plain_is_done,
     .free = plain_free,
 };
 
@@ -109,10 +126,12 @@ static void listmap_process(RtOperator *self, const RtRecord *rec) {
         rt_list_state_add(lm->last, rec->value);
     } else {
         uint64_t keep[RT_LISTMAP_LAST_N];
-        for (size_t i = 1; i < n; i++)
-            keep[i - 1] = vals[i];
-        keep[n - 1] = rec->value;
-        rt_list_state_update(lm->last, keep, n);
+        /* planted RT_BUG_LISTSTATE_TRIM_OFF_BY_ONE: keeps the last N-1 values, not N */
+        size_t drop = rt_bug_on(self->ctx.env, RT_BUG_LISTSTATE_TRIM_OFF_BY_ONE) ? 2 : 1;
+        for (size_t i = drop; i < n; i++)
+            keep[i - drop] = vals[i];
+        keep[n - drop] = rec->value;
+        rt_list_state_update(lm->last, keep, n - drop + 1);
     }
     uint64_t bucket = rec->value % RT_LISTMAP_BUCKETS, cnt = 0;
     rt_map_state_get(lm->buckets, bucket, &cnt);

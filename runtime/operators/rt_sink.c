@@ -39,7 +39,11 @@
  * write, without waiting for the checkpoint to complete (a failover then replays
  * records that are already committed: duplicates); RT_BUG_ACK_BEFORE_FSYNC reports the
  * pre-commit done after the write, before the fsync (a crash can lose the pending file
- * of a completed checkpoint; its commit then finds nothing: lost records).
+ * of a completed checkpoint; its commit then finds nothing: lost records);
+ * RT_BUG_SINK_RECOMMIT_ON_DUPLICATE_NOTIFY commits the last committed transaction again
+ * (as a new one) when a notification repeats the last id (duplicated output);
+ * RT_BUG_SINK_SKIP_COMMIT_DIR_FSYNC reports a commit done after the rename alone (a
+ * crash can undo the rename after the transaction was dropped from the pending list).
  */
 #include <assert.h>
 #include <string.h>
@@ -82,6 +86,8 @@ typedef struct RtSink {
     RtOperatorDoneFunc open_done;
     void *open_ud;
     bool bug_commit_early, bug_ack_early;
+    GBytes *last_commit;   /* RT_BUG_SINK_RECOMMIT_ON_DUPLICATE_NOTIFY: the file of the
+                              last transaction committed, or NULL */
 } RtSink;
 
 /* One storage operation (or a chain of them, one at a time) of a sink. */
@@ -195,6 +201,12 @@ static void commit_finished(RtSink *s, uint64_t txn, bool committed) {
     observe(s, RT_EV_TXN_COMMIT, txn, t->checkpoint_id);
     if (committed && t->file != NULL)
         emit_committed(s, t->file);
+    if (committed && t->file != NULL &&
+        rt_bug_on(s->base.ctx.env, RT_BUG_SINK_RECOMMIT_ON_DUPLICATE_NOTIFY)) {
+        if (s->last_commit != NULL)
+            g_bytes_unref(s->last_commit);
+        s->last_commit = g_bytes_ref(t->file);
+    }
     txn_free(t);
     s->committing = false;
     if (s->base.ctx.progress != NULL)
@@ -251,7 +263,9 @@ static void commit_renamed(void *ud, GError *error) {
     }
     char *dir = sink_dir(s);
     void *u = io_ud(io);
-    if (!rt_storage_fsync_dir(s->base.ctx.env->storage, dir, commit_dir_synced, u, NULL))
+    if (rt_bug_on(s->base.ctx.env, RT_BUG_SINK_SKIP_COMMIT_DIR_FSYNC))
+        commit_dir_synced(u, NULL); /* planted: "the rename is atomic, that is enough" */
+    else if (!rt_storage_fsync_dir(s->base.ctx.env->storage, dir, commit_dir_synced, u, NULL))
         commit_dir_synced(u, NULL);
     g_free(dir);
 }
@@ -372,8 +386,34 @@ static void sink_commit_next(RtSink *s) {
     g_free(path);
 }
 
+static void recommit_written(void *ud, GError *error) {
+    SinkIo *io = io_take(ud);
+    if (io != NULL)
+        io_free(io);
+    g_clear_error(&error);
+}
+
+/* Planted RT_BUG_SINK_RECOMMIT_ON_DUPLICATE_NOTIFY: "a repeated notification means the
+ * commit was not seen": the last committed transaction is committed again, as a new
+ * transaction of the external system (its records are published a second time). */
+static void sink_recommit(RtSink *s) {
+    uint64_t txn = ((uint64_t)s->base.ctx.attempt << 32) | s->txn_seq++;
+    char *path = txn_path(s, txn, true);
+    SinkIo *io = io_new(s, txn);
+    io->data = g_bytes_ref(s->last_commit);
+    gsize len = 0;
+    const void *data = g_bytes_get_data(io->data, &len);
+    void *u = io_ud(io);
+    if (!rt_storage_write(s->base.ctx.env->storage, path, data, len, recommit_written, u,
+                          NULL))
+        io_free(io_take(u));
+    g_free(path);
+}
+
 static void sink_notify_complete(RtOperator *self, uint64_t id) {
     RtSink *s = (RtSink *)self;
+    if (id == s->notified && s->last_commit != NULL)
+        sink_recommit(s);
     if (id > s->notified)
         s->notified = id;
     sink_commit_next(s);
@@ -598,6 +638,8 @@ static void sink_free(RtOperator *self) {
     SinkTxn *t;
     while ((t = g_queue_pop_head(&s->pending)) != NULL)
         txn_free(t);
+    if (s->last_commit != NULL)
+        g_bytes_unref(s->last_commit);
     g_free(s);
 }
 

@@ -54,6 +54,9 @@ typedef struct RtMapEntry {
 /* A store for the key groups in range (non-empty, within [0, max_parallelism)). */
 RtKeyedStateStore *rt_keyed_state_store_new(uint32_t max_parallelism, RtKeyGroupRange range);
 void rt_keyed_state_store_free(RtKeyedStateStore *store);
+/* Sets the planted bugs (rt_bugs.h: an RtEnv's bugs) the store's code tests; 0 at
+ * creation. */
+void rt_keyed_state_store_set_bugs(RtKeyedStateStore *store, uint64_t bugs);
 uint32_t rt_keyed_state_store_max_parallelism(const RtKeyedStateStore *store);
 RtKeyGroupRange rt_keyed_state_store_range(const RtKeyedStateStore *store);
 

@@ -17,6 +17,8 @@
  *           | zk-partition PROC for DURATION
  *           | pause PROC for DURATION
  *           | zk-leader-change [for DURATION]                  (default 300 ms)
+ *           | notify-drop | notify-duplicate | notify-delay DURATION
+ *             [of checkpoint N] [to PROC]
  */
 #include "sim/faults/sim_fault_plan.h"
 
@@ -426,6 +428,38 @@ static bool parse_pause_or_election(Parser *p, const char *verb, bool event_trig
     return false;
 }
 
+/* notify-drop | notify-duplicate | notify-delay DURATION, then [of checkpoint N]
+ * [to PROC] (default: the next checkpoint notified, every task manager). */
+static bool parse_notify(Parser *p, const char *verb, SimFaultAction *a) {
+    a->kind = SIM_FAULT_NOTIFY;
+    a->target = (SimProcRef){SIM_PROC_ANY, 0, 0};
+    if (strcmp(verb, "notify-drop") == 0)
+        a->notify_mode = SIM_FAULT_NOTIFY_DROP;
+    else if (strcmp(verb, "notify-duplicate") == 0)
+        a->notify_mode = SIM_FAULT_NOTIFY_DUPLICATE;
+    else if (strcmp(verb, "notify-delay") == 0)
+        a->notify_mode = SIM_FAULT_NOTIFY_DELAY;
+    else
+        return fail(p, "unknown action '%s': use notify-drop, notify-duplicate or "
+                       "notify-delay DURATION", verb);
+    if (a->notify_mode == SIM_FAULT_NOTIFY_DELAY && !parse_duration(p, &a->duration_ns))
+        return false;
+    if (accept(p, "of")) {
+        if (!expect_word(p, "checkpoint") ||
+            !parse_u64_tok(p, "a checkpoint id", &a->checkpoint_id))
+            return false;
+        if (a->checkpoint_id == 0)
+            return fail(p, "checkpoint ids start at 1");
+    }
+    if (accept(p, "to")) {
+        if (!parse_proc(p, true, false, &a->target))
+            return false;
+        if (a->target.kind == SIM_PROC_JOBMANAGER)
+            return fail(p, "notifications go to task managers (worker-N), not job managers");
+    }
+    return true;
+}
+
 static bool parse_action(Parser *p, SimFaultAction *a) {
     const char *verb = next(p);
     if (verb == NULL)
@@ -477,13 +511,15 @@ static bool parse_action(Parser *p, SimFaultAction *a) {
         return parse_proc(p, true, false, &a->target) && expect_word(p, "for") &&
                parse_duration(p, &a->duration_ns);
     }
+    if (g_str_has_prefix(verb, "notify-"))
+        return parse_notify(p, verb, a);
     bool handled = false;
     bool ok = parse_pause_or_election(p, verb, true, a, &handled);
     if (handled)
         return ok;
     return fail(p, "unknown action '%s': use crash, restart, isolate, partition, spike, "
-                   "storage-error, zk-expire, zk-disconnect, zk-partition, pause or "
-                   "zk-leader-change",
+                   "storage-error, zk-expire, zk-disconnect, zk-partition, pause, "
+                   "zk-leader-change, notify-drop, notify-duplicate or notify-delay",
                 verb);
 }
 

@@ -88,7 +88,16 @@ typedef enum SimFaultKind {
     SIM_FAULT_PAUSE,         /* target stops executing for duration_ns (GC pause, frozen VM) */
     SIM_FAULT_ZK_LEADER_CHANGE, /* the ensemble elects a new leader; every ZooKeeper
                                    connection drops for duration_ns */
+    SIM_FAULT_NOTIFY,        /* checkpoint-complete notifications (of checkpoint_id, 0 =
+                                the next; to target, SIM_PROC_ANY = all) are dropped,
+                                duplicated or delayed by duration_ns (notify_mode) */
 } SimFaultKind;
+
+typedef enum SimFaultNotifyMode {
+    SIM_FAULT_NOTIFY_DROP,
+    SIM_FAULT_NOTIFY_DUPLICATE,
+    SIM_FAULT_NOTIFY_DELAY,
+} SimFaultNotifyMode;
 
 typedef enum SimStorageErrorKind {
     SIM_STORAGE_EIO,
@@ -109,6 +118,8 @@ typedef struct SimFaultAction {
                                    resolves to when the fault fires ("this" or a role) */
     SimStorageErrorKind storage_error;
     char prefix[SIM_FAULT_PREFIX_MAX]; /* STORAGE_ERROR: path prefix ("" = all) */
+    SimFaultNotifyMode notify_mode;    /* NOTIFY */
+    uint64_t checkpoint_id;            /* NOTIFY: 0 = the next checkpoint notified */
 } SimFaultAction;
 
 typedef struct SimFault {

@@ -21,6 +21,10 @@ typedef struct FaultCov {
     uint64_t traffic_base;
     uint32_t target, peer;
     uint64_t side_a;
+    bool await_notify;      /* NOTIFY: some notification was dropped, duplicated or
+                               delayed after it was armed, by the end of the run (the
+                               network counts them for all rules together) */
+    uint64_t notify_base;
     bool await_storage;     /* STORAGE_ERROR: the rule failed an operation by the end */
     uint64_t storage_rule;
 } FaultCov;
@@ -423,6 +427,10 @@ static void judge_fired(SimCoverage *c, FaultCov *fc, const SimFaultFiring *x) {
         g_string_free(what, TRUE);
         break;
     }
+    case SIM_FAULT_NOTIFY:
+        fc->await_notify = true;
+        fc->notify_base = c->w.net != NULL ? sim_net_notify_applied(c->w.net) : 0;
+        break;
     case SIM_FAULT_ZK_LEADER_CHANGE: {
         /* Effective when some process held a ZooKeeper session: all of them drop. */
         bool any = false;
@@ -442,6 +450,7 @@ static bool unresolved(const SimFaultAction *a, const SimFaultFiring *x) {
     case SIM_FAULT_SPIKE: return x->target == SIM_COVERAGE_NONE || x->peer == SIM_COVERAGE_NONE;
     case SIM_FAULT_STORAGE_ERROR:
     case SIM_FAULT_ZK_LEADER_CHANGE: return false;
+    case SIM_FAULT_NOTIFY: return a->target.kind != SIM_PROC_ANY && x->target == SIM_COVERAGE_NONE;
     default: return x->target == SIM_COVERAGE_NONE;
     }
 }
@@ -501,6 +510,14 @@ void sim_coverage_fault_applied(SimCoverage *c, uint32_t i, const SimFaultFiring
 static void close_open(SimCoverage *c, FaultCov *fc) {
     if (fc->await_traffic)
         judge_traffic(c, fc);
+    if (fc->await_notify) {
+        fc->await_notify = false;
+        uint64_t n = c->w.net != NULL ? sim_net_notify_applied(c->w.net) - fc->notify_base : 0;
+        verdict(fc, n > 0,
+                n > 0 ? g_strdup_printf("%" G_GUINT64_FORMAT " checkpoint-complete "
+                                        "notification(s) affected", n)
+                      : g_strdup("no checkpoint-complete notification matched it"));
+    }
     if (fc->await_storage) {
         fc->await_storage = false;
         uint32_t hits = c->w.storage != NULL

@@ -140,6 +140,18 @@ static uint64_t side_a_pids(const SimRun *run, const SimFaultAction *a, RtProces
     return pids;
 }
 
+/* Arms a notification fault in the network (sim_net.h). */
+static void apply_notify(SimRun *run, const SimFaultAction *a, RtProcessId target) {
+    static const SimNotifyMode modes[] = {
+        [SIM_FAULT_NOTIFY_DROP] = SIM_NOTIFY_DROP,
+        [SIM_FAULT_NOTIFY_DUPLICATE] = SIM_NOTIFY_DUPLICATE,
+        [SIM_FAULT_NOTIFY_DELAY] = SIM_NOTIFY_DELAY,
+    };
+    SimNotifyFault f = {modes[a->notify_mode], a->duration_ns, a->checkpoint_id,
+                        target};
+    sim_net_notify_fault(sim_world_net(run->world), &f);
+}
+
 static void apply_partition(SimRun *run, const SimFaultAction *a, uint64_t pids,
                             uint64_t now) {
     for (uint32_t pid = 0; pid < 64; pid++)
@@ -185,6 +197,9 @@ static void apply_action(SimRun *run, const SimFaultAction *a, SimFaultFiring *x
         break;
     case SIM_FAULT_ZK_LEADER_CHANGE:
         sim_zk_leader_change(run->zk, a->duration_ns);
+        break;
+    case SIM_FAULT_NOTIFY:
+        apply_notify(run, a, target);
         break;
     case SIM_FAULT_STORAGE_ERROR:
         x->storage_rule = sim_storage_fail_next(

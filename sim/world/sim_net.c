@@ -75,7 +75,7 @@ void sim_net_fault(SimNet *net, RtProcessId pid, const char *detail) {
     net->observer->ops->event(net->observer, &ev);
 }
 
-static SimMsg *sim_msg_new(SimNet *net, SimMsgKind kind, const void *data, size_t len) {
+SimMsg *sim_net_msg_new(SimNet *net, SimMsgKind kind, const void *data, size_t len) {
     SimMsg *m;
     if (len <= SIM_NET_SMALL_MSG && net->free_msgs != NULL) {
         m = net->free_msgs;
@@ -178,7 +178,7 @@ static RtChannel *sim_net_connect(RtTransport *self, RtProcessId peer, uint32_t 
     c->links[0] = sim_net_link(net, node->pid, peer);
     c->links[1] = sim_net_link(net, peer, node->pid);
     g_tree_insert(net->conns, &c->id, c);
-    sim_net_dir_push(c, 0, sim_msg_new(net, SIM_MSG_CONNECT, NULL, 0));
+    sim_net_dir_push(c, 0, sim_net_msg_new(net, SIM_MSG_CONNECT, NULL, 0));
     return &c->ends[0].base;
 }
 
@@ -208,9 +208,11 @@ static bool sim_net_send(RtChannel *ch, const void *data, size_t len) {
                                               net->cfg.detection_delay_ns));
         return true;
     }
+    if (net->notify_rules != NULL && sim_net_notify_intercept(net, c, e->side, data, len))
+        return true; /* a notification fault took the message (sim_net_notify.c) */
     l->stats.msgs_sent++;
     l->stats.bytes_sent += len;
-    sim_net_dir_push(c, e->side, sim_msg_new(net, SIM_MSG_DATA, data, len));
+    sim_net_dir_push(c, e->side, sim_net_msg_new(net, SIM_MSG_DATA, data, len));
     return true;
 }
 
@@ -226,7 +228,7 @@ static void sim_net_channel_free(RtChannel *ch) {
     e->state = SIM_END_RELEASED;
     /* Graceful close of an open channel: the peer hears after what was sent before. */
     if (was == SIM_END_OPEN && (peer->state == SIM_END_OPEN || peer->state == SIM_END_NONE))
-        sim_net_dir_push(c, e->side, sim_msg_new(c->net, SIM_MSG_FIN, NULL, 0));
+        sim_net_dir_push(c, e->side, sim_net_msg_new(c->net, SIM_MSG_FIN, NULL, 0));
     sim_net_conn_maybe_free(c);
 }
 
@@ -284,6 +286,7 @@ GPtrArray *sim_net_conns_sorted(SimNet *net) {
 void sim_net_free(SimNet *net) {
     if (net == NULL)
         return;
+    sim_net_notify_free(net);
     GPtrArray *all = sim_net_conns_sorted(net);
     for (guint i = 0; i < all->len; i++) {
         SimConn *c = all->pdata[i];

@@ -167,4 +167,40 @@ void sim_net_total_stats(const SimNet *net, SimNetLinkStats *out);
 /* Channels currently known to the net (open, closing, or awaiting their free). */
 uint32_t sim_net_channel_count(const SimNet *net);
 
+/* Faults on the checkpoint-complete notifications (RT_MSG_NOTIFY_COMPLETE) that job
+ * managers send to task managers. Flink does not guarantee their delivery
+ * (CheckpointListener: notifications may be skipped or delayed; a notification is an
+ * independent RPC, TaskExecutorGateway#confirmCheckpoint, not ordered with others), so
+ * the runtime must be correct when one is dropped, duplicated or late. The network
+ * decodes the frames the job manager sends on control channels (port
+ * RT_PORT_JOBMANAGER, acceptor -> connector) and applies the armed faults:
+ *  - DROP: the notification is lost (counted as dropped);
+ *  - DUPLICATE: it is queued twice, back to back;
+ *  - DELAY: it is held back delay_ns and then queued on its channel (if the channel is
+ *    still open; otherwise lost), so it arrives after control messages sent meanwhile.
+ * Every other message keeps FIFO order. Each affected message is reported as an
+ * RT_EV_WORLD_FAULT ("net: notify_complete of checkpoint N to process P dropped"). */
+typedef enum SimNotifyMode {
+    SIM_NOTIFY_DROP,
+    SIM_NOTIFY_DUPLICATE,
+    SIM_NOTIFY_DELAY,
+} SimNotifyMode;
+
+typedef struct SimNotifyFault {
+    SimNotifyMode mode;
+    uint64_t delay_ns;      /* DELAY: how long the notification is held back */
+    uint64_t checkpoint_id; /* the notifications of this checkpoint; 0 = of the next
+                               checkpoint whose notification is sent (to a matching
+                               receiver) after the fault is armed */
+    RtProcessId to;         /* only those to this process; SIM_NET_ANY = every one */
+} SimNotifyFault;
+
+/* Arms f: it applies to every matching notification (one per task manager) of its
+ * checkpoint, and lapses once a notification of a later checkpoint is sent. Faults are
+ * tried in arming order; a notification gets at most one. At most SIM_NET_MAX_SPIKES
+ * are armed at once (one more is ignored and reported as RT_EV_WORLD_FAULT). */
+void sim_net_notify_fault(SimNet *net, const SimNotifyFault *f);
+/* Notifications dropped, duplicated or delayed so far. */
+uint64_t sim_net_notify_applied(const SimNet *net);
+
 #endif /* SIM_NET_H */

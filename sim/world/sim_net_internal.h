@@ -112,6 +112,9 @@ struct SimNet {
     uint64_t prune_at_ns;       /* min t1 over both: the next prune is due then */
     SimMsg *free_msgs;
     uint32_t free_count;
+    GArray *notify_rules;       /* SimNotifyRule (sim_net_notify.c), NULL until armed */
+    GPtrArray *notify_delayed;  /* SimNotifyDelayed in flight, NULL until one is */
+    uint64_t notify_applied;    /* notifications a fault dropped, duplicated or delayed */
 };
 
 /* Defined in sim_net.c: helpers and lifecycle. */
@@ -120,6 +123,8 @@ struct SimNet {
 uint64_t sim_net_add_sat(uint64_t a, uint64_t b);
 /* Reports a network fault at pid: mixed into the trace, told to the observer. */
 void sim_net_fault(SimNet *net, RtProcessId pid, const char *detail);
+/* A message of kind with a copy of len bytes of data (from the freelist if small). */
+SimMsg *sim_net_msg_new(SimNet *net, SimMsgKind kind, const void *data, size_t len);
 /* Returns m to the bounded freelist, or frees it. */
 void sim_net_msg_release(SimNet *net, SimMsg *m);
 /* The link from -> to (borrowed), created with its own latency stream on first use. */
@@ -148,5 +153,15 @@ uint64_t sim_net_spike_ns(const SimNet *net, RtProcessId from, RtProcessId to,
                           uint64_t t_ns);
 /* Drops the partitions and spikes that are over at now (time only moves forward). */
 void sim_net_prune(SimNet *net, uint64_t now);
+
+/* Defined in sim_net_notify.c: faults on checkpoint-complete notifications. */
+
+/* Called by send() for a message on direction side of c while a notification fault is
+ * armed: true if the message was a matching NOTIFY_COMPLETE and a fault took it
+ * (dropped, or queued twice, or held back); false = send it as usual. */
+bool sim_net_notify_intercept(SimNet *net, SimConn *c, uint32_t side, const void *data,
+                              size_t len);
+/* Frees the armed rules and the held-back messages (cancelling their events). */
+void sim_net_notify_free(SimNet *net);
 
 #endif /* SIM_NET_INTERNAL_H */
