@@ -503,20 +503,24 @@ static bool from_leader(const SimOracle *o, const RtEvent *ev);
 
 static void on_ckpt_complete(SimOracle *o, const RtEvent *ev) {
     uint64_t id = ev->checkpoint_id;
-    if (id <= o->last_completed_id && from_leader(o, ev))
+    if (!from_leader(o, ev)) {
+        /* A deposed leader's late completion (it publishes unfenced, as Flink's
+         * ZooKeeperStateHandleStore lets it): not part of the current leader's lineage,
+         * so it neither moves the latest completed id, the cut cursor nor the sinks'
+         * boundary; its consequences (the commits it notifies) are judged by
+         * exactly-once. */
+        ha_irregular(o, ev->time_ns, id,
+                     "process %u, not the leader, completed checkpoint %" PRIu64
+                     " (latest completed by the leader: %" PRIu64 ")",
+                     ev->process, id, o->last_completed_id);
+        return;
+    }
+    if (id <= o->last_completed_id)
         sim_oracle_violate(o, SIM_INV_HA_SAFETY, ev->time_ns, id,
                            "checkpoint %" PRIu64 " completed after checkpoint %" PRIu64
                            ": completed ids must strictly increase",
                            id, o->last_completed_id);
-    else if (id <= o->last_completed_id) {
-        /* A deposed leader's late completion: not part of the current lineage, so it
-         * neither moves the cut cursor nor the sinks' boundary; its consequences (commits
-         * it notifies) are judged by exactly-once. */
-        ha_irregular(o, ev->time_ns, id,
-                     "process %u, not the leader, completed checkpoint %" PRIu64
-                     " after checkpoint %" PRIu64, ev->process, id, o->last_completed_id);
-        return;
-    } else
+    else
         o->last_completed_id = id;
     SimCompleted c = {id, ev->time_ns, g_strdup(ev->detail)};
     g_array_append_val(o->completed, c);
