@@ -437,7 +437,8 @@ def write_reports(out_dir, args, results, summary, timing):
         for r in sorted((r for r in surv if area(r["file"]) == a),
                         key=lambda r: (r["op"], r["file"], r["line"])):
             tag = f" ({r['class']})" if r["class"] and r["class"] != "call" else ""
-            lines.append(f"    {r['file']}:{r['line']}: [{r['id'].split('@')[1]}] "
+            lines.append(f"    {r['file']}:{r['line']}: "
+                         f"[{r['id'].split('@')[1].replace(':', ' ')}] "
                          f"{r['mutation']}{tag}")
             lines.append(f"        {r['original']}")
     for title, st in (("equivalent (listed, survived)", "equivalent"),
