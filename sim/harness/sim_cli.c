@@ -351,6 +351,16 @@ static char *render_json(const SimCliJob *job, const SimRunResult *r, const char
                            o->records_duplicated, o->checkpoints_completed, r->failovers,
                            r->faults_planned, r->faults_fired);
     json_coverage(j, job, &r->coverage);
+    g_string_append(j, ",\"expected_violations\":[");
+    for (guint i = 0; r->expected != NULL && i < r->expected->len; i++) {
+        const SimViolation *v = g_ptr_array_index(r->expected, i);
+        g_string_append(j, i > 0 ? ",{\"invariant\":" : "{\"invariant\":");
+        sim_json_string(j, v->invariant);
+        g_string_append(j, ",\"message\":");
+        sim_json_string(j, v->message);
+        g_string_append_c(j, '}');
+    }
+    g_string_append(j, "]");
     g_string_append(j, ",\"facts\":[");
     for (guint i = 0; r->facts != NULL && i < r->facts->len; i++) {
         if (i > 0)
@@ -390,6 +400,12 @@ static char *render_human(const SimCliJob *job, const SimRunResult *r, const cha
                            r->trace_hash);
     human_swarm(h, job);
     human_coverage(h, job, &r->coverage);
+    for (guint i = 0; r->expected != NULL && i < r->expected->len; i++) {
+        char *line = sim_violation_to_string(g_ptr_array_index(r->expected, i));
+        g_string_append_printf(h, "  expected (Flink's behaviour, [expect] "
+                                  "expected-violations) %s\n", line);
+        g_free(line);
+    }
     for (guint i = 0; r->facts != NULL && i < r->facts->len; i++)
         g_string_append_printf(h, "  fact: %s\n", (const char *)g_ptr_array_index(r->facts, i));
     for (guint i = 0; r->violations != NULL && i < r->violations->len; i++) {

@@ -95,6 +95,10 @@ const SimKeySpec sim_keys_expect[] = {
      "at least this many checkpoints complete"},
     {"min-failovers", SIM_KEY_U64, NULL, 0, U64MAX,
      "at least this many job restarts happen (the fault really hit)"},
+    {"expected-violations", SIM_KEY_STRING, NULL, 0, 0,
+     "invariants the run must violate (comma-separated): Flink's own known data loss or "
+     "duplication, shown rather than hidden; reported as expected, and the run fails if "
+     "one does not happen (the runtime would then be kinder than Flink)"},
     {"coverage", SIM_KEY_BOOL, NULL, 0, 0,
      "every scripted fault fires with effect, records flow, checkpoints complete, "
      "and a checkpoint completes after the last effective fault"},

@@ -519,9 +519,15 @@ static void verdict(SimRun *run, GPtrArray *found, SimRunResult *out) {
     for (guint i = 0; i < cov->len && s->expect.coverage; i++)
         g_ptr_array_add(out->violations, g_ptr_array_steal_index(cov, i--));
     g_ptr_array_unref(cov);
+    out->expected = g_ptr_array_new_with_free_func((GDestroyNotify)sim_violation_free);
+    char **want = s->expect.expected_violations;
     for (guint i = 0; found != NULL && i < found->len; i++) {
         SimViolation *v = g_ptr_array_index(found, i);
-        if (expected(s, v))
+        if (want != NULL && g_strv_contains((const char *const *)want, v->invariant))
+            g_ptr_array_add(out->expected, sim_violation_new(v->invariant, v->message,
+                                                             v->time_ns, v->checkpoint_id,
+                                                             v->fault));
+        else if (expected(s, v))
             g_ptr_array_add(out->violations, sim_violation_new(v->invariant, v->message,
                                                                v->time_ns, v->checkpoint_id,
                                                                v->fault));
@@ -539,6 +545,21 @@ static void verdict(SimRun *run, GPtrArray *found, SimRunResult *out) {
         char *m = g_strdup_printf("%" G_GUINT64_FORMAT " job restarts, [expect] min-failovers = "
                                   "%" G_GUINT64_FORMAT " (did the fault hit?)",
                                   out->failovers, s->expect.min_failovers);
+        g_ptr_array_add(out->violations, sim_violation_new(SIM_RUN_INVARIANT_EXPECT, m,
+                                                           out->sim_time_ns, 0, NULL));
+        g_free(m);
+    }
+    for (size_t w = 0; !early && want != NULL && want[w] != NULL; w++) {
+        bool seen = false;
+        for (guint i = 0; i < out->expected->len && !seen; i++)
+            seen = strcmp(((SimViolation *)g_ptr_array_index(out->expected, i))->invariant,
+                          want[w]) == 0;
+        if (seen)
+            continue;
+        char *m = g_strdup_printf("[expect] expected-violations: %s was never violated, but "
+                                  "Flink's behaviour here violates it: the runtime was kinder "
+                                  "than Flink",
+                                  want[w]);
         g_ptr_array_add(out->violations, sim_violation_new(SIM_RUN_INVARIANT_EXPECT, m,
                                                            out->sim_time_ns, 0, NULL));
         g_free(m);
@@ -618,6 +639,8 @@ void sim_run_result_clear(SimRunResult *r) {
         return;
     if (r->violations != NULL)
         g_ptr_array_unref(r->violations);
+    if (r->expected != NULL)
+        g_ptr_array_unref(r->expected);
     if (r->facts != NULL)
         g_ptr_array_unref(r->facts);
     sim_coverage_report_clear(&r->coverage);

@@ -66,6 +66,8 @@ typedef struct SimRunResult {
     uint32_t faults_planned;/* faults in the (kept) plan */
     uint32_t faults_fired;  /* of which fired */
     uint32_t faults_effective; /* of which effective (sim_coverage.h) */
+    GPtrArray *expected;    /* SimViolation*, owned: violations of [expect]
+                               expected-violations (Flink's known behaviour), not counted */
     GPtrArray *facts;       /* char*, owned: HA irregularities Flink permits (a zombie's
                                publish), reported, not violations */
     SimCoverageReport coverage; /* per fault planned/fired/effective, leader changes */

@@ -51,6 +51,11 @@ typedef struct SimExpect {
     bool coverage;                      /* default true: the run proves what it exercised */
     uint64_t min_completed_checkpoints; /* default 0 */
     uint64_t min_failovers;             /* default 0 */
+    /* Invariants the run must violate (Flink's known behaviour, e.g. duplicates after a
+     * job manager crash without HA), NULL-terminated, owned; NULL = none. Their
+     * violations are reported as expected; one that does not happen is a violation of
+     * "expect". */
+    char **expected_violations;
 } SimExpect;
 
 typedef struct SimScenario {

@@ -8,6 +8,7 @@
 
 #include "runtime/env/rt_config.h"
 #include "runtime/env/rt_config_keys.h"
+#include "sim/harness/sim_oracle.h"
 #include "sim/harness/sim_scenario_private.h"
 
 static const char *const section_names[] = {
@@ -542,6 +543,26 @@ static void build_expect(SimLoader *L) {
     x->coverage = get_bool(L, "expect", "coverage", true);
     x->min_completed_checkpoints = get_u64(L, "expect", "min-completed-checkpoints", 0);
     x->min_failovers = get_u64(L, "expect", "min-failovers", 0);
+    const char *ev = sim_loader_value(L, "expect", "expected-violations");
+    if (ev == NULL)
+        return;
+    static const char *const known[] = {SIM_INV_EXACTLY_ONCE, SIM_INV_CONSISTENT_CUT,
+                                        SIM_INV_LIVENESS, SIM_INV_HA_SAFETY, NULL};
+    x->expected_violations = g_strsplit_set(ev, ", ", -1);
+    guint n = 0;
+    for (guint i = 0; x->expected_violations[i] != NULL; i++) {
+        char *name = x->expected_violations[i];
+        if (name[0] == '\0') {
+            g_free(name);
+            continue;
+        }
+        if (!g_strv_contains(known, name))
+            sim_loader_error(L, "expect", "expected-violations",
+                             "'%s' is not an invariant the oracle checks (exactly-once, "
+                             "consistent-cut, liveness, ha-safety)", name);
+        x->expected_violations[n++] = name;
+    }
+    x->expected_violations[n] = NULL;
 }
 
 static void check_capacity(SimLoader *L) {
@@ -594,6 +615,7 @@ void sim_scenario_free(SimScenario *s) {
     g_free(s->text);
     g_free(s->name);
     g_free(s->description);
+    g_strfreev(s->expect.expected_violations);
     if (s->notes != NULL)
         g_ptr_array_free(s->notes, TRUE);
     g_free(s->graph.name);
