@@ -49,6 +49,8 @@ static RtSourceGen fx_gen[2];
 
 /* execution.checkpointing.mode for the next fx_init (NULL = default, exactly-once). */
 static const char *fx_mode;
+/* "true": the fixture fences HA store writes (high-availability.zookeeper.fence-writes). */
+static const char *fx_fenced = NULL;
 
 static GBytes *files_read(void *ctx, const char *path) {
     GBytes *b = g_hash_table_lookup(ctx, path);
@@ -126,6 +128,8 @@ static void fx_init(Fx *fx, bool diamond, const SimOracleParams *params) {
     rt_config_set(fx->cfg, "execution.checkpointing.interval", "1 s");
     if (fx_mode != NULL)
         rt_config_set(fx->cfg, "execution.checkpointing.mode", fx_mode);
+    if (fx_fenced != NULL)
+        rt_config_set(fx->cfg, "high-availability.zookeeper.fence-writes", fx_fenced);
     fx->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                       (GDestroyNotify)g_bytes_unref);
     SimOracleFiles files = {files_read, files_list, fx->files};
@@ -259,16 +263,9 @@ static RtSnapshot *counter_snapshot(Fx *fx, uint64_t id, uint32_t index, const u
     return s;
 }
 
-static void put64(GByteArray *b, uint64_t v) {
-    for (int i = 0; i < 8; i++) {
-        uint8_t c = (uint8_t)(v >> (8 * i));
-        g_byte_array_append(b, &c, 1);
-    }
-}
-
 /* The sink's snapshot of checkpoint id: pre-commits the records between the previous
  * cut and cut[] (each mult copies) as pending-<id> and lists it (rt_sink.c's layout:
- * version, n, n x (txn, checkpoint), open txn). */
+ * rt_sink_state_encode). */
 static RtSnapshot *sink_snapshot(Fx *fx, uint64_t id, const uint64_t *cut) {
     RtSnapshot *s = base_snapshot(id, fx->op_sink, 0, 1);
     GArray *recs = g_array_new(FALSE, TRUE, sizeof(RtRecord));
@@ -279,18 +276,15 @@ static RtSnapshot *sink_snapshot(Fx *fx, uint64_t id, const uint64_t *cut) {
                 g_array_append_val(recs, r);
             }
     GByteArray *b = g_byte_array_new();
-    put64(b, 1);
-    put64(b, recs->len > 0 ? 1 : 0);
+    RtSinkStateTxn txn = {id, id, 0};
+    rt_sink_state_encode(b, &txn, recs->len > 0 ? 1 : 0, id + 1);
     if (recs->len > 0) {
-        put64(b, id);
-        put64(b, id);
         char *path = rt_sink_txn_path("sink", 0, id, false);
         put_file(fx, path, rt_sink_file_encode(fx->op_sink, 0, id,
                                                (const RtRecord *)(void *)recs->data, recs->len));
         g_free(path);
     }
-    put64(b, id + 1);
-    rt_snapshot_set_operator_state(s, "txns", b->data, b->len);
+    rt_snapshot_set_operator_state(s, RT_SINK_STATE_BLOB, b->data, b->len);
     g_byte_array_unref(b);
     g_array_unref(recs);
     return s;
@@ -696,6 +690,34 @@ START_TEST(test_restore_from_scratch_after_completion) {
 }
 END_TEST
 
+/* Leader 7 (session 100) publishes: fine. Then 8 takes over and 7 publishes: a zombie.
+ * Returns the oracle's violations after that (borrowed from fx). */
+static const GPtrArray *zombie_publish(Fx *fx) {
+    const GPtrArray *v = sim_oracle_violations_peek(fx->o);
+    RtEvent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.time_ns = fx->t;
+    ev.kind = RT_EV_LEADER_GAINED;
+    ev.process = 7;
+    ev.a = 100;
+    sim_oracle_event(fx->o, &ev);
+    ev.kind = RT_EV_CKPT_PUBLISHED;
+    ev.checkpoint_id = 4;
+    guint before = v->len;
+    sim_oracle_event(fx->o, &ev);
+    ck_assert_uint_eq(v->len, before);
+    ev.kind = RT_EV_LEADER_GAINED;
+    ev.process = 8;
+    ev.a = 101;
+    sim_oracle_event(fx->o, &ev);
+    ev.kind = RT_EV_CKPT_PUBLISHED;
+    ev.process = 7;
+    ev.a = 100;
+    ev.checkpoint_id = 5;
+    sim_oracle_event(fx->o, &ev);
+    return v;
+}
+
 START_TEST(test_ids_and_leaders) {
     Fx fx;
     SimOracleParams p;
@@ -711,29 +733,22 @@ START_TEST(test_ids_and_leaders) {
     send(&fx, RT_EV_CKPT_COMPLETE, 3, 0, NULL);
     send(&fx, RT_EV_CKPT_COMPLETE, 3, 0, NULL);
     ck_assert(has_violation(v, SIM_INV_HA_SAFETY, "must strictly increase"));
-    /* Leader 7 (session 100) publishes: fine. Then 8 takes over; 7 publishes: zombie. */
-    RtEvent ev;
-    memset(&ev, 0, sizeof ev);
-    ev.time_ns = fx.t;
-    ev.kind = RT_EV_LEADER_GAINED;
-    ev.process = 7;
-    ev.a = 100;
-    sim_oracle_event(fx.o, &ev);
-    ev.kind = RT_EV_CKPT_PUBLISHED;
-    ev.checkpoint_id = 4;
+    /* Flink's default, unfenced store writes: the zombie's publish is a fact. */
     guint before = v->len;
-    sim_oracle_event(fx.o, &ev);
+    zombie_publish(&fx);
     ck_assert_uint_eq(v->len, before);
-    ev.kind = RT_EV_LEADER_GAINED;
-    ev.process = 8;
-    ev.a = 101;
-    sim_oracle_event(fx.o, &ev);
-    ev.kind = RT_EV_CKPT_PUBLISHED;
-    ev.process = 7;
-    ev.a = 100;
-    ev.checkpoint_id = 5;
-    sim_oracle_event(fx.o, &ev);
+    const GPtrArray *facts = sim_oracle_facts_peek(fx.o);
+    ck_assert_uint_ge(facts->len, 1);
+    ck_assert_ptr_nonnull(strstr(g_ptr_array_index(facts, facts->len - 1),
+                                 "process 7 published checkpoint 5"));
+    fx_deinit(&fx);
+    /* Fenced writes (ckptsim's option): the same publish violates ha-safety. */
+    fx_fenced = "true";
+    fx_init(&fx, false, &p);
+    v = zombie_publish(&fx);
+    fx_fenced = NULL;
     ck_assert(has_violation(v, SIM_INV_HA_SAFETY, "process 7 published checkpoint 5"));
+    ck_assert_uint_eq(sim_oracle_facts_peek(fx.o)->len, 0);
     fx_deinit(&fx);
 }
 END_TEST

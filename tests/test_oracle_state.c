@@ -257,13 +257,6 @@ static RtSnapshot *keyed_snapshot(Fx *fx, uint64_t id, uint32_t j, uint64_t cut,
     return s;
 }
 
-static void put64(GByteArray *b, uint64_t v) {
-    for (int i = 0; i < 8; i++) {
-        uint8_t c = (uint8_t)(v >> (8 * i));
-        g_byte_array_append(b, &c, 1);
-    }
-}
-
 /* True when record off reaches sink subtask j. */
 static bool reaches(const Fx *fx, uint64_t off, uint32_t j) {
     return !fx->counter || owner(rec(fx, off).key) == j;
@@ -286,16 +279,13 @@ static RtSnapshot *sink_snapshot(Fx *fx, uint64_t id, uint32_t j, uint64_t cut, 
         g_array_append_val(recs, r);
     }
     GByteArray *b = g_byte_array_new();
-    put64(b, 1);
-    put64(b, 1);
-    put64(b, id);
-    put64(b, id);
-    put64(b, id + 1);
+    RtSinkStateTxn txn = {id, id, 0};
+    rt_sink_state_encode(b, &txn, 1, id + 1);
     char *path = rt_sink_txn_path("sink", j, id, false);
     put_file(fx, path, rt_sink_file_encode(2, j, id, (const RtRecord *)(void *)recs->data,
                                            recs->len));
     g_free(path);
-    rt_snapshot_set_operator_state(s, "txns", b->data, b->len);
+    rt_snapshot_set_operator_state(s, RT_SINK_STATE_BLOB, b->data, b->len);
     g_byte_array_unref(b);
     g_array_unref(recs);
     return s;
