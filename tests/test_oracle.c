@@ -741,6 +741,21 @@ START_TEST(test_ids_and_leaders) {
     ck_assert_uint_ge(facts->len, 1);
     ck_assert_ptr_nonnull(strstr(g_ptr_array_index(facts, facts->len - 1),
                                  "process 7 published checkpoint 5"));
+    /* 7 leads again (new session) and then completes the checkpoint it published as a
+     * zombie: still the deposed term's completion, a fact, not an id going backwards. */
+    RtEvent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.time_ns = fx.t;
+    ev.kind = RT_EV_LEADER_GAINED;
+    ev.process = 7;
+    ev.a = 102;
+    sim_oracle_event(fx.o, &ev);
+    ev.kind = RT_EV_CKPT_COMPLETE;
+    ev.checkpoint_id = 5;
+    guint facts_before = facts->len;
+    sim_oracle_event(fx.o, &ev);
+    ck_assert_uint_eq(v->len, before);
+    ck_assert_uint_eq(facts->len, facts_before + 1);
     fx_deinit(&fx);
     /* Fenced writes (ckptsim's option): the same publish violates ha-safety. */
     fx_fenced = "true";

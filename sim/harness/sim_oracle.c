@@ -322,6 +322,7 @@ SimOracle *sim_oracle_new(const RtJobGraph *g, const RtConfig *cfg, const SimOra
     o->issued = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     o->violations = g_ptr_array_new_with_free_func((GDestroyNotify)sim_violation_free);
     o->facts = g_ptr_array_new_with_free_func(g_free);
+    o->zombie_publishes = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     if (!rt_config_key_bool(cfg, RT_KEY_HA_FENCE_WRITES, &o->fenced_writes, NULL))
         o->fenced_writes = false;
     setup_topology(o);
@@ -367,6 +368,7 @@ void sim_oracle_free(SimOracle *o) {
     g_hash_table_unref(o->issued);
     g_ptr_array_unref(o->violations);
     g_ptr_array_unref(o->facts);
+    g_hash_table_unref(o->zombie_publishes);
     g_free(o->job_failed_cause);
     g_free(o);
 }
@@ -552,7 +554,16 @@ static void on_ckpt_issued(SimOracle *o, const RtEvent *ev) {
 
 /* Whether the event comes from the job manager that leads now (always true before any
  * leadership event: no HA). */
+static uint64_t zombie_key(uint32_t process, uint64_t id) {
+    return ((uint64_t)process << 40) | (id & ((UINT64_C(1) << 40) - 1));
+}
+
 static bool from_leader(const SimOracle *o, const RtEvent *ev) {
+    if (ev->kind == RT_EV_CKPT_COMPLETE) {
+        uint64_t k = zombie_key(ev->process, ev->checkpoint_id);
+        if (g_hash_table_contains(o->zombie_publishes, &k))
+            return false;
+    }
     return !o->leader_known || (o->has_leader && o->leader_process == ev->process);
 }
 
@@ -567,6 +578,11 @@ static void on_ckpt_published(SimOracle *o, const RtEvent *ev) {
         o->last_published_id = id;
     if (!o->leader_known)
         return;
+    if (!o->has_leader || o->leader_process != ev->process || o->leader_session != ev->a) {
+        uint64_t *k = g_new(uint64_t, 1);
+        *k = zombie_key(ev->process, id);
+        g_hash_table_add(o->zombie_publishes, k);
+    }
     if (!o->has_leader || o->leader_process != ev->process || o->leader_session != ev->a)
         ha_irregular(o, ev->time_ns, id,
                      "process %u published checkpoint %" PRIu64 " with leader session %" PRIu64

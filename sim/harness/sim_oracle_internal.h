@@ -167,6 +167,10 @@ struct SimOracle {
      * ZooKeeperStateHandleStore) a deposed leader's publish is possible: it is reported as
      * a fact, and only its consequences are judged. */
     bool fenced_writes;
+    /* (process << 40 | checkpoint id) of publishes made outside the current leader's
+     * session (uint64_t* -> itself, never iterated): that process's completion of that
+     * checkpoint is a deposed leader's, even if the process leads again by then. */
+    GHashTable *zombie_publishes;
     uint64_t per_invariant[SIM_ORACLE_N_INVARIANTS];
     uint64_t n_violations;
     uint64_t records_emitted, emissions, records_committed, records_lost, records_duplicated;
