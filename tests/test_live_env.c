@@ -19,6 +19,7 @@ typedef struct {
 } Fixture;
 
 static Fixture fx;
+static const RtLiveSecret test_secret = {{1, 2, 3, 4, 5, 6, 7, 8}};
 static uint16_t base_port;
 
 static void on_server_msg(RtChannel *ch, const void *data, size_t len, void *ud) {
@@ -65,9 +66,9 @@ static void setup(void) {
     for (int attempt = 0; attempt < 50 && fx.b == NULL; attempt++) {
         base_port = (uint16_t)(20000 + (getpid() * 7 + attempt * 131) % 40000);
         rt_live_env_free(fx.a);
-        fx.a = rt_live_env_new(fx.ctx, 0, base_port, 1, NULL, NULL, NULL);
+        fx.a = rt_live_env_new(fx.ctx, 0, base_port, &test_secret, 1, NULL, NULL, NULL);
         if (fx.a != NULL)
-            fx.b = rt_live_env_new(fx.ctx, 1, base_port, 1, NULL, NULL, NULL);
+            fx.b = rt_live_env_new(fx.ctx, 1, base_port, &test_secret, 1, NULL, NULL, NULL);
     }
     ck_assert_ptr_nonnull(fx.b);
 }

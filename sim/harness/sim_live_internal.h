@@ -28,6 +28,7 @@ typedef struct SimLiveArgs {
     char *role;
     int id; /* process id, -1 when absent */
     int event_fd;
+    int secret_fd; /* the run's secret comes through this fd (-1: none, cannot start) */
     gint64 origin_us;
     char *storage;
 } SimLiveArgs;
@@ -86,6 +87,7 @@ struct SimLiveHost {
     SimLiveObserver arrival; /* keeps each checkpoint's files when it completes */
     SimOracle *oracle;
     SimLiveFiles files;
+    GHashTable *restores;  /* uint64 checkpoint id -> restores arrived, not yet delivered */
     GPtrArray *plan;       /* SimFault*, owned */
     GArray *event_faults;  /* guint: plan indexes of event-triggered faults */
     GArray *event_matches; /* uint32_t per event fault; UINT32_MAX once fired */
