@@ -337,7 +337,7 @@ static bool startup_failure(const SimLiveHost *h) {
            h->stats.checkpoints_completed == 0;
 }
 
-static int run_parent(const SimLiveArgs *a, const char *file) {
+int sim_live_run(const SimLiveArgs *a, const char *file, bool print, SimLiveSummary *sum) {
     GError *e = NULL;
     SimScenario *s = sim_scenario_load(file, or_empty(a->sets), &e);
     if (s == NULL) {
@@ -360,7 +360,13 @@ static int run_parent(const SimLiveArgs *a, const char *file) {
         fprintf(stderr, "ckptsim live: %s: %s\n", file, h.result.exit_message);
     } else {
         status = h.violations->len == 0 ? SIM_EXIT_OK : SIM_EXIT_VIOLATION;
-        sim_live_print(&h, a->json, file);
+        if (print)
+            sim_live_print(&h, a->json, file);
+        if (sum != NULL) {
+            sum->records_committed = h.stats.records_committed;
+            sum->checkpoints_completed = h.stats.checkpoints_completed;
+            sum->violations = h.violations->len;
+        }
     }
     sim_live_host_clear(&h);
     sim_scenario_free(s);
@@ -439,7 +445,7 @@ int sim_cmd_live(int argc, char **argv) {
     } else if (a.base_port < 0 || a.base_port > 65535) {
         fprintf(stderr, "ckptsim live: --base-port %d: expected 1..65535\n", a.base_port);
     } else {
-        status = a.role != NULL ? run_child(&a, argv[1]) : run_parent(&a, argv[1]);
+        status = a.role != NULL ? run_child(&a, argv[1]) : sim_live_run(&a, argv[1], true, NULL);
     }
     g_option_context_free(ctx);
     args_clear(&a);

@@ -105,6 +105,18 @@ GOptionContext *sim_live_option_context(SimLiveArgs *a);
 /* Seed, time limit and run directory from a and s; false + error on bad input. */
 bool sim_live_host_init(SimLiveHost *h, const SimLiveArgs *a, const SimScenario *s, GError **error);
 void sim_live_host_clear(SimLiveHost *h);
+/* What sim_live_run tells its caller beyond the exit status. */
+typedef struct SimLiveSummary {
+    uint64_t records_committed;
+    uint64_t checkpoints_completed;
+    uint32_t violations;
+} SimLiveSummary;
+
+/* Runs scenario file live as a with the launcher (no child mode): the exit status of
+ * `ckptsim live` (0 pass, 1 violation, 2 bad input); prints the verdict when print;
+ * fills *sum (may be NULL) when the run happened. */
+int sim_live_run(const SimLiveArgs *a, const char *file, bool print, SimLiveSummary *sum);
+
 /* Prints the verdict (one JSON object, or lines for people) to stdout. */
 void sim_live_print(const SimLiveHost *h, bool json, const char *file);
 
