@@ -21,6 +21,7 @@ int sim_cmd_replay(int argc, char **argv); /* sim/harness/sim_cli_run.c */
 int sim_cmd_bugs(int argc, char **argv);   /* sim/harness/sim_cli_run.c */
 int sim_cmd_shrink(int argc, char **argv); /* sim/harness/sim_shrink.c */
 int sim_bench_e2e(int argc, char **argv);  /* sim/harness/sim_bench_e2e.c (bench e2e) */
+int sim_bench_live(int argc, char **argv); /* sim/harness/sim_live_bench.c (bench live) */
 int sim_cmd_report(int argc, char **argv); /* sim/report/sim_report.c */
 int sim_cmd_zk(int argc, char **argv);     /* sim/sim_cmd_zk.c */
 int sim_cmd_live(int argc, char **argv);   /* sim/harness/sim_live.c */

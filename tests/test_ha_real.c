@@ -69,7 +69,9 @@ static const RtLeaderElectionHooks hooks = {on_granted, on_revoked};
 static void node_start(Node *n, RtProcessId pid) {
     GError *err = NULL;
     uint16_t base = (uint16_t)(30000 + (getpid() % 20000));
-    n->live = rt_live_env_new(NULL, pid, base, 7, rt_live_storage_get(storage), NULL, &err);
+    static const RtLiveSecret secret = {{7}};
+    n->live =
+        rt_live_env_new(NULL, pid, base, &secret, 7, rt_live_storage_get(storage), NULL, &err);
     ck_assert_msg(n->live != NULL, "%s", err ? err->message : "");
     RtConfig *conf = rt_config_new();
     rt_config_set(conf, "high-availability.type", "zookeeper");

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
+
+#include "runtime/env/rt_bytes.h"
 #include "runtime/live/rt_live_env.h"
 #include "tests/support/test_check.h"
 
@@ -16,9 +19,11 @@ typedef struct {
     GPtrArray *got;       /* messages received by the server side, as GBytes */
     int broken_client, broken_server;
     int fired[4];
+    int accepted;
 } Fixture;
 
 static Fixture fx;
+static const RtLiveSecret test_secret = {{1, 2, 3, 4, 5, 6, 7, 8}};
 static uint16_t base_port;
 
 static void on_server_msg(RtChannel *ch, const void *data, size_t len, void *ud) {
@@ -48,6 +53,7 @@ static const RtChannelHandler client_handler = {on_client_msg, on_client_broken}
 static void on_accept(RtChannel *ch, RtProcessId peer, void *ud) {
     (void)ud;
     ck_assert_uint_eq(peer, 0);
+    fx.accepted++;
     fx.server = ch;
     rt_channel_set_handler(ch, &server_handler, NULL);
 }
@@ -65,9 +71,9 @@ static void setup(void) {
     for (int attempt = 0; attempt < 50 && fx.b == NULL; attempt++) {
         base_port = (uint16_t)(20000 + (getpid() * 7 + attempt * 131) % 40000);
         rt_live_env_free(fx.a);
-        fx.a = rt_live_env_new(fx.ctx, 0, base_port, 1, NULL, NULL, NULL);
+        fx.a = rt_live_env_new(fx.ctx, 0, base_port, &test_secret, 1, NULL, NULL, NULL);
         if (fx.a != NULL)
-            fx.b = rt_live_env_new(fx.ctx, 1, base_port, 1, NULL, NULL, NULL);
+            fx.b = rt_live_env_new(fx.ctx, 1, base_port, &test_secret, 1, NULL, NULL, NULL);
     }
     ck_assert_ptr_nonnull(fx.b);
 }
@@ -150,6 +156,108 @@ START_TEST(test_timers) {
 }
 END_TEST
 
+static bool got_1(void) { return fx.got->len >= 1; }
+
+/* A message larger than one frame piece (a 20 MiB snapshot handle) goes through whole. */
+START_TEST(test_big_message_in_pieces) {
+    ck_assert(rt_env_listen(rt_live_env_get(fx.b), 7, on_accept, NULL, NULL));
+    fx.client = rt_env_connect(rt_live_env_get(fx.a), 1, 7, &client_handler, NULL, NULL);
+    size_t len = 20u << 20;
+    uint8_t *big = g_malloc(len);
+    for (size_t i = 0; i < len; i++)
+        big[i] = (uint8_t)(i * 31u + (i >> 20));
+    ck_assert(rt_channel_send(fx.client, big, len));
+    spin_until(got_1, 100000);
+    ck_assert_uint_eq(fx.got->len, 1);
+    gsize got_len = 0;
+    const uint8_t *m = g_bytes_get_data(g_ptr_array_index(fx.got, 0), &got_len);
+    ck_assert_uint_eq(got_len, len);
+    ck_assert(memcmp(m, big, len) == 0);
+    g_free(big);
+    /* Beyond the wire's limit: refused (false, channel broken), never an assertion. */
+    ck_assert(!rt_channel_send(fx.client, "", (size_t)RT_LIVE_MAX_MESSAGE_BYTES + 1));
+}
+END_TEST
+
+/* An env of another run (another secret) cannot connect: both ends refuse. */
+START_TEST(test_other_secret_refused) {
+    static const RtLiveSecret other = {{9, 9, 9}};
+    RtLiveEnv *c = rt_live_env_new(fx.ctx, 2, base_port, &other, 1, NULL, NULL, NULL);
+    ck_assert_ptr_nonnull(c);
+    ck_assert(rt_env_listen(rt_live_env_get(fx.b), 7, on_accept, NULL, NULL));
+    fx.client = rt_env_connect(rt_live_env_get(c), 1, 7, &client_handler, NULL, NULL);
+    ck_assert(rt_channel_send(fx.client, "hello", 5));
+    spin_until(client_broken, 10000);
+    ck_assert_int_eq(fx.broken_client, 1);
+    for (int i = 0; i < 50; i++)
+        g_main_context_iteration(fx.ctx, FALSE);
+    ck_assert_int_eq(fx.accepted, 0);
+    ck_assert_uint_eq(fx.got->len, 0);
+    rt_live_env_free(c);
+}
+END_TEST
+
+/* Raw bytes to process 1's port; true when the process closed the connection. */
+static bool raw_refused(const uint8_t *bytes, size_t len) {
+    GSocket *s =
+        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+    GInetAddress *ia = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    GSocketAddress *sa = g_inet_socket_address_new(ia, (guint16)(base_port + 1));
+    ck_assert(g_socket_connect(s, sa, NULL, NULL));
+    g_object_unref(sa);
+    g_object_unref(ia);
+    ck_assert_int_eq(g_socket_send(s, (const gchar *)bytes, len, NULL, NULL), (gssize)len);
+    g_socket_set_blocking(s, FALSE);
+    bool closed = false;
+    for (int i = 0; i < 2000 && !closed; i++) {
+        g_main_context_iteration(fx.ctx, FALSE);
+        char buf[256];
+        GError *e = NULL;
+        gssize n = g_socket_receive(s, buf, sizeof buf, NULL, &e);
+        closed = n == 0 || (n < 0 && !g_error_matches(e, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK));
+        g_clear_error(&e);
+        if (!closed)
+            g_usleep(1000);
+    }
+    g_socket_close(s, NULL);
+    g_object_unref(s);
+    return closed;
+}
+
+/* The old unauthenticated handshake claiming process 0, then a forged DEPLOY; a HELLO
+ * whose proof is made with the wrong key; garbage: each is closed, nothing accepted. */
+START_TEST(test_forged_connections_refused) {
+    ck_assert(rt_env_listen(rt_live_env_get(fx.b), 7, on_accept, NULL, NULL));
+    uint8_t old[16 + 30] = {0};
+    rt_bytes_store_u32(old, 12);
+    rt_bytes_store_u32(old + 4, 0x434b5054u);
+    rt_bytes_store_u32(old + 8, 0);
+    rt_bytes_store_u32(old + 12, 7);
+    rt_bytes_store_u32(old + 16, 26);
+    old[20] = 1;                           /* version */
+    old[21] = 2;                           /* DEPLOY */
+    rt_bytes_store_u32(old + 22, 0xffffffffu); /* attempt */
+    ck_assert(raw_refused(old, sizeof old));
+    RtLiveTranscript t = {.src = 0, .dst = 1, .port = 7};
+    uint8_t hello[4 + RT_LIVE_HELLO_BYTES + 4 + RT_LIVE_PROOF_BYTES];
+    rt_bytes_store_u32(hello, RT_LIVE_HELLO_BYTES);
+    rt_live_hello_encode(hello + 4, &t);
+    static const RtLiveSecret guess = {{1, 2, 3}};
+    rt_bytes_store_u32(hello + 4 + RT_LIVE_HELLO_BYTES, RT_LIVE_PROOF_BYTES);
+    rt_live_proof_encode(hello + 8 + RT_LIVE_HELLO_BYTES, &guess, &t);
+    ck_assert(raw_refused(hello, sizeof hello));
+    uint8_t junk[4096];
+    memset(junk, 0xff, sizeof junk);
+    ck_assert(raw_refused(junk, sizeof junk));
+    ck_assert_int_eq(fx.accepted, 0);
+    /* The real process 0 still gets through. */
+    fx.client = rt_env_connect(rt_live_env_get(fx.a), 1, 7, &client_handler, NULL, NULL);
+    ck_assert(rt_channel_send(fx.client, "ok", 2));
+    spin_until(got_1, 10000);
+    ck_assert_int_eq(fx.accepted, 1);
+}
+END_TEST
+
 static Suite *live_env_suite(void) {
     Suite *s = suite_create("live_env");
     TCase *tc = tcase_create("transport");
@@ -159,6 +267,9 @@ static Suite *live_env_suite(void) {
     tcase_add_test(tc, test_connect_to_nobody_breaks_later);
     tcase_add_test(tc, test_unlistened_port_breaks);
     tcase_add_test(tc, test_timers);
+    tcase_add_test(tc, test_big_message_in_pieces);
+    tcase_add_test(tc, test_other_secret_refused);
+    tcase_add_test(tc, test_forged_connections_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -93,6 +93,23 @@ START_TEST(test_malformed_lines_are_refused) {
         "\"key\":0,\"a\":0,\"b\":0,\"c\":0,\"detail\":\"bad \\q escape\"}",
         "{\"t\":1,\"p\":0,\"kind\":\"x\",\"k\":1,\"op\":0,\"idx\":0,\"att\":0,\"ckpt\":0,"
         "\"key\":0,\"a\":0,\"b\":0,\"c\":0,\"detail\":null} trailing",
+        /* what sscanf accepted and the encoder never writes */
+        "{\"t\":1,\"p\":-1,\"kind\":\"record_emit\",\"k\":1,\"op\":0,\"idx\":0,\"att\":0,"
+        "\"ckpt\":0,\"key\":0,\"a\":0,\"b\":0,\"c\":0,\"detail\":null}",
+        "{\"t\":1,\"p\":+7,\"kind\":\"record_emit\",\"k\":1,\"op\":0,\"idx\":0,\"att\":0,"
+        "\"ckpt\":0,\"key\":0,\"a\":0,\"b\":0,\"c\":0,\"detail\":null}",
+        "{\"t\":1,\"p\":0,\"kind\":\"record_emit\",\"k\":1,\"op\":4294967297,\"idx\":0,"
+        "\"att\":0,\"ckpt\":0,\"key\":0,\"a\":0,\"b\":0,\"c\":0,\"detail\":null}",
+        "{\"t\":1,\"p\":0,\"kind\":\"record_emit\",\"k\":1,\"op\":0,\"idx\":0,\"att\":0,"
+        "\"ckpt\":1.5,\"key\":0,\"a\":0,\"b\":0,\"c\":0,\"detail\":null}",
+        "{\"t\":\"5\",\"p\":0,\"kind\":\"record_emit\",\"k\":1,\"op\":0,\"idx\":0,\"att\":0,"
+        "\"ckpt\":0,\"key\":0,\"a\":0,\"b\":0,\"c\":0,\"detail\":null}",
+        "{\"t\":1,\"p\":0,\"kind\":\"job_failed\",\"k\":1,\"op\":0,\"idx\":0,\"att\":0,"
+        "\"ckpt\":0,\"key\":0,\"a\":0,\"b\":0,\"c\":0,\"detail\":null}",
+        "{\"t\":1,\"p\":0,\"kind\":\"record_emit\",\"k\":1,\"op\":0,\"idx\":0,\"att\":0,"
+        "\"ckpt\":0,\"key\":0,\"a\":0,\"b\":0,\"c\":0,\"detail\":null,\"extra\":1}",
+        "{\"t\":1,\"p\":0,\"kind\":\"record_emit\",\"k\":1,\"op\":0,\"idx\":0,\"att\":0,"
+        "\"ckpt\":0,\"key\":0,\"a\":0,\"b\":0,\"c\":0,\"detail\":7}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         RtEvent ev;
@@ -100,7 +117,7 @@ START_TEST(test_malformed_lines_are_refused) {
         ck_assert_msg(!rt_live_event_parse_json(bad[i], &ev, &detail), "accepted: %s", bad[i]);
         ck_assert_ptr_null(detail);
     }
-    const char *good = "{\"t\":1,\"p\":2,\"kind\":\"x\",\"k\":402,\"op\":0,\"idx\":0,\"att\":0,"
+    const char *good = "{\"t\":1,\"p\":2,\"kind\":\"restore\",\"k\":402,\"op\":0,\"idx\":0,\"att\":0,"
                        "\"ckpt\":0,\"key\":0,\"a\":0,\"b\":0,\"c\":0,\"detail\":\"ok\"}";
     RtEvent ev;
     char *detail = NULL;

@@ -306,6 +306,7 @@ static char **child_argv(Proc *p) {
     g_ptr_array_add(a, g_strdup(p->role == RT_LIVE_ROLE_JOBMANAGER ? "jobmanager" : "worker"));
     g_ptr_array_add(a, g_strdup_printf("--id=%u", p->id));
     g_ptr_array_add(a, g_strdup("--event-fd=3"));
+    g_ptr_array_add(a, g_strdup("--secret-fd=4"));
     g_ptr_array_add(a, g_strdup_printf("--origin-us=%" G_GINT64_FORMAT, c->origin_us));
     g_ptr_array_add(a, g_strdup_printf("--base-port=%u", c->base_port));
     g_ptr_array_add(a, g_strdup_printf("--storage=%s", c->storage_root));
@@ -314,7 +315,8 @@ static char **child_argv(Proc *p) {
 }
 
 /* Between fork and exec: async-signal-safe calls only. */
-static void G_GNUC_NORETURN child_exec(pid_t parent, int wfd, int logfd, char **argv) {
+static void G_GNUC_NORETURN child_exec(pid_t parent, int wfd, int sfd, int logfd,
+                                       char **argv) {
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the launcher */
 #endif
@@ -323,10 +325,25 @@ static void G_GNUC_NORETURN child_exec(pid_t parent, int wfd, int logfd, char **
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    if (dup2(wfd, 3) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+    if (dup2(wfd, 3) < 0 || dup2(sfd, 4) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
         _exit(127);
     execv(argv[0], argv);
     _exit(127);
+}
+
+/* A pipe holding the run's secret, its write end closed: the read end (close-on-exec,
+ * >= 10) or -1. 32 bytes fit any pipe buffer, so the write never blocks. */
+static int secret_pipe(const RtLiveCluster *c) {
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    ssize_t n = write(fds[1], c->secret.key, sizeof c->secret.key);
+    close(fds[1]);
+    if (n != (ssize_t)sizeof c->secret.key) {
+        close(fds[0]);
+        return -1;
+    }
+    return move_high(fds[0]);
 }
 
 static bool proc_spawn(Proc *p, GError **error) {
@@ -338,16 +355,19 @@ static bool proc_spawn(Proc *p, GError **error) {
         return false;
     }
     int rfd = move_high(fds[0]), wfd = move_high(fds[1]);
+    int sfd = secret_pipe(c);
     int logfd = open(p->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (logfd >= 0)
         logfd = move_high(logfd);
     char **argv = child_argv(p);
     pid_t parent = getpid();
-    pid_t pid = (rfd < 0 || wfd < 0 || logfd < 0) ? -1 : fork();
+    pid_t pid = (rfd < 0 || wfd < 0 || sfd < 0 || logfd < 0) ? -1 : fork();
     if (pid == 0)
-        child_exec(parent, wfd, logfd, argv);
+        child_exec(parent, wfd, sfd, logfd, argv);
     int saved = errno;
     g_strfreev(argv);
+    if (sfd >= 0)
+        close(sfd);
     if (wfd >= 0)
         close(wfd);
     if (logfd >= 0)
@@ -655,6 +675,7 @@ void rt_live_cluster_free(RtLiveCluster *c) {
     g_free(c->logs_dir);
     g_free(c->exe);
     rt_live_cluster_result_clear(&c->res);
+    memset(&c->secret, 0, sizeof c->secret);
     g_free(c);
 }
 

@@ -4,8 +4,12 @@
  * The launcher (rt_live_cluster_*) runs in the parent process. It re-executes the
  * running program (/proc/self/exe) once per job manager and worker with the host's
  * arguments (RtLiveClusterConfig.child_args) followed by the child-mode options
- *   --role jobmanager|worker --id PROCESS_ID --event-fd 3 --origin-us T
+ *   --role jobmanager|worker --id PROCESS_ID --event-fd 3 --secret-fd 4 --origin-us T
  *   --base-port P --storage ROOT
+ * The run's secret (32 bytes from /dev/urandom, fresh per run) reaches each child
+ * through fd 4, a pipe the launcher fills and closes: never on a command line, in the
+ * environment or in a file. Only holders of the secret pass the wire's handshake
+ * (rt_live_wire.h).
  * and the host's child mode calls rt_live_process_main() with the job it loaded. Process
  * ids are as in the simulator: jobmanager-N is process N-1, worker-N is process
  * n_jobmanagers + N-1; process p listens on 127.0.0.1:(base_port + p).
@@ -138,6 +142,7 @@ typedef struct RtLiveProcessConfig {
     uint16_t base_port;
     const char *storage_root; /* borrowed */
     int event_fd;             /* JSON lines go here; -1: events are dropped */
+    int secret_fd;            /* the run's secret is read from here (then closed) */
     int64_t origin_us;        /* the cluster's time origin (g_get_monotonic_time) */
     uint64_t seed;
     uint64_t bugs; /* planted bugs (rt_bugs.h) */
@@ -146,7 +151,8 @@ typedef struct RtLiveProcessConfig {
 /* The body of a child process: creates its storage, env and job manager or task
  * manager for spec (borrowed), runs the loop until SIGTERM (or the launcher's pipe
  * closes), frees everything and returns the process's exit code: 0 after an orderly
- * stop, 2 when it could not start (the reason is printed to stderr). */
+ * stop, 2 when it could not start (the reason is printed to stderr, as no secret on
+ * pc->secret_fd). */
 int rt_live_process_main(const RtLiveProcessConfig *pc, const RtJobSpec *spec);
 
 /* Parses a role name ("jobmanager" / "worker"). */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "runtime/live/rt_live_cluster.h"
+#include "runtime/live/rt_live_wire.h"
 
 typedef struct RtLiveCluster RtLiveCluster;
 
@@ -58,6 +59,7 @@ struct RtLiveCluster {
     GMainContext *ctx;
     GMainLoop *loop;
     uint16_t base_port;
+    RtLiveSecret secret; /* the run's, drawn by rt_live_cluster_new */
     uint32_t n_procs;
     uint32_t n_jobmanagers; /* procs[0 .. n_jobmanagers) are job managers */
     Proc procs[RT_CLUSTER_MAX_PROCESSES];

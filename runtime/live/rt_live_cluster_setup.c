@@ -42,6 +42,17 @@ static bool make_dir(const char *path, GError **error) {
     return true;
 }
 
+/* The run directory is the run owner's alone (0700): logs and storage stay private. */
+static bool make_private(const char *path, GError **error) {
+    if (g_chmod(path, 0700) != 0) {
+        int e = errno;
+        g_set_error(error, RT_LIVE_CLUSTER_ERROR, RT_LIVE_CLUSTER_ERROR_DIR,
+                    "cannot make %s private (0700): %s", path, g_strerror(e));
+        return false;
+    }
+    return true;
+}
+
 /* A probe file proves the directory is writable (mkdir of an existing one does not). */
 static bool probe_writable(const char *dir, GError **error) {
     char *probe = g_build_filename(dir, ".write-probe", NULL);
@@ -80,7 +91,8 @@ static bool check_dir(RtLiveCluster *c, GError **error) {
 static bool create_dir(RtLiveCluster *c, GError **error) {
     c->storage_root = g_build_filename(c->dir, "storage", NULL);
     c->logs_dir = g_build_filename(c->dir, "logs", NULL);
-    if (!make_dir(c->dir, error) || !probe_writable(c->dir, error) ||
+    if (!make_dir(c->dir, error) || !make_private(c->dir, error) ||
+        !probe_writable(c->dir, error) ||
         !make_dir(c->storage_root, error) || !make_dir(c->logs_dir, error))
         return false;
     for (uint32_t i = 0; i < c->n_procs; i++) {
@@ -221,6 +233,10 @@ RtLiveCluster *rt_live_cluster_new(const RtLiveClusterConfig *cfg, RtObserver *o
         g_set_error(error, RT_LIVE_CLUSTER_ERROR, RT_LIVE_CLUSTER_ERROR_SPAWN,
                     "cannot find the running program to start the processes: %s", e->message);
         g_error_free(e);
+        rt_live_cluster_free(c);
+        return NULL;
+    }
+    if (!rt_live_random_bytes(c->secret.key, sizeof c->secret.key, error)) {
         rt_live_cluster_free(c);
         return NULL;
     }

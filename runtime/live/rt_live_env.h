@@ -8,8 +8,13 @@
  * runs on one GMainContext: callbacks are dispatched from it, never from another thread.
  *
  * Addressing: process p of a live cluster listens on TCP port base_port + p; a channel's
- * first frame is a handshake naming the source process and the logical port, so many
- * logical ports share one listening socket. Frames are at most RT_LIVE_MAX_FRAME_BYTES.
+ * handshake names the source process and the logical port, so many logical ports share
+ * one listening socket. The wire (rt_live_wire.h) is authenticated: both ends prove they
+ * hold the run's secret before anything else, every frame carries a MAC, a message is at
+ * most RT_LIVE_MAX_MESSAGE_BYTES (sent in pieces), and a peer that breaks the wire is
+ * disconnected with a line on stderr. A process holds at most RT_LIVE_MAX_CHANNELS
+ * connections, RT_LIVE_MAX_UNAUTHENTICATED of them in their handshake, each of which
+ * must finish within RT_LIVE_HANDSHAKE_TIMEOUT_MS (rt_live_env_internal.h).
  *
  * Lifecycle: rt_live_env_new() -> use env -> rt_live_env_free(). Freeing closes every
  * channel and cancels every timer without running callbacks.
@@ -20,8 +25,8 @@
 #include <glib.h>
 
 #include "runtime/env/rt_env.h"
+#include "runtime/live/rt_live_wire.h"
 
-#define RT_LIVE_MAX_FRAME_BYTES (16u * 1024u * 1024u)
 #define RT_LIVE_ERROR (rt_live_error_quark())
 GQuark rt_live_error_quark(void);
 typedef enum { RT_LIVE_ERROR_SOCKET, RT_LIVE_ERROR_ADDRESS } RtLiveError;
@@ -29,11 +34,12 @@ typedef enum { RT_LIVE_ERROR_SOCKET, RT_LIVE_ERROR_ADDRESS } RtLiveError;
 typedef struct RtLiveEnv RtLiveEnv;
 
 /* Creates the env of process process_id, listening on 127.0.0.1:(base_port + process_id).
+ * secret (copied) is the run's secret: only envs with the same one talk to each other.
  * storage and observer are borrowed (may be NULL); ctx NULL means the default context.
  * Fails (NULL + error) if the port cannot be bound. */
 RtLiveEnv *rt_live_env_new(GMainContext *ctx, RtProcessId process_id, uint16_t base_port,
-                           uint64_t seed, RtStorage *storage, RtObserver *observer,
-                           GError **error);
+                           const RtLiveSecret *secret, uint64_t seed, RtStorage *storage,
+                           RtObserver *observer, GError **error);
 void rt_live_env_free(RtLiveEnv *live);
 
 /* The RtEnv view (borrowed; valid until rt_live_env_free). */

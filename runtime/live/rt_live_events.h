@@ -1,11 +1,15 @@
 /* rt_live_events.h - observation events as JSON lines, the wire format between the
  * processes of a live cluster and its launcher (and the format of DIR/events.jsonl).
  *
- * One event is one line, fields in this fixed order (numbers are unsigned decimals):
+ * One event is one line, a JSON object with these thirteen members:
  *   {"t":TIME_NS,"p":PROCESS,"kind":"NAME","k":KIND,"op":OP,"idx":INDEX,"att":ATTEMPT,
  *    "ckpt":ID,"key":KEY,"a":A,"b":B,"c":C,"detail":"TEXT"|null}
  * "kind" is rt_event_kind_name (for people and jq); "k" is the number the decoder uses.
- * The decoder accepts exactly what the encoder writes (it is not a general JSON parser).
+ * Numbers are unsigned JSON integers; a 64-bit value above 2^63-1 is written as a string
+ * of its decimal digits (JSON parsers hold integers in an int64). Written with
+ * JsonGenerator; read with JsonParser, strictly: no other or missing member, each
+ * number in its field's range (op and idx 16 bits, p k att 32 bits), "kind" matching
+ * "k", the detail a string of at most 1000 bytes or null.
  */
 #ifndef RT_LIVE_EVENTS_H
 #define RT_LIVE_EVENTS_H

@@ -79,11 +79,15 @@ typedef struct Proc {
 
 static bool proc_start(Proc *p, const RtLiveProcessConfig *pc, const RtJobSpec *spec,
                        GError **error) {
+    RtLiveSecret secret;
+    if (!rt_live_secret_read_fd(pc->secret_fd, &secret, error))
+        return false;
     p->storage = rt_live_storage_new(p->ctx, pc->storage_root, error);
     if (p->storage == NULL)
         return false;
-    p->live = rt_live_env_new(p->ctx, pc->process_id, pc->base_port, pc->seed,
+    p->live = rt_live_env_new(p->ctx, pc->process_id, pc->base_port, &secret, pc->seed,
                               rt_live_storage_get(p->storage), &p->obs.base, error);
+    memset(&secret, 0, sizeof secret);
     if (p->live == NULL)
         return false;
     rt_live_env_set_origin_us(p->live, pc->origin_us);

@@ -195,6 +195,7 @@ typedef struct SimBenchCommand {
 static const SimBenchCommand sim_bench_commands[] = {
     {"kernel", sim_bench_kernel, "event-loop throughput of the simulation kernel"},
     {"e2e", sim_bench_e2e, "a whole job: 4 sources -keyBy-> 4 counters -> sinks, 1 M records"},
+    {"live", sim_bench_live, "a job run live (processes, TCP, files): records/s, checkpoints"},
 };
 
 static void sim_bench_usage(FILE *out) {

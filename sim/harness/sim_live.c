@@ -126,24 +126,51 @@ static void check_event_faults(SimLiveHost *h, const RtEvent *ev) {
 /* ------------------------------------------------------------------ observation */
 
 /* The checkpoint's metadata path, as the oracle derives it (detail, else the default). */
-static char *metadata_path(const SimLiveHost *h, const RtEvent *ev) {
-    if (ev->detail != NULL && ev->detail[0] != '\0')
-        return g_strdup(ev->detail);
+static char *metadata_path(const SimLiveHost *h, uint64_t checkpoint_id, const char *detail) {
+    if (detail != NULL && detail[0] != '\0')
+        return g_strdup(detail);
     char *dir = rt_config_key_dir(h->s->config, RT_KEY_CHECKPOINTS_DIR, NULL);
     char *path = rt_ckpt_metadata_path(dir != NULL ? dir : "checkpoints", h->s->graph.name,
-                                       ev->checkpoint_id);
+                                       checkpoint_id);
     g_free(dir);
     return path;
 }
 
 /* At arrival (before the reorder lag): keep a completed checkpoint's files. */
+/* A restore too: a checkpoint completed right after it may subsume the restored one
+ * (and delete its files) before the oracle, a reorder lag later, checks the restore. */
 static void live_arrival(RtObserver *self, const RtEvent *ev) {
     SimLiveHost *h = ((SimLiveObserver *)self)->host;
-    if (ev->kind != RT_EV_CKPT_COMPLETE || !h->s->expect.consistent_cuts)
+    if (!h->s->expect.consistent_cuts)
         return;
-    char *path = metadata_path(h, ev);
-    sim_live_files_keep_checkpoint(&h->files, ev->checkpoint_id, path);
+    char *path = NULL;
+    if (ev->kind == RT_EV_CKPT_COMPLETE) {
+        path = metadata_path(h, ev->checkpoint_id, ev->detail);
+    } else if (ev->kind == RT_EV_RESTORE && ev->checkpoint_id != 0) {
+        guint n = GPOINTER_TO_UINT(g_hash_table_lookup(h->restores, &ev->checkpoint_id));
+        if (n == 0)
+            path = metadata_path(h, ev->checkpoint_id, NULL);
+        g_hash_table_insert(h->restores, g_memdup2(&ev->checkpoint_id, sizeof(uint64_t)),
+                            GUINT_TO_POINTER(n + 1));
+    }
+    if (path != NULL)
+        sim_live_files_keep_checkpoint(&h->files, ev->checkpoint_id, path);
     g_free(path);
+}
+
+/* Delivers a restore with the files kept at its arrival; drops them after the last. */
+static void observe_restore(SimLiveHost *h, const RtEvent *ev) {
+    guint n = GPOINTER_TO_UINT(g_hash_table_lookup(h->restores, &ev->checkpoint_id));
+    h->files.delivering_id = n > 0 ? ev->checkpoint_id : 0;
+    sim_oracle_event(h->oracle, ev);
+    h->files.delivering_id = 0;
+    if (n > 1) {
+        g_hash_table_insert(h->restores, g_memdup2(&ev->checkpoint_id, sizeof(uint64_t)),
+                            GUINT_TO_POINTER(n - 1));
+    } else if (n == 1) {
+        g_hash_table_remove(h->restores, &ev->checkpoint_id);
+        sim_live_files_forget_checkpoint(&h->files, ev->checkpoint_id);
+    }
 }
 
 static const RtObserverOps arrival_observer_ops = {live_arrival};
@@ -154,7 +181,10 @@ static void live_observe(RtObserver *self, const RtEvent *ev) {
         h->files.delivering_id = ev->checkpoint_id;
         sim_oracle_event(h->oracle, ev);
         h->files.delivering_id = 0;
-        sim_live_files_forget_checkpoint(&h->files, ev->checkpoint_id);
+        if (!g_hash_table_contains(h->restores, &ev->checkpoint_id))
+            sim_live_files_forget_checkpoint(&h->files, ev->checkpoint_id);
+    } else if (ev->kind == RT_EV_RESTORE && ev->checkpoint_id != 0) {
+        observe_restore(h, ev);
     } else {
         sim_oracle_event(h->oracle, ev);
     }
@@ -307,7 +337,7 @@ static bool startup_failure(const SimLiveHost *h) {
            h->stats.checkpoints_completed == 0;
 }
 
-static int run_parent(const SimLiveArgs *a, const char *file) {
+int sim_live_run(const SimLiveArgs *a, const char *file, bool print, SimLiveSummary *sum) {
     GError *e = NULL;
     SimScenario *s = sim_scenario_load(file, or_empty(a->sets), &e);
     if (s == NULL) {
@@ -330,7 +360,13 @@ static int run_parent(const SimLiveArgs *a, const char *file) {
         fprintf(stderr, "ckptsim live: %s: %s\n", file, h.result.exit_message);
     } else {
         status = h.violations->len == 0 ? SIM_EXIT_OK : SIM_EXIT_VIOLATION;
-        sim_live_print(&h, a->json, file);
+        if (print)
+            sim_live_print(&h, a->json, file);
+        if (sum != NULL) {
+            sum->records_committed = h.stats.records_committed;
+            sum->checkpoints_completed = h.stats.checkpoints_completed;
+            sum->violations = h.violations->len;
+        }
     }
     sim_live_host_clear(&h);
     sim_scenario_free(s);
@@ -371,6 +407,7 @@ static int run_child(const SimLiveArgs *a, const char *file) {
     pc.base_port = (uint16_t)a->base_port;
     pc.storage_root = a->storage;
     pc.event_fd = a->event_fd;
+    pc.secret_fd = a->secret_fd;
     pc.origin_us = a->origin_us;
     pc.seed = seed;
     pc.bugs = bugs;
@@ -396,6 +433,7 @@ int sim_cmd_live(int argc, char **argv) {
     memset(&a, 0, sizeof a);
     a.id = -1;
     a.event_fd = -1;
+    a.secret_fd = -1;
     GOptionContext *ctx = sim_live_option_context(&a);
     int status = SIM_EXIT_BAD_INPUT;
     GError *e = NULL;
@@ -407,7 +445,7 @@ int sim_cmd_live(int argc, char **argv) {
     } else if (a.base_port < 0 || a.base_port > 65535) {
         fprintf(stderr, "ckptsim live: --base-port %d: expected 1..65535\n", a.base_port);
     } else {
-        status = a.role != NULL ? run_child(&a, argv[1]) : run_parent(&a, argv[1]);
+        status = a.role != NULL ? run_child(&a, argv[1]) : sim_live_run(&a, argv[1], true, NULL);
     }
     g_option_context_free(ctx);
     args_clear(&a);

@@ -28,6 +28,7 @@ typedef struct SimLiveArgs {
     char *role;
     int id; /* process id, -1 when absent */
     int event_fd;
+    int secret_fd; /* the run's secret comes through this fd (-1: none, cannot start) */
     gint64 origin_us;
     char *storage;
 } SimLiveArgs;
@@ -86,6 +87,7 @@ struct SimLiveHost {
     SimLiveObserver arrival; /* keeps each checkpoint's files when it completes */
     SimOracle *oracle;
     SimLiveFiles files;
+    GHashTable *restores;  /* uint64 checkpoint id -> restores arrived, not yet delivered */
     GPtrArray *plan;       /* SimFault*, owned */
     GArray *event_faults;  /* guint: plan indexes of event-triggered faults */
     GArray *event_matches; /* uint32_t per event fault; UINT32_MAX once fired */
@@ -103,6 +105,18 @@ GOptionContext *sim_live_option_context(SimLiveArgs *a);
 /* Seed, time limit and run directory from a and s; false + error on bad input. */
 bool sim_live_host_init(SimLiveHost *h, const SimLiveArgs *a, const SimScenario *s, GError **error);
 void sim_live_host_clear(SimLiveHost *h);
+/* What sim_live_run tells its caller beyond the exit status. */
+typedef struct SimLiveSummary {
+    uint64_t records_committed;
+    uint64_t checkpoints_completed;
+    uint32_t violations;
+} SimLiveSummary;
+
+/* Runs scenario file live as a with the launcher (no child mode): the exit status of
+ * `ckptsim live` (0 pass, 1 violation, 2 bad input); prints the verdict when print;
+ * fills *sum (may be NULL) when the run happened. */
+int sim_live_run(const SimLiveArgs *a, const char *file, bool print, SimLiveSummary *sum);
+
 /* Prints the verdict (one JSON object, or lines for people) to stdout. */
 void sim_live_print(const SimLiveHost *h, bool json, const char *file);
 

@@ -177,6 +177,7 @@ GOptionContext *sim_live_option_context(SimLiveArgs *a) {
         {"role", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &a->role, NULL, NULL},
         {"id", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &a->id, NULL, NULL},
         {"event-fd", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &a->event_fd, NULL, NULL},
+        {"secret-fd", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &a->secret_fd, NULL, NULL},
         {"origin-us", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT64, &a->origin_us, NULL, NULL},
         {"storage", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &a->storage, NULL, NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
@@ -210,6 +211,7 @@ bool sim_live_host_init(SimLiveHost *h, const SimLiveArgs *a, const SimScenario 
     h->seed = s->seed;
     h->time_limit_ns = s->time_limit_ns;
     h->warnings = g_ptr_array_new_with_free_func(g_free);
+    h->restores = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     h->violations = g_ptr_array_new_with_free_func((GDestroyNotify)sim_violation_free);
     h->event_faults = g_array_new(FALSE, TRUE, sizeof(guint));
     h->event_matches = g_array_new(FALSE, TRUE, sizeof(uint32_t));
@@ -243,6 +245,8 @@ void sim_live_host_clear(SimLiveHost *h) {
     rt_live_cluster_free(h->cluster);
     sim_oracle_free(h->oracle);
     sim_live_files_clear(&h->files);
+    if (h->restores != NULL)
+        g_hash_table_unref(h->restores);
     if (h->plan != NULL)
         g_ptr_array_unref(h->plan);
     g_array_unref(h->event_faults);
