@@ -12,6 +12,9 @@
 #include "sim/harness/sim_run.h"
 #include "sim/harness/sim_scenario.h"
 
+/* `ckptsim replay`: the run's trace hash is not the capsule's. */
+#define SIM_CLI_EXIT_DIVERGED 3
+
 /* One run to execute. Everything is borrowed. */
 typedef struct SimCliJob {
     const char *file;              /* the scenario path as the user gave it */

@@ -295,6 +295,8 @@ void sim_sweep_run_all(Sweep *sw) {
     while (sw->n_running > 0)
         pump(sw);
     flush_results(sw);
+    if (sw->progress && !sw->progress_tty)
+        sim_sweep_progress(sw, true); /* the last count, as a line of the log */
     if (sw->progress)
         sim_sweep_progress_clear(sw);
 }
