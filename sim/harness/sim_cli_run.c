@@ -232,7 +232,7 @@ int sim_cmd_replay(int argc, char **argv) {
              "     named with its file:line), or a scenario the runtime refuses\n"
              "  3  diverged: the trace hash differs from the capsule's (another build, or an\n"
              "     edited capsule): the run is not the recorded one\n"
-             "With --json the object has \"replay_result\": held, reproduced or diverged.\n\n"
+             "With --json the object has a member replay_result: held, reproduced or diverged.\n\n"
              "Example:\n"
              "  ckptsim replay "
              "/tmp/ckptsim-capsules/linear-1a2b3c4d-seed7-skip-source-rewind.capsule\n");
