@@ -317,7 +317,8 @@ START_TEST(test_capsule_names_unique) {
     char *changed = g_strconcat(text, "\n# a variant: the same name, another text\n", NULL);
     ck_assert(g_file_set_contents(copy, changed, -1, NULL));
     char *caps = g_build_filename(dir, "caps", NULL);
-    TestProcOut o = test_proc_ckptsim("sweep", "scenarios/keyby-fanout.ini", copy, "--seeds", "1..1",
+    TestProcOut o = test_proc_ckptsim("sweep", "scenarios/keyby-fanout.ini", copy, "--seeds",
+                                      "1..1",
                                       "--bug", "snapshot-on-first-barrier", "--out", caps, NULL);
     ck_assert_int_eq(o.status, 1);
     test_proc_out_clear(&o);

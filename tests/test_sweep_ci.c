@@ -68,7 +68,8 @@ START_TEST(test_junit_schema) {
     ck_assert_ptr_nonnull(strstr(xml, "name=\"seed 2 [bug=snapshot-on-first-barrier; "
                                       "set=state.backend.type=filesystem]\" "
                                       "classname=\"ckptsim.keyby-fanout\" time=\""));
-    ck_assert_ptr_nonnull(strstr(xml, "<failure type=\"consistent-cut\" message=\"consistent-cut: "));
+    ck_assert_ptr_nonnull(
+        strstr(xml, "<failure type=\"consistent-cut\" message=\"consistent-cut: "));
     ck_assert_ptr_nonnull(strstr(xml, "<property name=\"trace_hash\" value=\""));
     ck_assert_ptr_nonnull(strstr(xml, "<property name=\"seed\" value=\"2\"/>"));
     ck_assert_ptr_nonnull(strstr(xml, "<property name=\"file\" value=\"scenarios/linear.ini\"/>"));

@@ -234,8 +234,8 @@ int sim_cmd_replay(int argc, char **argv) {
              "     edited capsule): the run is not the recorded one\n"
              "With --json the object has a member replay_result: held, reproduced or diverged.\n\n"
              "Example:\n"
-             "  ckptsim replay "
-             "/tmp/ckptsim-capsules/linear-1a2b3c4d-seed7-skip-source-rewind.capsule\n");
+             "  ckptsim replay /tmp/ckptsim-capsules/"
+             "crash-mid-alignment-f2731cef-seed2-skip-source-rewind.capsule\n");
     int status = SIM_EXIT_BAD_INPUT;
     if (sim_cli_parse_options(ctx, "replay", &argc, &argv)) {
         if (argc != 2)
