@@ -15,6 +15,7 @@ packages=(
   gnuplot-nox                              # the report's plots (a run-time tool)
   python3                                  # .ci/run reads meson's testlog.json
   valgrind                                 # the 'valgrind' test setup
+  libxml2-utils                            # xmllint: tests/junit.xsd checks the JUnit XML
 )
 
 missing=()

@@ -21,6 +21,9 @@ typedef enum { SIM_CAPSULE_ERROR_READ, SIM_CAPSULE_ERROR_INVALID, SIM_CAPSULE_ER
 SimCapsuleError;
 
 #define SIM_CAPSULE_VERSION 1
+/* The largest capsule read or written. A capsule holds one scenario file (a few KiB);
+ * anything bigger is refused before it is read, so a wrong path costs nothing. */
+#define SIM_CAPSULE_MAX_BYTES (16u << 20)
 
 typedef struct SimCapsule {
     char *build;         /* "ckptsim 0.1.0 (gcc 12.2.0)"; owned */
@@ -41,9 +44,13 @@ typedef struct SimCapsule {
 /* The build string of this binary (version + compiler). Static. */
 const char *sim_capsule_build(void);
 
-/* Writes c to path (atomically: temp file + rename). */
+/* Writes c to path (atomically: temp file + rename); refuses a capsule larger than
+ * SIM_CAPSULE_MAX_BYTES. */
 bool sim_capsule_write(const SimCapsule *c, const char *path, GError **error);
-/* Reads path into a new capsule; NULL + error when unreadable or malformed. */
+/* Reads path into a new capsule; NULL + error when unreadable, larger than
+ * SIM_CAPSULE_MAX_BYTES (checked before reading) or malformed. Integers are strict:
+ * a negative, out-of-range or non-numeric seed, version or trace hash is an error that
+ * names path:line and the key ("bad seed"). */
 SimCapsule *sim_capsule_read(const char *path, GError **error);
 void sim_capsule_free(SimCapsule *c);
 

@@ -12,36 +12,8 @@
 
 #include "runtime/env/rt_bugs.h"
 #include "sim/harness/sim_capsule.h"
+#include "sim/harness/sim_cli_json.h"
 #include "sim/sim_commands.h"
-
-void sim_json_string(GString *out, const char *s) {
-    g_string_append_c(out, '"');
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        switch (*p) {
-        case '"': g_string_append(out, "\\\""); break;
-        case '\\': g_string_append(out, "\\\\"); break;
-        case '\n': g_string_append(out, "\\n"); break;
-        case '\t': g_string_append(out, "\\t"); break;
-        case '\r': g_string_append(out, "\\r"); break;
-        default:
-            if (*p < 0x20)
-                g_string_append_printf(out, "\\u%04x", *p);
-            else
-                g_string_append_c(out, (char)*p);
-        }
-    }
-    g_string_append_c(out, '"');
-}
-
-static void json_list(GString *out, const char *const *list) {
-    g_string_append_c(out, '[');
-    for (size_t i = 0; list != NULL && list[i] != NULL; i++) {
-        if (i > 0)
-            g_string_append_c(out, ',');
-        sim_json_string(out, list[i]);
-    }
-    g_string_append_c(out, ']');
-}
 
 bool sim_cli_parse_seed(const char *text, uint64_t *out) {
     guint64 v = 0;
@@ -139,21 +111,47 @@ char *sim_cli_replay_command(const SimCliJob *job) {
     return g_string_free(cmd, FALSE);
 }
 
+/* The short hash that tells capsules of one scenario name apart: the first 8 hex digits
+ * of SHA-256 over the scenario text, the --set options, the bugs and the kept faults
+ * (each NUL-terminated, so "a","bc" and "ab","c" differ). */
+static char *capsule_hash(const SimCliJob *job) {
+    GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+    const char *text = job->scenario->text != NULL ? job->scenario->text : "";
+    g_checksum_update(sum, (const guchar *)text, (gssize)strlen(text) + 1);
+    const char *const *lists[] = {job->sets, job->bug_names};
+    for (size_t l = 0; l < G_N_ELEMENTS(lists); l++) {
+        for (size_t i = 0; lists[l] != NULL && lists[l][i] != NULL; i++)
+            g_checksum_update(sum, (const guchar *)lists[l][i], (gssize)strlen(lists[l][i]) + 1);
+        g_checksum_update(sum, (const guchar *)"\n", 1);
+    }
+    if (job->has_keep) {
+        char *f = sim_format_fault_list(job->keep, job->n_keep);
+        g_checksum_update(sum, (const guchar *)f, (gssize)strlen(f) + 1);
+        g_free(f);
+    }
+    char *hash = g_strndup(g_checksum_get_string(sum), 8);
+    g_checksum_free(sum);
+    return hash;
+}
+
+/* s with every character outside [A-Za-z0-9._-] replaced by '_' (a file name part). */
+static void append_name_part(GString *name, const char *s) {
+    for (const char *p = s; *p; p++)
+        g_string_append_c(name, g_ascii_isalnum(*p) || strchr("._-", *p) ? *p : '_');
+}
+
 char *sim_cli_capsule_path(const SimCliJob *job) {
     char *dir = job->out_dir != NULL ? g_strdup(job->out_dir)
                                      : g_build_filename(g_get_tmp_dir(), "ckptsim-capsules",
                                                         NULL);
-    GString *name = g_string_new(job->scenario->name);
-    g_string_append_printf(name, "-seed%" PRIu64, job->seed);
-    for (size_t i = 0; job->bug_names != NULL && job->bug_names[i] != NULL; i++)
-        g_string_append_printf(name, "-%s", job->bug_names[i]);
-    if (job->sets != NULL && job->sets[0] != NULL) {
-        /* Distinct --set combinations get distinct capsules. */
-        uint64_t h = 1469598103934665603ull;
-        for (size_t i = 0; job->sets[i] != NULL; i++)
-            for (const char *p = job->sets[i]; *p; p++)
-                h = (h ^ (unsigned char)*p) * 1099511628211ull;
-        g_string_append_printf(name, "-set%08" PRIx64, h & 0xffffffffu);
+    GString *name = g_string_new(NULL);
+    append_name_part(name, job->scenario->name);
+    char *hash = capsule_hash(job);
+    g_string_append_printf(name, "-%s-seed%" PRIu64, hash, job->seed);
+    g_free(hash);
+    for (size_t i = 0; job->bug_names != NULL && job->bug_names[i] != NULL; i++) {
+        g_string_append_c(name, '-');
+        append_name_part(name, job->bug_names[i]);
     }
     if (job->has_keep)
         g_string_append(name, "-shrunk");
@@ -206,28 +204,9 @@ static char *invariant_list(const GPtrArray *violations) {
     return g_string_free(s, FALSE);
 }
 
-static void json_violations(GString *j, const GPtrArray *violations) {
-    g_string_append(j, "\"violations\":[");
-    for (guint i = 0; violations != NULL && i < violations->len; i++) {
-        const SimViolation *v = g_ptr_array_index(violations, i);
-        g_string_append(j, i ? ",{\"invariant\":" : "{\"invariant\":");
-        sim_json_string(j, v->invariant);
-        g_string_append(j, ",\"message\":");
-        sim_json_string(j, v->message);
-        g_string_append_printf(j, ",\"time_ns\":%" PRIu64 ",\"checkpoint\":%" PRIu64,
-                               v->time_ns, v->checkpoint_id);
-        if (v->fault != NULL) {
-            g_string_append(j, ",\"fault\":");
-            sim_json_string(j, v->fault);
-        }
-        g_string_append_c(j, '}');
-    }
-    g_string_append(j, "]");
-}
-
 /* The swarm's draw for job's seed (only when [random-faults] swarm is on): the kinds
- * that are on and those that are off, each as a JSON list or comma-separated text. */
-static void swarm_lists(const SimCliJob *job, bool json, GString *on, GString *off) {
+ * that are on and those that are off, each as comma-separated text. */
+static void swarm_lists(const SimCliJob *job, GString *on, GString *off) {
     const SimRandomFaults *rf = &job->scenario->random;
     uint32_t enabled = sim_random_faults_enabled(rf, job->seed);
     uint32_t configured = sim_random_faults_configured(rf);
@@ -235,30 +214,17 @@ static void swarm_lists(const SimCliJob *job, bool json, GString *on, GString *o
         if ((configured & (1u << k)) == 0)
             continue;
         GString *to = (enabled & (1u << k)) ? on : off;
-        if (to->len > (json ? 1u : 0u))
+        if (to->len > 0)
             g_string_append_c(to, ',');
-        if (json)
-            sim_json_string(to, sim_random_kind_name((SimRandomKind)k));
-        else
-            g_string_append(to, sim_random_kind_name((SimRandomKind)k));
+        g_string_append(to, sim_random_kind_name((SimRandomKind)k));
     }
-}
-
-static void json_swarm(GString *j, const SimCliJob *job) {
-    if (!job->scenario->random.swarm)
-        return;
-    GString *on = g_string_new("["), *off = g_string_new("[");
-    swarm_lists(job, true, on, off);
-    g_string_append_printf(j, ",\"swarm\":{\"on\":%s],\"off\":%s]}", on->str, off->str);
-    g_string_free(on, TRUE);
-    g_string_free(off, TRUE);
 }
 
 static void human_swarm(GString *h, const SimCliJob *job) {
     if (!job->scenario->random.swarm)
         return;
     GString *on = g_string_new(NULL), *off = g_string_new(NULL);
-    swarm_lists(job, false, on, off);
+    swarm_lists(job, on, off);
     g_string_append_printf(h, "  swarm: on %s; off %s\n", on->len ? on->str : "(none)",
                            off->len ? off->str : "(none)");
     g_string_free(on, TRUE);
@@ -269,35 +235,6 @@ static const char *leader_name(const SimCliJob *job, uint32_t pid, char *buf, si
     (void)job;
     g_snprintf(buf, len, "jobmanager-%u", pid + 1);
     return buf;
-}
-
-/* "faults":[{...planned/fired/effective...}],"leader_changes":N,"leaders":[...] */
-static void json_coverage(GString *j, const SimCliJob *job, const SimCoverageReport *c) {
-    g_string_append_printf(j, ",\"faults_effective\":%u,\"faults\":[", c->effective);
-    for (uint32_t i = 0; i < c->n_faults; i++) {
-        const SimFaultReport *f = &c->faults[i];
-        g_string_append(j, i ? ",{\"name\":" : "{\"name\":");
-        sim_json_string(j, f->name);
-        g_string_append(j, ",\"text\":");
-        sim_json_string(j, f->text);
-        g_string_append_printf(j, ",\"number\":%u,\"random\":%s,\"planned\":true,"
-                               "\"fired\":%s,\"fired_ns\":%" PRIu64 ",\"effective\":%s,"
-                               "\"why\":",
-                               f->number, f->random ? "true" : "false",
-                               f->fired ? "true" : "false", f->fired_ns,
-                               f->effective ? "true" : "false");
-        sim_json_string(j, f->why != NULL ? f->why : "");
-        g_string_append_c(j, '}');
-    }
-    g_string_append_printf(j, "],\"leader_changes\":%u,\"leaders\":[", c->leader_changes);
-    for (uint32_t i = 0; i < c->n_leaders; i++) {
-        char buf[32];
-        g_string_append_printf(j, "%s{\"time_ns\":%" PRIu64 ",\"process\":", i ? "," : "",
-                               c->leaders[i].time_ns);
-        sim_json_string(j, leader_name(job, c->leaders[i].process, buf, sizeof buf));
-        g_string_append_c(j, '}');
-    }
-    g_string_append_c(j, ']');
 }
 
 static void human_coverage(GString *h, const SimCliJob *job, const SimCoverageReport *c) {
@@ -321,64 +258,6 @@ static void human_coverage(GString *h, const SimCliJob *job, const SimCoverageRe
                                (double)c->leaders[i].time_ns / 1e9);
     }
     g_string_append(h, c->n_leaders > 0 ? ")\n" : "\n");
-}
-
-static char *render_json(const SimCliJob *job, const SimRunResult *r, const char *verdict,
-                         const char *capsule, const char *replay) {
-    GString *j = g_string_new("{\"scenario\":");
-    sim_json_string(j, job->scenario->name);
-    g_string_append(j, ",\"file\":");
-    sim_json_string(j, job->file);
-    g_string_append_printf(j, ",\"seed\":%" PRIu64 ",\"bugs\":", job->seed);
-    json_list(j, job->bug_names);
-    g_string_append(j, ",\"set\":");
-    json_list(j, job->sets);
-    g_string_append(j, ",\"verdict\":");
-    sim_json_string(j, verdict);
-    g_string_append_c(j, ',');
-    json_violations(j, r->violations);
-    g_string_append_printf(j, ",\"trace_hash\":\"%016" PRIx64 "\"", r->trace_hash);
-    g_string_append_printf(j, ",\"sim_time_ns\":%" PRIu64 ",\"steps\":%" PRIu64, r->sim_time_ns,
-                           r->steps);
-    g_string_append(j, ",\"end\":");
-    sim_json_string(j, r->end_reason);
-    const SimOracleStats *o = &r->oracle;
-    g_string_append_printf(j, ",\"records_total\":%" PRIu64 ",\"records_committed\":%" PRIu64
-                           ",\"records_lost\":%" PRIu64 ",\"records_duplicated\":%" PRIu64
-                           ",\"checkpoints_completed\":%" PRIu64 ",\"failovers\":%" PRIu64
-                           ",\"faults_planned\":%u,\"faults_fired\":%u",
-                           o->records_total, o->records_committed, o->records_lost,
-                           o->records_duplicated, o->checkpoints_completed, r->failovers,
-                           r->faults_planned, r->faults_fired);
-    json_coverage(j, job, &r->coverage);
-    g_string_append(j, ",\"expected_violations\":[");
-    for (guint i = 0; r->expected != NULL && i < r->expected->len; i++) {
-        const SimViolation *v = g_ptr_array_index(r->expected, i);
-        g_string_append(j, i > 0 ? ",{\"invariant\":" : "{\"invariant\":");
-        sim_json_string(j, v->invariant);
-        g_string_append(j, ",\"message\":");
-        sim_json_string(j, v->message);
-        g_string_append_c(j, '}');
-    }
-    g_string_append(j, "]");
-    g_string_append(j, ",\"facts\":[");
-    for (guint i = 0; r->facts != NULL && i < r->facts->len; i++) {
-        if (i > 0)
-            g_string_append_c(j, ',');
-        sim_json_string(j, g_ptr_array_index(r->facts, i));
-    }
-    g_string_append_c(j, ']');
-    json_swarm(j, job);
-    if (capsule != NULL) {
-        g_string_append(j, ",\"capsule\":");
-        sim_json_string(j, capsule);
-    }
-    if (replay != NULL) {
-        g_string_append(j, ",\"replay\":");
-        sim_json_string(j, replay);
-    }
-    g_string_append_c(j, '}');
-    return g_string_free(j, FALSE);
 }
 
 static char *render_human(const SimCliJob *job, const SimRunResult *r, const char *capsule,
@@ -426,15 +305,8 @@ static void config_error_outcome(const SimCliJob *job, const GError *e, SimCliOu
     out->status = SIM_EXIT_BAD_INPUT;
     out->human = g_strdup_printf("%s seed %" PRIu64 ": bad input: %s\n", job->scenario->name,
                                  job->seed, e->message);
-    GString *j = g_string_new("{\"scenario\":");
-    sim_json_string(j, job->scenario->name);
-    g_string_append(j, ",\"file\":");
-    sim_json_string(j, job->file);
-    g_string_append_printf(j, ",\"seed\":%" PRIu64 ",\"verdict\":\"error\",\"error\":",
-                           job->seed);
-    sim_json_string(j, e->message);
-    g_string_append(j, ",\"violations\":[]}");
-    out->json = g_string_free(j, FALSE);
+    out->json = sim_cli_error_json(job, e->message);
+    out->message = g_strdup(e->message);
     out->invariants = g_strdup("");
 }
 
@@ -457,6 +329,9 @@ void sim_cli_execute(const SimCliJob *job, SimCliOutcome *out) {
         return;
     }
     out->invariants = invariant_list(r.violations);
+    out->message = r.violations != NULL && r.violations->len > 0
+                       ? sim_violation_to_string(g_ptr_array_index(r.violations, 0))
+                       : g_strdup("");
     out->trace_hash = r.trace_hash;
     out->status = r.held ? SIM_EXIT_OK : SIM_EXIT_VIOLATION;
     char *capsule = NULL, *replay = NULL;
@@ -470,7 +345,7 @@ void sim_cli_execute(const SimCliJob *job, SimCliOutcome *out) {
             }
         }
     }
-    out->json = render_json(job, &r, r.held ? "pass" : "violation", capsule, replay);
+    out->json = sim_cli_run_json(job, &r, r.held ? "pass" : "violation", capsule, replay);
     out->human = render_human(job, &r, capsule, replay);
     g_free(capsule);
     g_free(replay);
@@ -481,5 +356,6 @@ void sim_cli_outcome_clear(SimCliOutcome *out) {
     g_free(out->json);
     g_free(out->human);
     g_free(out->invariants);
+    g_free(out->message);
     memset(out, 0, sizeof *out);
 }

@@ -12,6 +12,9 @@
 #include "sim/harness/sim_run.h"
 #include "sim/harness/sim_scenario.h"
 
+/* `ckptsim replay`: the run's trace hash is not the capsule's. */
+#define SIM_CLI_EXIT_DIVERGED 3
+
 /* One run to execute. Everything is borrowed. */
 typedef struct SimCliJob {
     const char *file;              /* the scenario path as the user gave it */
@@ -33,6 +36,8 @@ typedef struct SimCliOutcome {
     char *json;        /* one line, no newline; owned */
     char *human;       /* one or more lines ending in '\n'; owned */
     char *invariants;  /* comma-separated violated invariants ("" when held); owned */
+    char *message;     /* the first violation (or the error) on one line, "" when held;
+                          owned (JUnit's failure message) */
     uint64_t trace_hash;
 } SimCliOutcome;
 
@@ -45,10 +50,13 @@ void sim_cli_outcome_clear(SimCliOutcome *out);
  * --faults L"), shell-quoted where needed. New string. */
 char *sim_cli_replay_command(const SimCliJob *job);
 
-/* Where the capsule of job goes: out_dir, else $TMPDIR/ckptsim-capsules. New string. */
+/* Where the capsule of job goes: out_dir, else $TMPDIR/ckptsim-capsules, named
+ * SCENARIO-HASH-seedN[-BUG...][-shrunk].capsule where HASH is 8 hex digits of SHA-256
+ * over the scenario text, --set options, bugs and kept faults (two scenario files of the
+ * same name, or one under different options, never share a capsule). New string. */
 char *sim_cli_capsule_path(const SimCliJob *job);
 
-/* Appends s as a JSON string (quoted, escaped) to out. */
+/* Appends s as a JSON string (quoted, escaped by json-glib's generator) to out. */
 void sim_json_string(GString *out, const char *s);
 
 /* Parses a seed: decimal, or 0x-prefixed hex. */

@@ -8,6 +8,7 @@
 #include "runtime/env/rt_bugs.h"
 #include "sim/harness/sim_capsule.h"
 #include "sim/harness/sim_cli.h"
+#include "sim/harness/sim_cli_json.h"
 #include "sim/sim_commands.h"
 
 /* ------------------------------------------------------------------ run */
@@ -68,9 +69,11 @@ static int run_with(const char *file, RunArgs *a) {
             status = SIM_EXIT_VIOLATION;
         sim_cli_outcome_clear(&o2);
     }
-    size_t len = strlen(out.json);
-    if (a->json && det != NULL && len > 0 && out.json[len - 1] == '}') {
-        printf("%.*s,\"determinism\":\"%s\"}\n", (int)(len - 1), out.json, det);
+    char *with_det = a->json && det != NULL ? sim_json_with_member(out.json, "determinism", det)
+                                            : NULL;
+    if (with_det != NULL) {
+        printf("%s\n", with_det);
+        g_free(with_det);
     } else {
         sim_cli_outcome_print(&out, a->json);
         if (!a->json && det != NULL)
@@ -158,6 +161,41 @@ static bool capsule_job(const char *path, SimCapsule **c, SimScenario **s, SimCl
     return true;
 }
 
+/* The replay's verdict: "held" (0), "reproduced" (1) or "diverged" (3: the trace hash
+ * is not the capsule's, whatever the verdict). */
+static int replay_status(const SimCapsule *c, const SimCliOutcome *out, const char **word) {
+    if (out->status == SIM_EXIT_BAD_INPUT) {
+        *word = "error";
+        return SIM_EXIT_BAD_INPUT;
+    }
+    if (c->trace_hash != 0 && out->trace_hash != c->trace_hash) {
+        *word = "diverged";
+        return SIM_CLI_EXIT_DIVERGED;
+    }
+    *word = out->status == SIM_EXIT_VIOLATION ? "reproduced" : "held";
+    return out->status;
+}
+
+static void replay_print(const SimCapsule *c, const SimCliOutcome *out, bool json,
+                         const char *word) {
+    if (json) {
+        char *text = sim_json_with_member(out->json, "replay_result", word);
+        printf("%s\n", text != NULL ? text : out->json);
+        g_free(text);
+    } else {
+        sim_cli_outcome_print(out, false);
+    }
+    if (strcmp(word, "diverged") == 0)
+        fprintf(json ? stderr : stdout,
+                "replay DIVERGED: the capsule's trace hash is %016" PRIx64 " (%s), this "
+                "run's is %016" PRIx64 " (%s)\n",
+                c->trace_hash, c->build ? c->build : "unknown build", out->trace_hash,
+                sim_capsule_build());
+    else if (!json && strcmp(word, "error") != 0)
+        printf("replay: %s; trace hash %016" PRIx64 " matches the capsule\n", word,
+               out->trace_hash);
+}
+
 static int replay_with(const char *path, bool json) {
     SimCapsule *c = NULL;
     SimScenario *s = NULL;
@@ -166,19 +204,9 @@ static int replay_with(const char *path, bool json) {
     if (capsule_job(path, &c, &s, &job)) {
         SimCliOutcome out;
         sim_cli_execute(&job, &out);
-        status = out.status;
-        bool same = c->trace_hash == 0 || out.trace_hash == c->trace_hash;
-        sim_cli_outcome_print(&out, json);
-        if (!same) {
-            fprintf(json ? stderr : stdout,
-                    "replay DIVERGED: the capsule's trace hash is %016" PRIx64 " (%s), this "
-                    "run's is %016" PRIx64 " (%s)\n",
-                    c->trace_hash, c->build ? c->build : "unknown build", out.trace_hash,
-                    sim_capsule_build());
-            status = SIM_EXIT_VIOLATION;
-        } else if (!json) {
-            printf("replay: trace hash %016" PRIx64 " matches the capsule\n", out.trace_hash);
-        }
+        const char *word = NULL;
+        status = replay_status(c, &out, &word);
+        replay_print(c, &out, json, word);
         sim_cli_outcome_clear(&out);
     }
     sim_scenario_free(s);
@@ -197,10 +225,17 @@ int sim_cmd_replay(int argc, char **argv) {
     g_option_context_set_description(
         ctx, "Re-runs the scenario, seed, options and bugs stored in a capsule (written on\n"
              "every violation) and checks that the trace hash matches the recorded one.\n"
-             "Exit status: 1 when the violation reproduces or the run diverged, 0 when the\n"
-             "run held with the same trace, 2 on a bad capsule.\n\n"
+             "Exit status:\n"
+             "  0  held: the run held, with the capsule's trace hash\n"
+             "  1  reproduced: the violation happened again, with the capsule's trace hash\n"
+             "  2  bad input: an unreadable, oversized or malformed capsule (a bad seed is\n"
+             "     named with its file:line), or a scenario the runtime refuses\n"
+             "  3  diverged: the trace hash differs from the capsule's (another build, or an\n"
+             "     edited capsule): the run is not the recorded one\n"
+             "With --json the object has a member replay_result: held, reproduced or diverged.\n\n"
              "Example:\n"
-             "  ckptsim replay /tmp/ckptsim-capsules/linear-seed7-skip-source-rewind.capsule\n");
+             "  ckptsim replay /tmp/ckptsim-capsules/"
+             "crash-mid-alignment-f2731cef-seed2-skip-source-rewind.capsule\n");
     int status = SIM_EXIT_BAD_INPUT;
     if (sim_cli_parse_options(ctx, "replay", &argc, &argv)) {
         if (argc != 2)
@@ -237,14 +272,15 @@ int sim_cmd_bugs(int argc, char **argv) {
         printf("%-28s %-16s %s\n", "BUG", "CAUGHT BY", "DESCRIPTION");
     for (const RtBugInfo *b = rt_bugs_table(); b->name != NULL; b++) {
         if (json) {
-            GString *j = g_string_new("{\"bug\":");
-            sim_json_string(j, b->name);
-            g_string_append(j, ",\"invariant\":");
-            sim_json_string(j, b->invariant);
-            g_string_append(j, ",\"description\":");
-            sim_json_string(j, b->description);
-            printf("%s}\n", j->str);
-            g_string_free(j, TRUE);
+            JsonBuilder *j = json_builder_new();
+            json_builder_begin_object(j);
+            sim_json_add_string(j, "bug", b->name);
+            sim_json_add_string(j, "invariant", b->invariant);
+            sim_json_add_string(j, "description", b->description);
+            json_builder_end_object(j);
+            char *text = sim_json_finish(j);
+            printf("%s\n", text);
+            g_free(text);
         } else {
             printf("%-28s %-16s %s\n", b->name, b->invariant, b->description);
         }

@@ -166,7 +166,8 @@ int sim_cmd_shrink(int argc, char **argv) {
              "that still violates the same invariant, prints it with a replay command, and\n"
              "writes a new capsule. Exit status 1 when the shrunk run still fails.\n\n"
              "Example:\n"
-             "  ckptsim shrink /tmp/ckptsim-capsules/random-crashes-seed12.capsule\n");
+             "  ckptsim shrink /tmp/ckptsim-capsules/"
+             "random-faults-97b1580b-seed3-skip-source-rewind.capsule\n");
     GError *e = NULL;
     int status = SIM_EXIT_BAD_INPUT;
     if (!g_option_context_parse(ctx, &argc, &argv, &e)) {
