@@ -38,6 +38,7 @@
 #include "runtime/dataflow/rt_job_graph.h"
 #include "runtime/env/rt_config.h"
 #include "runtime/env/rt_observe.h"
+#include "sim/faults/sim_fault_plan.h"
 #include "sim/harness/sim_oracle.h"
 
 #define SIM_METRICS_MAX_BINS 4096u
@@ -47,6 +48,9 @@
 #define SIM_METRICS_MAX_ALIGNMENTS 200000u
 #define SIM_METRICS_MAX_SPANS 500000u
 #define SIM_METRICS_MAX_MARKERS 100000u
+/* Committed records whose latency is kept for exact percentiles (16 bytes each); past
+ * it the percentiles come from the histograms (bucket midpoints, within 6.25%). */
+#define SIM_METRICS_MAX_SAMPLES 2000000u
 
 #define SIM_METRICS_ERROR (sim_metrics_error_quark())
 GQuark sim_metrics_error_quark(void);
@@ -66,6 +70,12 @@ void sim_metrics_event(SimMetrics *m, const RtEvent *ev);
 RtObserver *sim_metrics_observer(SimMetrics *m);
 /* A fault the world does not report as an event (a marker and a trace instant). */
 void sim_metrics_note_fault(SimMetrics *m, uint64_t time_ns, const char *description);
+/* A fault of the plan fired at time_ns with its action resolved to process target
+ * (UINT32_MAX: none): recorded as an interval of its kind (faults.csv) that lasts the
+ * action's duration. Crashes need no call: their interval runs from the world's crash
+ * event to the restart of that process. */
+void sim_metrics_note_fault_action(SimMetrics *m, uint64_t time_ns, const char *name,
+                                   const SimFaultAction *action, uint32_t target);
 /* Names process pid in the trace ("jobmanager-0", "worker-2"). */
 void sim_metrics_name_process(SimMetrics *m, uint32_t pid, const char *name);
 
