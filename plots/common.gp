@@ -28,8 +28,11 @@ mark(kind, want, top) = (kind eq want) ? top : NaN
 is(kind, want) = (kind eq want)
 
 # The run's time span, for the minimum width of instant faults (0.4% of the axis).
-stats datadir.'/throughput.csv' using 1 nooutput
-tmax = STATS_max > 0 ? STATS_max : 1
+tmax = 1
+if (exists("datadir")) {
+    stats datadir.'/throughput.csv' using 1 nooutput
+    tmax = STATS_max > 0 ? STATS_max : 1
+}
 halfw(a, b) = (b - a) / 2 > tmax * 0.002 ? (b - a) / 2 : tmax * 0.002
 
 # EVENTS (a macro appended to a plot command, with 'top' the y maximum):

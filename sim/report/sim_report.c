@@ -506,7 +506,8 @@ bool sim_report_generate(const char *dir, const SimReportOptions *opt, GError **
                     ctx.out_dir, g_strerror(errno));
         ok = false;
     }
-    choose_plotted(runs);
+    if (ok)
+        choose_plotted(runs);
     for (guint i = 0; ok && i < runs->len; i++)
         if (((SimReportRun *)g_ptr_array_index(runs, i))->plotted)
             ok = plot_run(&ctx, g_ptr_array_index(runs, i), error);
