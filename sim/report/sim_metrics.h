@@ -3,9 +3,14 @@
  * A SimMetrics is an RtObserver: the harness feeds it every event of a run, in order.
  * It keeps, in simulated time:
  *  - throughput: records emitted by sources and committed by sinks per time bin;
- *  - end-to-end latency (RT_EV_SINK_COMMIT_RECORD c = latency_ns) per bin, as a
- *    log-linear histogram per bin (8 sub-buckets per power of two: at most 12.5%
- *    relative error), so memory does not grow with the record count;
+ *  - end-to-end latency (RT_EV_SINK_COMMIT_RECORD c = latency_ns): every sample up to
+ *    SIM_METRICS_MAX_SAMPLES (exact nearest-rank percentiles), and a log-linear histogram
+ *    per bin (8 sub-buckets per power of two: midpoints within 6.25%) used past it;
+ *  - per subtask and checkpoint: start delay, alignment, sync, async, state and channel
+ *    state sizes; barriers and acks (trace arrows); running attempts;
+ *  - faults as intervals (crash -> restart, partition, spike, pause, ZooKeeper faults,
+ *    notification faults) and markers for failovers, restores, leader changes and
+ *    ZooKeeper session changes;
  *  - checkpoints: trigger, end, status, duration, size (summed state handle sizes, read
  *    from the metadata when a files view is given), acks, alignment max/mean;
  *  - alignments (per subtask), recoveries (failover -> job running), markers (faults,
@@ -17,16 +22,18 @@
  * time, no pointers, fixed number formats):
  *   summary.csv      key,value (scenario, seed, verdict, totals, percentiles...)
  *   violations.txt   one violation per line (empty when the run held)
- *   throughput.csv   time_s,emitted,committed,emitted_per_s,committed_per_s
- *   latency.csv      time_s,count,p50_ms,p90_ms,p99_ms,max_ms   (bins with commits)
- *   checkpoints.csv  id,trigger_s,end_s,status,duration_ms,size_bytes,acks,
- *                    align_max_ms,align_mean_ms
- *   alignments.csv   id,op,subtask,end_s,duration_ms
+ *   throughput.csv   time_s,emitted,committed,emitted_per_s,committed_per_s,
+ *                    emitted_total,committed_total,committed_smooth_per_s (the committed
+ *                    rate averaged over one checkpoint interval)
+ *   latency.csv      time_s,count,p50_ms,p90_ms,p99_ms,max_ms   (bins with commits; a
+ *                    blank line where nothing was committed for over twice the usual gap)
+ *   latency_cdf.csv  latency_ms,fraction (at most 1000 points)
+ *   checkpoints.csv, checkpoint_subtasks.csv, alignments.csv, faults.csv: see
+ *                    sim_metrics_write_ckpt.c
  *   recovery.csv     failover_s,running_s,recovery_ms,attempt,restored_checkpoint
- *   markers.csv      time_s,kind,label      (kind: fault|failover|complete|abort|finished)
- *   trace.json       Chrome/Perfetto trace: checkpoints, alignments, snapshots and
- *                    recoveries as spans, faults and completions as instants, one track
- *                    per process / subtask.
+ *   markers.csv      time_s,kind,label      (kind: fault|restart|failover|complete|abort|
+ *                    finished|restore|leader|zk)
+ *   trace.json       Chrome/Perfetto trace, see sim_metrics_trace.c.
  */
 #ifndef SIM_METRICS_H
 #define SIM_METRICS_H
