@@ -236,6 +236,11 @@ static void apply_fault(SimRun *run, uint32_t index) {
     g_free(detail);
     if (!nobody)
         apply_action(run, a, &x);
+    if (!nobody && run->metrics != NULL) /* its interval, for the plots' shading */
+        sim_metrics_note_fault_action(run->metrics, x.now_ns, fs->fault->name, a,
+                                      targets_process(a->kind) || a->kind == SIM_FAULT_SPIKE
+                                          ? x.target
+                                          : UINT32_MAX);
     sim_coverage_fault_applied(run->cov, index, &x);
 }
 

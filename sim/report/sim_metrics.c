@@ -112,6 +112,10 @@ static void marker_clear(void *p) {
     g_free(((SimMarker *)p)->label);
 }
 
+static void ckpt_clear(void *p) {
+    g_free(((SimCkptRow *)p)->reason);
+}
+
 static void metrics_observer_event(RtObserver *self, const RtEvent *ev) {
     sim_metrics_event((SimMetrics *)self, ev);
 }
@@ -130,6 +134,7 @@ SimMetrics *sim_metrics_new(const RtJobGraph *graph, const SimOracleFiles *files
     m->bins = g_array_new(FALSE, TRUE, sizeof(SimBin));
     g_array_set_clear_func(m->bins, bin_clear);
     m->ckpts = g_array_new(FALSE, TRUE, sizeof(SimCkptRow));
+    g_array_set_clear_func(m->ckpts, ckpt_clear);
     m->ckpt_index = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     m->aligns = g_array_new(FALSE, TRUE, sizeof(SimAlignRow));
     m->recoveries = g_array_new(FALSE, TRUE, sizeof(SimRecoveryRow));
@@ -139,6 +144,7 @@ SimMetrics *sim_metrics_new(const RtJobGraph *graph, const SimOracleFiles *files
     m->open_spans = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     m->process_names = g_tree_new_full((GCompareDataFunc)sim_metrics_cmp_u32, NULL, g_free,
                                        g_free);
+    sim_metrics_detail_init(m);
     return m;
 }
 
@@ -154,6 +160,7 @@ void sim_metrics_free(SimMetrics *m) {
     g_array_unref(m->spans);
     g_hash_table_unref(m->open_spans);
     g_tree_unref(m->process_names);
+    sim_metrics_detail_free(m);
     g_free(m);
 }
 
@@ -163,6 +170,11 @@ RtObserver *sim_metrics_observer(SimMetrics *m) {
 
 int sim_metrics_cmp_u32(const void *a, const void *b, void *unused) {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int sim_metrics_cmp_uint(const void *a, const void *b) {
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
     return x < y ? -1 : x > y;
 }
 
@@ -269,6 +281,8 @@ static void on_ckpt_event(SimMetrics *m, const RtEvent *ev) {
         char *label = g_strdup_printf("checkpoint %" PRIu64 " aborted: %s", ev->checkpoint_id,
                                       ev->detail != NULL ? ev->detail : "");
         add_marker(m, ev->time_ns, SIM_MARK_ABORT, label);
+        g_free(r->reason);
+        r->reason = g_strdup(ev->detail != NULL ? ev->detail : "");
         g_free(label);
         break;
     }
@@ -375,11 +389,11 @@ static void on_record(SimMetrics *m, const RtEvent *ev) {
 }
 
 static void on_world(SimMetrics *m, const RtEvent *ev) {
-    char *label;
+    char *label, *who = sim_metrics_process_name(m, ev->process);
     if (ev->kind == RT_EV_WORLD_CRASH)
-        label = g_strdup_printf("crash process %u", ev->process);
+        label = g_strdup_printf("crash %s", who);
     else if (ev->kind == RT_EV_WORLD_RESTART)
-        label = g_strdup_printf("restart process %u", ev->process);
+        label = g_strdup_printf("restart %s", who);
     else
         label = g_strdup(ev->detail != NULL ? ev->detail : "fault");
     if (ev->kind == RT_EV_WORLD_RESTART) {
@@ -392,12 +406,14 @@ static void on_world(SimMetrics *m, const RtEvent *ev) {
                  ev->kind == RT_EV_WORLD_RESTART ? SIM_SPAN_RESTART : SIM_SPAN_FAULT, 0};
     add_span(m, &s);
     g_free(label);
+    g_free(who);
 }
 
 void sim_metrics_event(SimMetrics *m, const RtEvent *ev) {
     assert(m != NULL && ev != NULL);
     if (ev->time_ns > m->last_ns)
         m->last_ns = ev->time_ns;
+    sim_metrics_detail_event(m, ev);
     switch (ev->kind) {
     case RT_EV_RECORD_EMIT:
     case RT_EV_SINK_COMMIT_RECORD: on_record(m, ev); break;
@@ -428,8 +444,16 @@ void sim_metrics_get_summary(const SimMetrics *m, SimMetricsSummary *out) {
     memset(out, 0, sizeof *out);
     out->records_emitted = m->emitted;
     out->records_committed = m->committed;
-    out->latency_p50_ns = sim_hist_quantile(m->hist, m->lat_count, m->lat_max, 0.50);
-    out->latency_p99_ns = sim_hist_quantile(m->hist, m->lat_count, m->lat_max, 0.99);
+    if (m->lat_exact) {
+        GArray *v = sim_metrics_sorted_samples(m, UINT64_MAX);
+        const SimLatSample *d = &g_array_index(v, SimLatSample, 0);
+        out->latency_p50_ns = sim_metrics_rank_quantile(d, v->len, 0.50);
+        out->latency_p99_ns = sim_metrics_rank_quantile(d, v->len, 0.99);
+        g_array_unref(v);
+    } else {
+        out->latency_p50_ns = sim_hist_quantile(m->hist, m->lat_count, m->lat_max, 0.50);
+        out->latency_p99_ns = sim_hist_quantile(m->hist, m->lat_count, m->lat_max, 0.99);
+    }
     out->latency_max_ns = m->lat_max;
     uint64_t dsum = 0;
     for (guint i = 0; i < m->ckpts->len; i++) {

@@ -3,9 +3,14 @@
  * A SimMetrics is an RtObserver: the harness feeds it every event of a run, in order.
  * It keeps, in simulated time:
  *  - throughput: records emitted by sources and committed by sinks per time bin;
- *  - end-to-end latency (RT_EV_SINK_COMMIT_RECORD c = latency_ns) per bin, as a
- *    log-linear histogram per bin (8 sub-buckets per power of two: at most 12.5%
- *    relative error), so memory does not grow with the record count;
+ *  - end-to-end latency (RT_EV_SINK_COMMIT_RECORD c = latency_ns): every sample up to
+ *    SIM_METRICS_MAX_SAMPLES (exact nearest-rank percentiles), and a log-linear histogram
+ *    per bin (8 sub-buckets per power of two: midpoints within 6.25%) used past it;
+ *  - per subtask and checkpoint: start delay, alignment, sync, async, state and channel
+ *    state sizes; barriers and acks (trace arrows); running attempts;
+ *  - faults as intervals (crash -> restart, partition, spike, pause, ZooKeeper faults,
+ *    notification faults) and markers for failovers, restores, leader changes and
+ *    ZooKeeper session changes;
  *  - checkpoints: trigger, end, status, duration, size (summed state handle sizes, read
  *    from the metadata when a files view is given), acks, alignment max/mean;
  *  - alignments (per subtask), recoveries (failover -> job running), markers (faults,
@@ -17,16 +22,18 @@
  * time, no pointers, fixed number formats):
  *   summary.csv      key,value (scenario, seed, verdict, totals, percentiles...)
  *   violations.txt   one violation per line (empty when the run held)
- *   throughput.csv   time_s,emitted,committed,emitted_per_s,committed_per_s
- *   latency.csv      time_s,count,p50_ms,p90_ms,p99_ms,max_ms   (bins with commits)
- *   checkpoints.csv  id,trigger_s,end_s,status,duration_ms,size_bytes,acks,
- *                    align_max_ms,align_mean_ms
- *   alignments.csv   id,op,subtask,end_s,duration_ms
+ *   throughput.csv   time_s,emitted,committed,emitted_per_s,committed_per_s,
+ *                    emitted_total,committed_total,committed_smooth_per_s (the committed
+ *                    rate averaged over one checkpoint interval)
+ *   latency.csv      time_s,count,p50_ms,p90_ms,p99_ms,max_ms   (bins with commits; a
+ *                    blank line where nothing was committed for over twice the usual gap)
+ *   latency_cdf.csv  latency_ms,fraction (at most 1000 points)
+ *   checkpoints.csv, checkpoint_subtasks.csv, alignments.csv, faults.csv: see
+ *                    sim_metrics_write_ckpt.c
  *   recovery.csv     failover_s,running_s,recovery_ms,attempt,restored_checkpoint
- *   markers.csv      time_s,kind,label      (kind: fault|failover|complete|abort|finished)
- *   trace.json       Chrome/Perfetto trace: checkpoints, alignments, snapshots and
- *                    recoveries as spans, faults and completions as instants, one track
- *                    per process / subtask.
+ *   markers.csv      time_s,kind,label      (kind: fault|restart|failover|complete|abort|
+ *                    finished|restore|leader|zk)
+ *   trace.json       Chrome/Perfetto trace, see sim_metrics_trace.c.
  */
 #ifndef SIM_METRICS_H
 #define SIM_METRICS_H
@@ -38,6 +45,7 @@
 #include "runtime/dataflow/rt_job_graph.h"
 #include "runtime/env/rt_config.h"
 #include "runtime/env/rt_observe.h"
+#include "sim/faults/sim_fault_plan.h"
 #include "sim/harness/sim_oracle.h"
 
 #define SIM_METRICS_MAX_BINS 4096u
@@ -47,6 +55,9 @@
 #define SIM_METRICS_MAX_ALIGNMENTS 200000u
 #define SIM_METRICS_MAX_SPANS 500000u
 #define SIM_METRICS_MAX_MARKERS 100000u
+/* Committed records whose latency is kept for exact percentiles (16 bytes each); past
+ * it the percentiles come from the histograms (bucket midpoints, within 6.25%). */
+#define SIM_METRICS_MAX_SAMPLES 2000000u
 
 #define SIM_METRICS_ERROR (sim_metrics_error_quark())
 GQuark sim_metrics_error_quark(void);
@@ -66,6 +77,12 @@ void sim_metrics_event(SimMetrics *m, const RtEvent *ev);
 RtObserver *sim_metrics_observer(SimMetrics *m);
 /* A fault the world does not report as an event (a marker and a trace instant). */
 void sim_metrics_note_fault(SimMetrics *m, uint64_t time_ns, const char *description);
+/* A fault of the plan fired at time_ns with its action resolved to process target
+ * (UINT32_MAX: none): recorded as an interval of its kind (faults.csv) that lasts the
+ * action's duration. Crashes need no call: their interval runs from the world's crash
+ * event to the restart of that process. */
+void sim_metrics_note_fault_action(SimMetrics *m, uint64_t time_ns, const char *name,
+                                   const SimFaultAction *action, uint32_t target);
 /* Names process pid in the trace ("jobmanager-0", "worker-2"). */
 void sim_metrics_name_process(SimMetrics *m, uint32_t pid, const char *name);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "sim/harness/sim_capsule.h"
 #include "sim/report/sim_report_config.h"
 #include "sim/report/sim_report_index.h"
 #include "sim/sim_commands.h"
@@ -19,14 +20,47 @@ G_DEFINE_QUARK(sim-report-error-quark, sim_report_error)
 
 /* Bounds: run directories in one report, lines read from one CSV. */
 #define REPORT_MAX_RUNS 10000u
+#define REPORT_PLOT_ALL_UP_TO 40u       /* runs: up to this many, every run is plotted */
+#define REPORT_MAX_VIOLATION_PLOTS 20u  /* beyond: violating runs plotted at most */
 
 void sim_report_options_init(SimReportOptions *opt) {
     memset(opt, 0, sizeof *opt);
     opt->format = "svg";
 }
 
+static bool has_scripts(const char *dir) {
+    char *probe = g_build_filename(dir, "common.gp", NULL);
+    bool found = g_file_test(probe, G_FILE_TEST_IS_REGULAR);
+    g_free(probe);
+    return found;
+}
+
+/* Where the scripts are, first found: next to the binary (plots/), the install tree
+ * relative to the binary (../share/ckptsim/plots), the configured install directory,
+ * the source tree (a build directory). Computed once; the string lives until exit. */
 const char *sim_report_default_plots_dir(void) {
-    return CKPTSIM_PLOTS_DIR_DEFAULT;
+    static char *dir;
+    if (dir != NULL)
+        return dir;
+    char *exe = g_file_read_link("/proc/self/exe", NULL);
+    char *exe_dir = exe != NULL ? g_path_get_dirname(exe) : NULL;
+    char *candidates[4] = {
+        exe_dir != NULL ? g_build_filename(exe_dir, "plots", NULL) : NULL,
+        exe_dir != NULL ? g_build_filename(exe_dir, "..", "share", "ckptsim", "plots", NULL)
+                        : NULL,
+        g_strdup(CKPTSIM_PLOTS_INSTALL_DIR),
+        g_strdup(CKPTSIM_PLOTS_DIR_DEFAULT),
+    };
+    for (int i = 0; i < 4; i++) {
+        if (dir == NULL && candidates[i] != NULL && has_scripts(candidates[i]))
+            dir = g_steal_pointer(&candidates[i]);
+        g_free(candidates[i]);
+    }
+    if (dir == NULL)
+        dir = g_strdup(CKPTSIM_PLOTS_DIR_DEFAULT);
+    g_free(exe);
+    g_free(exe_dir);
+    return dir;
 }
 
 /* ------------------------------------------------------------------ runs */
@@ -39,6 +73,10 @@ static void run_free(void *p) {
     if (r->summary != NULL)
         g_hash_table_unref(r->summary);
     g_free(r->first_violation);
+    g_ptr_array_unref(r->violations);
+    g_free(r->capsule);
+    g_free(r->bugs);
+    g_free(r->replay);
     g_ptr_array_unref(r->plots);
     g_free(r);
 }
@@ -77,17 +115,61 @@ static GHashTable *read_summary(const char *dir, GError **error) {
     return kv;
 }
 
-static char *read_first_violation(const char *dir) {
+/* Every line of violations.txt (none when the file is missing or empty). */
+static GPtrArray *read_violations(const char *dir) {
+    GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
     char *path = g_build_filename(dir, "violations.txt", NULL);
     char *text = NULL;
-    char *first = NULL;
-    if (g_file_get_contents(path, &text, NULL, NULL) && text[0] != '\0') {
-        char *nl = strchr(text, '\n');
-        first = nl != NULL ? g_strndup(text, (size_t)(nl - text)) : g_strdup(text);
+    if (g_file_get_contents(path, &text, NULL, NULL)) {
+        char **lines = g_strsplit(text, "\n", -1);
+        for (char **l = lines; *l != NULL && v->len < REPORT_MAX_RUNS; l++)
+            if (**l != '\0')
+                g_ptr_array_add(v, g_strdup(*l));
+        g_strfreev(lines);
     }
     g_free(text);
     g_free(path);
-    return first;
+    return v;
+}
+
+/* The capsule a violating run left in its directory (`ckptsim run --out DIR` writes it
+ * there): its path, planted bugs and the command that reruns it. */
+static void read_capsule(SimReportRun *r) {
+    GDir *d = g_dir_open(r->dir, 0, NULL);
+    const char *n;
+    while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
+        if (!g_str_has_suffix(n, ".capsule"))
+            continue;
+        char *path = g_build_filename(r->dir, n, NULL);
+        if (r->capsule == NULL || strcmp(path, r->capsule) < 0) {
+            g_free(r->capsule);
+            r->capsule = path;
+        } else {
+            g_free(path);
+        }
+    }
+    if (d != NULL)
+        g_dir_close(d);
+    r->bugs = g_strdup("");
+    SimCapsule *c = r->capsule != NULL ? sim_capsule_read(r->capsule, NULL) : NULL;
+    if (c == NULL)
+        return;
+    g_free(r->bugs);
+    r->bugs = g_strjoinv(",", c->bugs != NULL ? c->bugs : (char *[]){NULL});
+    GString *cmd = g_string_new("ckptsim run ");
+    g_string_append(cmd, c->scenario_path);
+    g_string_append_printf(cmd, " --seed %" G_GUINT64_FORMAT, c->seed);
+    for (char **b = c->bugs; b != NULL && *b != NULL; b++)
+        g_string_append_printf(cmd, " --bug %s", *b);
+    for (char **kv = c->sets; kv != NULL && *kv != NULL; kv++)
+        g_string_append_printf(cmd, " --set '%s'", *kv);
+    if (c->has_faults) {
+        char *fl = sim_format_fault_list(c->faults, c->n_faults);
+        g_string_append_printf(cmd, " --faults %s", fl);
+        g_free(fl);
+    }
+    r->replay = g_string_free(cmd, FALSE);
+    sim_capsule_free(c);
 }
 
 static bool add_run(GPtrArray *runs, const char *dir, const char *rel, GError **error) {
@@ -103,7 +185,9 @@ static bool add_run(GPtrArray *runs, const char *dir, const char *rel, GError **
     g_strdelimit(r->prefix, "/\\ ", '_');
     r->plots = g_ptr_array_new_with_free_func(plot_free);
     r->summary = read_summary(dir, error);
-    r->first_violation = read_first_violation(dir);
+    r->violations = read_violations(dir);
+    r->first_violation = r->violations->len > 0 ? g_strdup(r->violations->pdata[0]) : NULL;
+    read_capsule(r);
     g_ptr_array_add(runs, r);
     return r->summary != NULL;
 }
@@ -257,7 +341,9 @@ typedef struct PlotSpec {
 static const PlotSpec plot_specs[] = {
     {"throughput.gp", "throughput.csv", "Throughput over simulated time"},
     {"latency.gp", "latency.csv", "End-to-end latency (p50, p99, max)"},
-    {"checkpoints.gp", "checkpoints.csv", "Checkpoint and alignment durations, sizes"},
+    {"latency_cdf.gp", "latency_cdf.csv", "Latency distribution (CDF)"},
+    {"checkpoints.gp", "checkpoints.csv",
+     "Checkpoint durations (start delay, alignment, sync, async), alignments, sizes"},
     {"recovery.gp", "recovery.csv", "Recovery time per failover"},
 };
 
@@ -279,6 +365,9 @@ static bool plot_run(const SimReportCtx *ctx, SimReportRun *r, GError **error) {
         gp_string(vars, "datadir", r->dir);
         gp_string(vars, "out", out);
         gp_string(vars, "title", title);
+        const char *note = g_hash_table_lookup(r->summary, "latency_percentiles");
+        gp_string(vars, "latnote",
+                  note != NULL ? note : "histogram bucket midpoints (within 6.25%)");
         ok = sim_report_gnuplot(ctx, ps->script, vars->str, error);
         g_string_free(vars, TRUE);
         g_free(out);
@@ -293,17 +382,45 @@ static const char *summary_get(const SimReportRun *r, const char *key) {
     return v != NULL ? v : "";
 }
 
+/* Which runs get plots: all of them in a small report; in a large one (a sweep over
+ * many seeds) the lowest seed of every scenario and mode, plus the first
+ * REPORT_MAX_VIOLATION_PLOTS runs with violations. The verdict table lists every run. */
+static void choose_plotted(GPtrArray *runs) {
+    GHashTable *best = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < runs->len; i++) {
+        SimReportRun *r = g_ptr_array_index(runs, i);
+        r->plotted = runs->len <= REPORT_PLOT_ALL_UP_TO;
+        char *k = g_strdup_printf("%s|%s", summary_get(r, "scenario"), summary_get(r, "mode"));
+        SimReportRun *b = g_hash_table_lookup(best, k);
+        if (b == NULL || g_ascii_strtoull(summary_get(r, "seed"), NULL, 10) <
+                             g_ascii_strtoull(summary_get(b, "seed"), NULL, 10))
+            g_hash_table_replace(best, g_strdup(k), r);
+        g_free(k);
+    }
+    unsigned bad = 0;
+    for (guint i = 0; i < runs->len; i++) {
+        SimReportRun *r = g_ptr_array_index(runs, i);
+        char *k = g_strdup_printf("%s|%s", summary_get(r, "scenario"), summary_get(r, "mode"));
+        if (g_hash_table_lookup(best, k) == r)
+            r->plotted = true;
+        if (r->violations->len > 0 && bad++ < REPORT_MAX_VIOLATION_PLOTS)
+            r->plotted = true;
+        g_free(k);
+    }
+    g_hash_table_unref(best);
+}
+
 /* Aligned vs unaligned: pairs of runs with the same scenario and seed. */
 static bool plot_comparisons(SimReportCtx *ctx, GPtrArray *runs, GError **error) {
     bool ok = true;
     for (guint i = 0; i < runs->len && ok; i++) {
         SimReportRun *a = g_ptr_array_index(runs, i);
-        if (strcmp(summary_get(a, "mode"), "aligned") != 0 ||
+        if (!a->plotted || strcmp(summary_get(a, "mode"), "aligned") != 0 ||
             data_rows(a->dir, "latency.csv") == 0)
             continue;
         for (guint j = 0; j < runs->len && ok; j++) {
             SimReportRun *b = g_ptr_array_index(runs, j);
-            if (strcmp(summary_get(b, "mode"), "unaligned") != 0 ||
+            if (!b->plotted || strcmp(summary_get(b, "mode"), "unaligned") != 0 ||
                 strcmp(summary_get(a, "scenario"), summary_get(b, "scenario")) != 0 ||
                 strcmp(summary_get(a, "seed"), summary_get(b, "seed")) != 0 ||
                 data_rows(b->dir, "latency.csv") == 0)
@@ -352,10 +469,8 @@ static bool resolve_tools(SimReportCtx *ctx, const SimReportOptions *opt, GError
     const char *env = g_getenv("CKPTSIM_PLOTS_DIR");
     ctx->plots_dir = opt->plots_dir != NULL ? opt->plots_dir
                      : env != NULL && env[0] != '\0' ? env
-                                                     : CKPTSIM_PLOTS_DIR_DEFAULT;
-    char *probe = g_build_filename(ctx->plots_dir, "common.gp", NULL);
-    bool found = g_file_test(probe, G_FILE_TEST_IS_REGULAR);
-    g_free(probe);
+                                                     : sim_report_default_plots_dir();
+    bool found = has_scripts(ctx->plots_dir);
     if (!found)
         g_set_error(error, SIM_REPORT_ERROR, SIM_REPORT_ERROR_IO,
                     "gnuplot scripts not found in %s (set CKPTSIM_PLOTS_DIR to ckptsim's "
@@ -391,8 +506,11 @@ bool sim_report_generate(const char *dir, const SimReportOptions *opt, GError **
                     ctx.out_dir, g_strerror(errno));
         ok = false;
     }
+    if (ok)
+        choose_plotted(runs);
     for (guint i = 0; ok && i < runs->len; i++)
-        ok = plot_run(&ctx, g_ptr_array_index(runs, i), error);
+        if (((SimReportRun *)g_ptr_array_index(runs, i))->plotted)
+            ok = plot_run(&ctx, g_ptr_array_index(runs, i), error);
     if (ok && runs->len > 1)
         ok = plot_comparisons(&ctx, runs, error);
     if (ok)
@@ -422,8 +540,10 @@ static void report_usage(FILE *out) {
             "  --format FMT   svg (default) or png\n"
             "\n"
             "gnuplot must be on PATH; scripts come from $CKPTSIM_PLOTS_DIR or %s.\n"
+            "Every run is in the verdict table; with more than %u runs, plots are made for\n"
+            "the lowest seed of each scenario and mode and the first %u violating runs.\n"
             "Exit status: 0 report written, 1 gnuplot failed, 2 bad input or no gnuplot.\n",
-            CKPTSIM_PLOTS_DIR_DEFAULT);
+            sim_report_default_plots_dir(), REPORT_PLOT_ALL_UP_TO, REPORT_MAX_VIOLATION_PLOTS);
 }
 
 int sim_cmd_report(int argc, char **argv) {

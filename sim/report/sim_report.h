@@ -5,18 +5,21 @@
  * violations.txt), or a directory whose sub-directories (one or two levels down) are
  * run directories, e.g. one per scenario and seed.
  *
- * Output, next to the index file (default DIR/report.html; a name ending in ".md" gives
- * Markdown): per run, plots made by gnuplot with the scripts in plots/ -
- * throughput and latency over simulated time with checkpoints, faults and failovers
- * marked; checkpoint durations, alignment durations and sizes per checkpoint; recovery
- * times - and, with several runs, a verdict table and, when runs of the same scenario
- * and seed exist with aligned and unaligned checkpoints (summary.csv "mode"), an
- * aligned vs unaligned comparison plot. Plots whose data is empty are left out (the
- * index says so). Everything is deterministic: no timestamps, sorted run order.
+ * Output, next to the index file (default DIR/report.html, self-contained: inline CSS
+ * and JavaScript; a name ending in ".md" gives Markdown): a verdict table of every run
+ * (filters by scenario, verdict and invariant; under a violating run every violation,
+ * the planted bug, its capsule and the replay / shrink / run commands); per plotted run
+ * (every run up to 40, else the lowest seed of each scenario and mode and the first 20
+ * violating runs) plots made by gnuplot with the scripts in plots/ - throughput and
+ * latency over simulated time with faults shaded by kind and failovers, restores and
+ * leader changes marked; the latency CDF; checkpoint durations split into Flink's phases,
+ * alignments and sizes; recovery times - and its checkpoint statistics table; when runs
+ * of the same scenario and seed exist with aligned and unaligned checkpoints
+ * (summary.csv "mode"), an aligned vs unaligned comparison plot. Plots whose data is
+ * empty are left out (the index says so). Deterministic: no timestamps, sorted runs.
  *
  * gnuplot is a run-time tool: it is looked up on PATH when the report runs. The
- * scripts are found in $CKPTSIM_PLOTS_DIR, else in the source tree's plots/ (its path
- * is baked in at build time).
+ * scripts are found in $CKPTSIM_PLOTS_DIR, else sim_report_default_plots_dir().
  */
 #ifndef SIM_REPORT_H
 #define SIM_REPORT_H
@@ -42,7 +45,9 @@ typedef struct SimReportOptions {
 
 void sim_report_options_init(SimReportOptions *opt);
 
-/* The directory of the gnuplot scripts that a report uses by default (borrowed). */
+/* The directory of the gnuplot scripts that a report uses by default (borrowed): the
+ * first of BINDIR/plots, BINDIR/../share/ckptsim/plots, the configured install directory
+ * (datadir/ckptsim/plots) and the source tree's plots/ that holds common.gp. */
 const char *sim_report_default_plots_dir(void);
 
 /* Writes the report of the run(s) in dir. false + a SIM_REPORT_ERROR on failure. */

@@ -44,17 +44,13 @@ static bool run_held(const SimReportRun *r) {
     return strcmp(cell(r, "verdict"), "ok") == 0;
 }
 
-static void put_html(FILE *f, const char *s) {
-    for (const char *p = s; *p != '\0'; p++) {
-        switch (*p) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*p, f);
-        }
-    }
+void sim_report_put_html(FILE *f, const char *s) {
+    char *e = g_markup_escape_text(s, -1);
+    fputs(e, f);
+    g_free(e);
 }
+
+#define put_html sim_report_put_html
 
 static void put_md(FILE *f, const char *s) {
     for (const char *p = s; *p != '\0'; p++) {
@@ -91,45 +87,159 @@ static void html_plot(FILE *f, const SimReportPlot *pl) {
     fputs("</figcaption></figure>\n", f);
 }
 
+/* The invariants a run violated: the word before ':' of each violations.txt line,
+ * unique, space-separated (the table's filter reads them). */
+static char *run_invariants(const SimReportRun *r) {
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; i < r->violations->len; i++) {
+        const char *line = g_ptr_array_index(r->violations, i);
+        const char *colon = strchr(line, ':');
+        char *inv = colon != NULL ? g_strndup(line, (gsize)(colon - line)) : g_strdup(line);
+        char *padded = g_strdup_printf(" %s ", inv);
+        char *have = g_strdup_printf(" %s ", s->str);
+        if (strstr(have, padded) == NULL)
+            g_string_append_printf(s, "%s%s", s->len > 0 ? " " : "", inv);
+        g_free(have);
+        g_free(padded);
+        g_free(inv);
+    }
+    return g_string_free(s, FALSE);
+}
+
+static void html_violation_details(FILE *f, const SimReportRun *r, size_t ncols) {
+    fprintf(f, "<tr class=\"detail bad\"><td></td><td colspan=\"%zu\"><ul>", ncols);
+    for (guint i = 0; i < r->violations->len; i++) {
+        fputs("<li><code>", f);
+        put_html(f, g_ptr_array_index(r->violations, i));
+        fputs("</code></li>", f);
+    }
+    fputs("</ul>", f);
+    if (r->bugs != NULL && r->bugs[0] != '\0') {
+        fputs("<p>planted bug: <b>", f);
+        put_html(f, r->bugs);
+        fputs("</b></p>", f);
+    }
+    if (r->capsule != NULL) {
+        fputs("<p>capsule: <code>", f);
+        put_html(f, r->capsule);
+        fputs("</code><br>replay: <code>ckptsim replay ", f);
+        put_html(f, r->capsule);
+        fputs("</code><br>shrink: <code>ckptsim shrink ", f);
+        put_html(f, r->capsule);
+        fputs("</code>", f);
+        if (r->replay != NULL) {
+            fputs("<br>rerun: <code>", f);
+            put_html(f, r->replay);
+            fputs("</code>", f);
+        }
+        fputs("</p>", f);
+    } else {
+        fputs("<p>no capsule in the run directory (write one with "
+              "<code>ckptsim run SCENARIO --seed N --out DIR</code>)</p>",
+              f);
+    }
+    fputs("</td></tr>\n", f);
+}
+
+static void html_filters(FILE *f) {
+    fputs("<p class=\"filters\">scenario <select id=\"f-scenario\"><option value=\"\">all"
+          "</option></select> verdict <select id=\"f-verdict\"><option value=\"\">all</option>"
+          "<option>ok</option><option>violation</option></select> invariant <select "
+          "id=\"f-invariant\"><option value=\"\">all</option></select> <span id=\"f-count\">"
+          "</span></p>\n",
+          f);
+}
+
 static void html_table(FILE *f, const GPtrArray *runs) {
     size_t nc = G_N_ELEMENTS(columns);
-    fputs("<table>\n<tr><th>run</th>", f);
+    html_filters(f);
+    fputs("<table id=\"verdicts\">\n<thead><tr><th>run</th>", f);
     for (size_t c = 0; c < nc; c++)
         fprintf(f, "<th>%s</th>", columns[c].header);
-    fputs("</tr>\n", f);
+    fputs("</tr></thead>\n<tbody>\n", f);
     for (guint i = 0; i < runs->len; i++) {
         const SimReportRun *r = g_ptr_array_index(runs, i);
-        fprintf(f, "<tr class=\"%s\"><td><a href=\"#run-%s\">", run_held(r) ? "ok" : "bad",
-                r->prefix[0] ? r->prefix : "run");
+        char *inv = run_invariants(r);
+        fprintf(f, "<tr class=\"run %s\" data-scenario=\"", run_held(r) ? "ok" : "bad");
+        put_html(f, cell(r, "scenario"));
+        fprintf(f, "\" data-verdict=\"%s\" data-invariants=\"", run_held(r) ? "ok" : "violation");
+        put_html(f, inv);
+        fputs("\"><td>", f);
+        if (r->plotted)
+            fprintf(f, "<a href=\"#run-%s\">", r->prefix[0] ? r->prefix : "run");
         put_html(f, run_name(r));
-        fputs("</a></td>", f);
+        fputs(r->plotted ? "</a></td>" : "</td>", f);
         for (size_t c = 0; c < nc; c++) {
             fputs("<td>", f);
             put_html(f, cell(r, columns[c].key));
             fputs("</td>", f);
         }
         fputs("</tr>\n", f);
-        if (r->first_violation != NULL) {
-            fprintf(f, "<tr class=\"bad\"><td></td><td colspan=\"%zu\"><code>", nc);
-            put_html(f, r->first_violation);
-            fputs("</code></td></tr>\n", f);
-        }
+        if (r->violations->len > 0)
+            html_violation_details(f, r, nc);
+        g_free(inv);
     }
-    fputs("</table>\n", f);
+    fputs("</tbody></table>\n", f);
 }
 
+/* The filters: rows of the verdict table shown when they match every selection; a
+ * violation's detail row follows its run row. Plain DOM calls, no library. */
+static const char report_js[] =
+    "(function () {\n"
+    "  var rows = Array.prototype.slice.call(document.querySelectorAll('#verdicts tr.run'));\n"
+    "  var sel = { scenario: document.getElementById('f-scenario'),\n"
+    "              verdict: document.getElementById('f-verdict'),\n"
+    "              invariant: document.getElementById('f-invariant') };\n"
+    "  if (!sel.scenario || !sel.verdict || !sel.invariant) return;\n"
+    "  function fill(select, values) {\n"
+    "    Object.keys(values).sort().forEach(function (v) {\n"
+    "      var o = document.createElement('option'); o.textContent = v; o.value = v;\n"
+    "      select.appendChild(o); });\n"
+    "  }\n"
+    "  var scen = {}, inv = {};\n"
+    "  rows.forEach(function (r) {\n"
+    "    scen[r.getAttribute('data-scenario')] = 1;\n"
+    "    (r.getAttribute('data-invariants') || '').split(' ').forEach(function (i) {\n"
+    "      if (i) inv[i] = 1; });\n"
+    "  });\n"
+    "  fill(sel.scenario, scen); fill(sel.invariant, inv);\n"
+    "  function apply() {\n"
+    "    var shown = 0;\n"
+    "    rows.forEach(function (r) {\n"
+    "      var invs = ' ' + (r.getAttribute('data-invariants') || '') + ' ';\n"
+    "      var ok = (!sel.scenario.value || r.getAttribute('data-scenario') === sel.scenario.value)\n"
+    "        && (!sel.verdict.value || r.getAttribute('data-verdict') === sel.verdict.value)\n"
+    "        && (!sel.invariant.value || invs.indexOf(' ' + sel.invariant.value + ' ') >= 0);\n"
+    "      r.style.display = ok ? '' : 'none';\n"
+    "      var d = r.nextElementSibling;\n"
+    "      if (d && d.classList.contains('detail')) d.style.display = ok ? '' : 'none';\n"
+    "      if (ok) shown++;\n"
+    "    });\n"
+    "    document.getElementById('f-count').textContent = shown + ' of ' + rows.length + ' runs';\n"
+    "  }\n"
+    "  [sel.scenario, sel.verdict, sel.invariant].forEach(function (s) {\n"
+    "    s.addEventListener('change', apply); });\n"
+    "  apply();\n"
+    "})();\n";
+
 static void write_html(FILE *f, const SimReportCtx *ctx, const GPtrArray *runs) {
-    unsigned held, failed;
+    unsigned held, failed, plotted = 0;
     counts(runs, &held, &failed);
-    fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>ckptsim report"
-          "</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
-          "collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}"
-          "tr.bad td{background:#fde2e2}tr.ok td{background:#e5f5e0}figure{margin:1em 0}"
-          "img{max-width:100%}.nodata{color:#888}</style></head><body>\n"
+    for (guint i = 0; i < runs->len; i++)
+        plotted += ((const SimReportRun *)g_ptr_array_index(runs, i))->plotted;
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ckptsim "
+          "report</title>\n<link rel=\"icon\" href=\"data:,\">\n<style>body{font-family:sans-serif;"
+          "margin:2em}table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid "
+          "#ccc;padding:3px 8px;text-align:left;font-size:0.9em}tr.bad td{background:#fde2e2}"
+          "tr.ok td{background:#e5f5e0}tr.aborted td{background:#fde2e2}figure{margin:1em 0}"
+          "img{max-width:100%}.nodata{color:#888}code{font-size:0.85em}td ul{margin:0;"
+          "padding-left:1.2em}.filters select{margin-right:1em}</style></head><body>\n"
           "<h1>ckptsim report</h1>\n",
           f);
-    fprintf(f, "<p>%u run%s: %u held, %u with violations.</p>\n", runs->len,
-            runs->len == 1 ? "" : "s", held, failed);
+    fprintf(f, "<p>%u run%s: %u held, %u with violations. Plots for %u of them (every run "
+               "in a small report; else the lowest seed of each scenario and mode and the "
+               "first violating runs).</p>\n",
+            runs->len, runs->len == 1 ? "" : "s", held, failed, plotted);
     html_table(f, runs);
     if (ctx->comparisons->len > 0) {
         fputs("<h2>Aligned vs unaligned</h2>\n", f);
@@ -138,6 +248,8 @@ static void write_html(FILE *f, const SimReportCtx *ctx, const GPtrArray *runs) 
     }
     for (guint i = 0; i < runs->len; i++) {
         const SimReportRun *r = g_ptr_array_index(runs, i);
+        if (!r->plotted)
+            continue;
         fprintf(f, "<h2 id=\"run-%s\">", r->prefix[0] ? r->prefix : "run");
         put_html(f, run_name(r));
         fputs(": ", f);
@@ -147,8 +259,9 @@ static void write_html(FILE *f, const SimReportCtx *ctx, const GPtrArray *runs) 
         fprintf(f, " &mdash; %s</h2>\n", run_held(r) ? "held" : "VIOLATION");
         for (guint p = 0; p < r->plots->len; p++)
             html_plot(f, g_ptr_array_index(r->plots, p));
+        sim_report_html_checkpoints(f, r);
     }
-    fputs("</body></html>\n", f);
+    fprintf(f, "<script>\n%s</script>\n</body></html>\n", report_js);
 }
 
 /* ------------------------------------------------------------------ Markdown */
@@ -210,6 +323,8 @@ static void write_md(FILE *f, const SimReportCtx *ctx, const GPtrArray *runs) {
     }
     for (guint i = 0; i < runs->len; i++) {
         const SimReportRun *r = g_ptr_array_index(runs, i);
+        if (!r->plotted)
+            continue;
         fputs("## ", f);
         put_md(f, run_name(r));
         fputs(": ", f);

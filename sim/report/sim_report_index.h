@@ -6,6 +6,7 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 typedef struct SimReportPlot {
     char *file;    /* owned: file name next to the index; NULL when there was no data */
@@ -18,6 +19,11 @@ typedef struct SimReportRun {
     char *prefix;             /* owned: rel with '/' -> '_', prefixes its plot files */
     GHashTable *summary;      /* summary.csv key -> value (lookup only) */
     char *first_violation;    /* owned: first line of violations.txt, or NULL */
+    GPtrArray *violations;    /* char*, owned: every line of violations.txt */
+    char *capsule;            /* owned: the run's replay capsule (*.capsule in dir), or NULL */
+    char *bugs;               /* owned: planted bugs named by the capsule ("" = none) */
+    char *replay;             /* owned: `ckptsim run ...` rebuilt from the capsule, or NULL */
+    bool plotted;             /* plots made for it (see sim_report.h: which runs) */
     GPtrArray *plots;         /* SimReportPlot*, in plot order */
 } SimReportRun;
 
@@ -34,6 +40,10 @@ typedef struct SimReportCtx {
  * statements "name='value'; ..."). false + SIM_REPORT_ERROR_GNUPLOT with its stderr. */
 bool sim_report_gnuplot(const SimReportCtx *ctx, const char *script, const char *vars,
                         GError **error);
+/* Writes s HTML-escaped (g_markup_escape_text: the report's one escaper). */
+void sim_report_put_html(FILE *f, const char *s);
+/* Writes the run's checkpoint statistics table (checkpoints.csv) as HTML. */
+void sim_report_html_checkpoints(FILE *f, const SimReportRun *r);
 /* strcmp over two char** (for sorting arrays of strings). */
 int sim_report_cmp_strptr(const void *a, const void *b);
 /* Writes the index (HTML, or Markdown when path ends in ".md"). */
