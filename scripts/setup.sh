@@ -9,10 +9,11 @@ set -euo pipefail
 packages=(
   gcc clang pkg-config meson ninja-build   # compilers and build tools
   libglib2.0-dev check                     # GLib, the Check test framework
-  libjson-glib-dev                         # JSON output of ckptsim museum
+  libjson-glib-dev                         # every JSON ckptsim reads or writes
   libzookeeper-mt-dev                      # the ZooKeeper C client (libzookeeper_mt)
   zookeeper                                # a real server for the 'zk' test suite
   gnuplot-nox                              # the report's plots (a run-time tool)
+  chromium                                 # headless check and screenshots of report.html
   python3                                  # .ci/run reads meson's testlog.json
   valgrind                                 # the 'valgrind' test setup
   libxml2-utils                            # xmllint: tests/junit.xsd checks the JUnit XML
