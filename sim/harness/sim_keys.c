@@ -231,8 +231,10 @@ const char *sim_keys_nearest(const char *name, const char *const *candidates) {
             best = *c;
         }
     }
+    /* Close = a plausible typo: one edit in a name of up to 3 characters, else at most
+     * max(2, len/3) edits ('a' is not a typo of 'map'). */
     size_t len = strlen(name);
-    size_t limit = MAX((size_t)2, len / 3);
+    size_t limit = len <= 3 ? 1 : MAX((size_t)2, len / 3);
     return best_d <= limit ? best : NULL;
 }
 

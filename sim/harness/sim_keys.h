@@ -53,7 +53,8 @@ const SimKeySpec *sim_keys_find(const SimKeySpec *table, const char *name);
 bool sim_key_check(const SimKeySpec *spec, const char *value, char **why);
 
 /* The valid name nearest to name among the NULL-terminated candidates, if it is close
- * enough to be a plausible typo (distance <= max(2, len/3)); NULL otherwise. Borrowed. */
+ * enough to be a plausible typo (distance <= max(2, len/3); <= 1 for names of up to 3
+ * characters); NULL otherwise. Borrowed. */
 const char *sim_keys_nearest(const char *name, const char *const *candidates);
 
 /* A newly allocated hint for an unknown key: " (did you mean 'x'?)" when a key of table

@@ -199,12 +199,18 @@ static void bad_line(SimLoader *L, const char *line, guint lineno, Prescan *ps) 
             ps->first_bad_extra = lineno;
         return;
     }
-    bool colon = strchr(line, ':') != NULL;
-    error_line(L, lineno, ps->group, line,
-               "not a 'key = value' line, a [section] header or a # comment%s",
-               colon ? " (the 'key: value' form of Flink's config.yaml is accepted in "
-                       "[config] only; --flink-conf reads a config.yaml itself)"
-                     : "");
+    const char *colon = config_separator(line);
+    if (colon == NULL || *colon != ':') {
+        error_line(L, lineno, ps->group, line,
+                   "not a 'key = value' line, a [section] header or a # comment");
+        return;
+    }
+    char *key = g_strstrip(g_strndup(line, (size_t)(colon - line)));
+    char *value = g_strstrip(g_strdup(colon + 1));
+    error_line(L, lineno, ps->group, key, "write '%s = %s': the 'key: value' form of Flink's "
+               "config.yaml is accepted in [config] only", key, value);
+    g_free(key);
+    g_free(value);
 }
 
 static void scan_line(SimLoader *L, char *line, guint lineno, Prescan *ps) {
@@ -467,7 +473,7 @@ bool sim_read_text_file(const char *path, size_t max, const char *what, char **t
         read_fail(error, path, "cannot read: %s", g_strerror(errno));
     else if (!S_ISREG(st.st_mode))
         read_fail(error, path, "not a regular file (a %s is a text file of at most %zu "
-                  "bytes)", what, max);
+                  "bytes, %zu KiB)", what, max, max / 1024);
     else if ((uint64_t)st.st_size > max)
         read_fail(error, path, "the %s file has %" G_GUINT64_FORMAT " bytes, over the limit "
                   "of %zu bytes (%zu KiB)", what, (guint64)st.st_size, max, max / 1024);

@@ -92,11 +92,11 @@ static void hint_session_timeout(SimLoader *L) {
                         "liveness-bound or lower the session timeout, or liveness will be "
                         "violated (last seen coord_session)",
                         secs(s->liveness_bound_ns), why);
-    else if (s->time_limit_ns <= s->faults_stop_ns + eff)
+    if (s->time_limit_ns <= eff)
         sim_loader_note(L, "scenario", "time-limit",
-                        "warning: %.3g s leaves less than the session timeout after "
-                        "faults-stop-at (%.3g s): %s",
-                        secs(s->time_limit_ns), secs(s->faults_stop_ns), why);
+                        "warning: %.3g s is not longer than the session timeout: %s; no "
+                        "standby can take over within the run",
+                        secs(s->time_limit_ns), why);
     g_free(why);
 }
 

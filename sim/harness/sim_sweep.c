@@ -40,6 +40,7 @@
 #include "runtime/env/rt_bytes.h"
 #include "sim/harness/sim_capsule.h"
 #include "sim/harness/sim_cli.h"
+#include "sim/harness/sim_flink_conf.h"
 #include "sim/harness/sim_sweep.h"
 #include "sim/sim_commands.h"
 
@@ -486,7 +487,7 @@ static void sweep_free(Sweep *sw) {
 }
 
 typedef struct SweepArgs {
-    char *seeds, *shard, *out, *junit;
+    char *seeds, *shard, *out, *junit, *flink_conf;
     char **sets, **bugs;
     int jobs;
     gboolean json, stop_at_first;
@@ -495,6 +496,8 @@ typedef struct SweepArgs {
 static int sweep_with(SweepArgs *a, int argc, char **argv) {
     Sweep sw;
     memset(&sw, 0, sizeof sw);
+    if (!sim_flink_conf_apply("ckptsim sweep", a->flink_conf, &a->sets))
+        return SIM_EXIT_BAD_INPUT;
     sw.sets = sim_cli_or_empty(a->sets);
     sw.bugs = sim_cli_or_empty(a->bugs);
     sw.out_dir = a->out;
@@ -538,6 +541,8 @@ int sim_cmd_sweep(int argc, char **argv) {
         {"shard", 0, 0, G_OPTION_ARG_STRING, &a.shard,
          "run only shard I of N (1-based) of the work list", "I/N"},
         {"set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.sets, "override a key (as in run)", "K=V"},
+        {"flink-conf", 0, 0, G_OPTION_ARG_FILENAME, &a.flink_conf,
+         "read Flink keys from a config.yaml (as in run)", "FILE"},
         {"bug", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.bugs, "enable a planted bug", "NAME"},
         {"stop-at-first", 0, 0, G_OPTION_ARG_NONE, &a.stop_at_first,
          "stop at the first violation (in seed order)", NULL},
@@ -571,6 +576,7 @@ int sim_cmd_sweep(int argc, char **argv) {
     g_free(a.shard);
     g_free(a.out);
     g_free(a.junit);
+    g_free(a.flink_conf);
     g_strfreev(a.sets);
     g_strfreev(a.bugs);
     return status;
