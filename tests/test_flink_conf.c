@@ -89,6 +89,9 @@ START_TEST(test_errors_with_lines) {
     expect_parse_error("execution.checkpointing.interval:\n",
                        "c.yaml:1: [config] execution.checkpointing.interval: empty value");
     expect_parse_error("\"bad key]\": 1\n", "c.yaml:1: [config] bad key]: bad key");
+    expect_parse_error("restart-strategy.fixed-delay.attempts: -1\n",
+                       "c.yaml:1: [config] restart-strategy.fixed-delay.attempts: bad value "
+                       "'-1': expected a number without a sign");
     /* Errors come in line order, whatever the nesting. */
     Parsed p = parse("z.state.x: 1\nstate:\n  a: 1\nexecution.checkpointing.timeout: x\n");
     ck_assert(!p.ok);

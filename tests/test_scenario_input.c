@@ -304,6 +304,12 @@ START_TEST(test_strict_integers) {
     }
     const char *sets[] = {"operator.source.parallelism=-1", NULL};
     expect_error(base, sets, "[operator source] parallelism: bad value '-1'");
+    const char *plus[] = {"scenario.time-limit=+5 s", NULL};
+    expect_error(base, plus, "[scenario] time-limit: bad value '+5 s': expected a number "
+                             "without a sign");
+    const char *cfg[] = {"execution.checkpointing.interval=+200 ms", NULL};
+    expect_error(base, cfg, "[config] execution.checkpointing.interval: bad value '+200 ms': "
+                            "expected a number without a sign");
 }
 END_TEST
 

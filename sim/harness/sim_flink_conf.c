@@ -75,6 +75,16 @@ static void unknown_key(Reader *r, unsigned line, const char *key) {
     g_free(names);
 }
 
+/* A value of a numeric key that does not start with a digit (a sign), as the scenario
+ * loader refuses it. */
+static bool signed_number(const char *key, const char *value) {
+    const RtKeyDef *d = rt_config_key_find(key, NULL);
+    if (d == NULL || g_ascii_isdigit(value[0]))
+        return false;
+    return d->type == RT_KEY_T_DURATION || d->type == RT_KEY_T_U64 ||
+           d->type == RT_KEY_T_SIZE || d->type == RT_KEY_T_DOUBLE;
+}
+
 /* One flattened key = value at line. */
 static void emit(Reader *r, const char *key, const char *value, unsigned line) {
     char *why = NULL, *msg = NULL;
@@ -90,6 +100,8 @@ static void emit(Reader *r, const char *key, const char *value, unsigned line) {
         error_at(r, line, key, "empty value");
     } else if (strchr(value, '\n') != NULL) {
         error_at(r, line, key, "expected a one-line value");
+    } else if (signed_number(key, value)) {
+        error_at(r, line, key, "bad value '%s': expected a number without a sign", value);
     } else {
         switch (rt_config_key_check(key, value, &msg)) {
         case RT_KEY_OK:

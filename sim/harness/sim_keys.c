@@ -161,6 +161,12 @@ bool sim_key_check(const SimKeySpec *spec, const char *value, char **why) {
     uint64_t u = 0;
     bool b = false;
     *why = NULL;
+    bool numeric = spec->type == SIM_KEY_U64 || spec->type == SIM_KEY_DOUBLE ||
+                   spec->type == SIM_KEY_DURATION || spec->type == SIM_KEY_SIZE;
+    if (numeric && !g_ascii_isdigit(value[0]) && value[0] != '.') {
+        *why = g_strdup("expected a number without a sign");
+        return false;
+    }
     switch (spec->type) {
     case SIM_KEY_STRING:
     case SIM_KEY_SYNTAX:

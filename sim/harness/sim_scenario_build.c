@@ -355,6 +355,11 @@ static void note_config_key(SimLoader *L, const char *key, const char *msg) {
     }
 }
 
+static bool numeric_type(RtKeyType t) {
+    return t == RT_KEY_T_DURATION || t == RT_KEY_T_U64 || t == RT_KEY_T_SIZE ||
+           t == RT_KEY_T_DOUBLE;
+}
+
 /* Every [config] key through the one registry (rt_config_keys.h), as the runtime reads
  * it: unknown keys and refused values are errors; deprecated names, value aliases and
  * known Flink keys ckptsim does not model are accepted with a note (s->notes). */
@@ -364,6 +369,12 @@ static void check_config(SimLoader *L) {
     for (gsize i = 0; keys != NULL && i < n; i++) {
         const char *v = sim_loader_value(L, "config", keys[i]);
         char *msg = NULL;
+        const RtKeyDef *d = rt_config_key_find(keys[i], NULL);
+        if (v != NULL && d != NULL && numeric_type(d->type) && !g_ascii_isdigit(v[0])) {
+            sim_loader_error(L, "config", keys[i], "bad value '%s': expected a number without "
+                             "a sign", v);
+            continue;
+        }
         switch (v != NULL ? rt_config_key_check(keys[i], v, &msg) : RT_KEY_OK) {
         case RT_KEY_OK:
         case RT_KEY_NOTE: note_config_key(L, keys[i], msg); break;
