@@ -393,6 +393,26 @@ START_TEST(test_hint_interval) {
 }
 END_TEST
 
+/* What the job manager would refuse at start is an error at load, with its line. */
+START_TEST(test_runtime_config_at_load) {
+    char *t = g_strconcat(base, "high-availability.type = zookeeper\n", NULL);
+    expect_error(t, NULL, "t.ini:18: [config] high-availability.type: "
+                          "high-availability.zookeeper.quorum is not set");
+    g_free(t);
+    t = g_strconcat(base, "high-availability.type = zookeeper\n"
+                          "high-availability.zookeeper.quorum = zk-1:2181\n", NULL);
+    expect_error(t, NULL, "t.ini:18: [config] high-availability.type: "
+                          "high-availability.storageDir: required");
+    g_free(t);
+    t = g_strconcat(base, "high-availability.type = zookeeper\n"
+                          "high-availability.zookeeper.quorum = zk-1:2181\n"
+                          "high-availability.storageDir = ha\n", NULL);
+    SimScenario *s = expect_load(t, NULL);
+    sim_scenario_free(s);
+    g_free(t);
+}
+END_TEST
+
 static Suite *input_suite(void) {
     Suite *s = suite_create("scenario_input");
     TCase *tc = tcase_create("core");
@@ -409,6 +429,7 @@ static Suite *input_suite(void) {
     tcase_add_test(tc, test_slot_sharing_figure);
     tcase_add_test(tc, test_hint_session_timeout);
     tcase_add_test(tc, test_hint_interval);
+    tcase_add_test(tc, test_runtime_config_at_load);
     suite_add_tcase(s, tc);
     return s;
 }

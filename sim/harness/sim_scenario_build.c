@@ -634,6 +634,8 @@ void sim_loader_build(SimLoader *L) {
     if (L->n_errors == 0)
         build_faults(L);
     if (L->n_errors == 0)
+        sim_loader_check_runtime_config(L);
+    if (L->n_errors == 0)
         sim_loader_hints(L);
     g_strfreev(groups);
 }

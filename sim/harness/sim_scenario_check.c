@@ -4,6 +4,9 @@
  *     sum over edges of p_from x p_to, as Flink's all-to-all ResultPartition/InputGate
  *     pairs), with an estimate of the bytes they take; over the limit is an error naming
  *     all three figures, before anything is allocated for them;
+ *   - the runtime's own reading of the HA keys, so that e.g. a missing quorum is an error
+ *     "FILE:LINE: [config] high-availability.type: ..." at load, not a "bad input" of a
+ *     run with another prefix and no line;
  *   - traps that are notes ("warning: ..."), never errors: a standby job manager that
  *     cannot take over within the liveness bound or the time limit because the crashed
  *     leader's ZooKeeper session must first expire; no periodic checkpoints (interval
@@ -12,6 +15,7 @@
 #include <string.h>
 
 #include "runtime/env/rt_config_keys.h"
+#include "runtime/ha/rt_ha_client.h"
 #include "sim/harness/sim_scenario_private.h"
 
 /* The estimate: a fixed base, per subtask (task, state, oracle ledger) and per channel
@@ -46,6 +50,28 @@ void sim_loader_check_size(SimLoader *L) {
                      "parallelism or use forward edges",
                      g->operators->len, subtasks, channels, est >> 20,
                      (uint64_t)SIM_SCENARIO_MAX_EST_BYTES >> 20);
+}
+
+/* The HA keys as the job manager will read them (rt_ha_config_read), reported at the line
+ * of the key that turned HA on. */
+void sim_loader_check_runtime_config(SimLoader *L) {
+    const RtConfig *conf = L->s->config;
+    bool enabled = false;
+    GError *e = NULL;
+    if (!rt_ha_enabled(conf, &enabled, &e) || !enabled) {
+        g_clear_error(&e); /* a bad value was reported by the registry check */
+        return;
+    }
+    const char *from = NULL;
+    rt_config_lookup_from(conf, RT_KEY_HA_TYPE, &from);
+    RtHaConfig ha;
+    if (!rt_ha_config_read(&ha, conf, &e)) {
+        sim_loader_error(L, "config", from, "%s (ZooKeeper high availability needs it)",
+                         e->message);
+        g_clear_error(&e);
+        return;
+    }
+    rt_ha_config_clear(&ha);
 }
 
 /* ------------------------------------------------------------------ hints */

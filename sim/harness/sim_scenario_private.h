@@ -48,6 +48,7 @@ void sim_loader_build(SimLoader *L);
 /* Load-time checks of a built scenario (sim_scenario_check.c): the job's size against
  * memory (an error), and the traps a run would only show as a violation (notes). */
 void sim_loader_check_size(SimLoader *L);
+void sim_loader_check_runtime_config(SimLoader *L);
 void sim_loader_hints(SimLoader *L);
 
 #endif /* SIM_SCENARIO_PRIVATE_H */
