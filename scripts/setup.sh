@@ -10,6 +10,7 @@ packages=(
   gcc clang pkg-config meson ninja-build   # compilers and build tools
   libglib2.0-dev check                     # GLib, the Check test framework
   libjson-glib-dev                         # every JSON ckptsim reads or writes
+  libyaml-dev                              # --flink-conf: Flink's config.yaml (yaml-0.1)
   libzookeeper-mt-dev                      # the ZooKeeper C client (libzookeeper_mt)
   zookeeper                                # a real server for the 'zk' test suite
   gnuplot-nox                              # the report's plots (a run-time tool)

@@ -40,7 +40,7 @@ START_TEST(test_bad_scenario_exits_2) {
     ck_assert(g_file_set_contents(path, "[scenario]\nname = bad\nno_such_key = 1\n", -1, NULL));
     TestProcOut o = test_proc_ckptsim("run", path, NULL);
     ck_assert_int_eq(o.status, 2);
-    ck_assert_msg(strstr(o.err, "bad-key.ini:3: no_such_key: unknown key") != NULL, "%s", o.err);
+    ck_assert_msg(strstr(o.err, "bad-key.ini:3: [scenario] no_such_key: unknown key") != NULL, "%s", o.err);
     test_proc_out_clear(&o);
     o = test_proc_ckptsim("run", "scenarios/linear.ini", "--set", "state.backend.type=rocks",
                           NULL);

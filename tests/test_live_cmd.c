@@ -222,7 +222,8 @@ START_TEST(test_unreachable_zookeeper_exits_2) {
     TestProcOut o = test_proc_ckptsim(
         "live", "scenarios/linear.ini", "--set", "high-availability=zookeeper", "--set",
         "high-availability.zookeeper.quorum=127.0.0.1:1", "--set",
-        "high-availability.zookeeper.client.connection-timeout=1 s", "--dir", run, NULL);
+        "high-availability.zookeeper.client.connection-timeout=1 s", "--set",
+        "high-availability.storageDir=ha", "--dir", run, NULL);
     ck_assert_int_eq(o.status, 2);
     ck_assert_msg(strstr(o.err, "unreachable") != NULL && strstr(o.err, "127.0.0.1:1") != NULL,
                   "%s", o.err);

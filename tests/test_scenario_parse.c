@@ -152,34 +152,34 @@ END_TEST
 
 START_TEST(test_unknown_key_suggests) {
     char *t = replace(good, "seed = 7\n", "sed = 7\n");
-    expect_error(t, NULL, "t.ini:5: sed: unknown key in [scenario] (did you mean 'seed'?)");
+    expect_error(t, NULL, "t.ini:5: [scenario] sed: unknown key (did you mean 'seed'?)");
     g_free(t);
     t = replace(good, "execution.checkpointing.interval", "execution.checkpointing.intervall");
-    expect_error(t, NULL, "t.ini:34: execution.checkpointing.intervall: unknown key in "
-                          "[config] (did you mean 'execution.checkpointing.interval'?)");
+    expect_error(t, NULL, "t.ini:34: [config] execution.checkpointing.intervall: unknown "
+                          "key (did you mean 'execution.checkpointing.interval'?)");
     g_free(t);
-    expect_error("[scenario]\nname = bad\nno_such_key = 1\n", NULL, "t.ini:3: no_such_key:");
+    expect_error("[scenario]\nname = bad\nno_such_key = 1\n", NULL, "t.ini:3: [scenario] no_such_key:");
 }
 END_TEST
 
 START_TEST(test_bad_values) {
     char *t = replace(good, "workers = 3", "workers = three");
-    expect_error(t, NULL, "t.ini:11: workers: bad value 'three'");
+    expect_error(t, NULL, "t.ini:11: [cluster] workers: bad value 'three'");
     g_free(t);
     t = replace(good, "interval = 200 ms", "interval = soon");
-    expect_error(t, NULL, "t.ini:34: execution.checkpointing.interval: bad value 'soon'");
+    expect_error(t, NULL, "t.ini:34: [config] execution.checkpointing.interval: bad value 'soon'");
     g_free(t);
     t = replace(good, "state.backend.type = hashmap", "state.backend.type = rocks");
-    expect_error(t, NULL, "t.ini:35: state.backend.type: bad value 'rocks': expected one of");
+    expect_error(t, NULL, "t.ini:35: [config] state.backend.type: bad value 'rocks': expected one of");
     g_free(t);
     t = replace(good, "kind = counter", "kind = counte");
-    expect_error(t, NULL, "t.ini:23: kind: bad value 'counte'");
+    expect_error(t, NULL, "t.ini:23: [operator.count] kind: bad value 'counte'");
     g_free(t);
     t = replace(good, "latency = uniform:1ms:3ms", "latency = fast");
-    expect_error(t, NULL, "t.ini:38: latency: bad value 'fast'");
+    expect_error(t, NULL, "t.ini:38: [network] latency: bad value 'fast'");
     g_free(t);
     t = replace(good, "time-limit = 30 s", "time-limit = 30 s # half a minute");
-    expect_error(t, NULL, "t.ini:6: time-limit: inline comments are not supported");
+    expect_error(t, NULL, "t.ini:6: [scenario] time-limit: inline comments are not supported");
     g_free(t);
 }
 END_TEST
@@ -190,11 +190,11 @@ START_TEST(test_missing_and_dangling) {
     expect_error(t, NULL, "[edges]: missing section");
     g_free(t);
     t = replace(good, "count -> sink", "count -> sinc");
-    expect_error(t, NULL, "t.ini:31: count -> sinc: unknown operator 'sinc' (did you mean "
+    expect_error(t, NULL, "t.ini:31: [edges] count -> sinc: unknown operator 'sinc' (did you mean "
                           "'sink'?)");
     g_free(t);
     t = replace(good, "count -> sink = rebalance", "count -> sink = shuffle");
-    expect_error(t, NULL, "t.ini:31: count -> sink: bad value 'shuffle'");
+    expect_error(t, NULL, "t.ini:31: [edges] count -> sink: bad value 'shuffle'");
     g_free(t);
     t = replace(good, "[scenario]\nname = good\n", "[scenario]\n");
     expect_error(t, NULL, "[scenario]: missing required key 'name'");
@@ -206,23 +206,23 @@ START_TEST(test_missing_and_dangling) {
     expect_error(t, NULL, "forward needs equal parallelism");
     g_free(t);
     t = replace(good, "slots = 4", "slots = 1");
-    expect_error(t, NULL, "t.ini:12: slots: 3 workers x 1 slots cannot host");
+    expect_error(t, NULL, "t.ini:12: [cluster] slots: 3 workers x 1 slots = 3 slots cannot host");
     g_free(t);
     t = replace(good, "[cluster]", "name = x\n[cluster]");
-    expect_error(t, NULL, "t.ini:9: name: set twice in [scenario] (first at line 3)");
+    expect_error(t, NULL, "t.ini:9: [scenario] name: set twice (first at line 3)");
     g_free(t);
     t = replace(good, "[cluster]", "garbage line\n[cluster]");
-    expect_error(t, NULL, "t.ini:9: garbage line: not a 'key = value' line");
+    expect_error(t, NULL, "t.ini:9: [scenario] garbage line: not a 'key = value' line");
     g_free(t);
 }
 END_TEST
 
 START_TEST(test_fault_errors) {
     char *t = replace(good, "crash worker-2 restart", "crash worker-9 restart");
-    expect_error(t, NULL, "t.ini:42: kill: no process 'worker-9': the cluster has 3 workers");
+    expect_error(t, NULL, "t.ini:42: [faults] kill: no process 'worker-9': the cluster has 3 workers");
     g_free(t);
     t = replace(good, "on count[1]", "on cuont[1]");
-    expect_error(t, NULL, "t.ini:43: mid-align: unknown operator 'cuont' (did you mean "
+    expect_error(t, NULL, "t.ini:43: [faults] mid-align: unknown operator 'cuont' (did you mean "
                           "'count'?)");
     g_free(t);
     t = replace(good, "on count[1]", "on count[3]");
@@ -232,7 +232,7 @@ START_TEST(test_fault_errors) {
     expect_error(t, NULL, "'align_begin' is not an event");
     g_free(t);
     t = replace(good, "at 2 s: crash", "at 12 s: crash");
-    expect_error(t, NULL, "t.ini:42: kill: fires at or after [scenario] faults-stop-at");
+    expect_error(t, NULL, "t.ini:42: [faults] kill: fires at or after [scenario] faults-stop-at");
     g_free(t);
     t = replace(good, "at 2 s: crash", "at 2 s: smash");
     expect_error(t, NULL, "unknown action 'smash'");
@@ -255,10 +255,10 @@ START_TEST(test_set_overrides) {
     ck_assert_ptr_nonnull(strstr(s->text, "state.backend.type = hashmap"));
     sim_scenario_free(s);
     const char *bad[] = {"state.backend.type=rocksdb", NULL};
-    expect_error(good, bad, "t.ini: --set state.backend.type=rocksdb: state.backend.type: "
-                            "bad value 'rocksdb'");
+    expect_error(good, bad, "t.ini: --set state.backend.type=rocksdb: [config] "
+                            "state.backend.type: bad value 'rocksdb'");
     const char *typo[] = {"cluster.wrokers=2", NULL};
-    expect_error(good, typo, "--set cluster.wrokers=2: wrokers: unknown key in [cluster] "
+    expect_error(good, typo, "--set cluster.wrokers=2: [cluster] wrokers: unknown key "
                              "(did you mean 'workers'?)");
     const char *noeq[] = {"state.backend.type", NULL};
     expect_error(good, noeq, "expected KEY=VALUE");
@@ -275,7 +275,7 @@ START_TEST(test_file_errors_name_file) {
     GError *e = NULL;
     ck_assert_ptr_null(sim_scenario_load(path, NULL, &e));
     ck_assert_ptr_nonnull(e);
-    char *want = g_strdup_printf("%s:3: no_such_key:", path);
+    char *want = g_strdup_printf("%s:3: [scenario] no_such_key:", path);
     ck_assert_msg(strstr(e->message, want) != NULL, "%s", e->message);
     g_free(want);
     g_error_free(e);

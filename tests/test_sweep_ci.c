@@ -74,7 +74,7 @@ START_TEST(test_junit_schema) {
     ck_assert_ptr_nonnull(strstr(xml, "<property name=\"seed\" value=\"2\"/>"));
     ck_assert_ptr_nonnull(strstr(xml, "<property name=\"file\" value=\"scenarios/linear.ini\"/>"));
     ck_assert_ptr_nonnull(strstr(xml, "<error type=\"bad-input\" message=\""));
-    ck_assert_ptr_nonnull(strstr(xml, "bad.ini:3: no_such_key"));
+    ck_assert_ptr_nonnull(strstr(xml, "bad.ini:3: [scenario] no_such_key"));
     /* The validator can fail: a duplicate test name, then a testcase without its time. */
     char *broken = g_build_filename(dir, "broken.xml", NULL);
     const char *first = strstr(xml, "  <testcase name=\"seed 1");

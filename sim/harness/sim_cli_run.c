@@ -9,6 +9,7 @@
 #include "sim/harness/sim_capsule.h"
 #include "sim/harness/sim_cli.h"
 #include "sim/harness/sim_cli_json.h"
+#include "sim/harness/sim_flink_conf.h"
 #include "sim/sim_commands.h"
 
 /* ------------------------------------------------------------------ run */
@@ -21,6 +22,7 @@ typedef struct RunArgs {
     char *out;
     gboolean check_determinism;
     char *faults;
+    char *flink_conf;
 } RunArgs;
 
 static int run_with(const char *file, RunArgs *a) {
@@ -39,6 +41,8 @@ static int run_with(const char *file, RunArgs *a) {
                 a->faults);
         return SIM_EXIT_BAD_INPUT;
     }
+    if (!sim_flink_conf_apply("ckptsim run", a->flink_conf, &a->sets))
+        return SIM_EXIT_BAD_INPUT;
     GError *e = NULL;
     SimScenario *s = sim_scenario_load(file, sim_cli_or_empty(a->sets), &e);
     if (s == NULL) {
@@ -104,6 +108,8 @@ int sim_cmd_run(int argc, char **argv) {
          "run twice and compare the trace hashes (exit 1 on a mismatch)", NULL},
         {"faults", 0, 0, G_OPTION_ARG_STRING, &a.faults,
          "keep only these faults of the plan (1-based, e.g. 1,3; 'none')", "LIST"},
+        {"flink-conf", 0, 0, G_OPTION_ARG_FILENAME, &a.flink_conf,
+         "read Flink keys from a config.yaml (over [config], under --set)", "FILE"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     GOptionContext *ctx = g_option_context_new("SCENARIO - run one scenario once");
@@ -131,6 +137,7 @@ int sim_cmd_run(int argc, char **argv) {
     g_strfreev(a.bugs);
     g_free(a.out);
     g_free(a.faults);
+    g_free(a.flink_conf);
     return status;
 }
 

@@ -161,6 +161,12 @@ bool sim_key_check(const SimKeySpec *spec, const char *value, char **why) {
     uint64_t u = 0;
     bool b = false;
     *why = NULL;
+    bool numeric = spec->type == SIM_KEY_U64 || spec->type == SIM_KEY_DOUBLE ||
+                   spec->type == SIM_KEY_DURATION || spec->type == SIM_KEY_SIZE;
+    if (numeric && !g_ascii_isdigit(value[0]) && value[0] != '.') {
+        *why = g_strdup("expected a number without a sign");
+        return false;
+    }
     switch (spec->type) {
     case SIM_KEY_STRING:
     case SIM_KEY_SYNTAX:
@@ -231,8 +237,10 @@ const char *sim_keys_nearest(const char *name, const char *const *candidates) {
             best = *c;
         }
     }
+    /* Close = a plausible typo: one edit in a name of up to 3 characters, else at most
+     * max(2, len/3) edits ('a' is not a typo of 'map'). */
     size_t len = strlen(name);
-    size_t limit = MAX((size_t)2, len / 3);
+    size_t limit = len <= 3 ? 1 : MAX((size_t)2, len / 3);
     return best_d <= limit ? best : NULL;
 }
 
@@ -242,14 +250,145 @@ char *sim_keys_hint(const SimKeySpec *table, const char *name) {
         g_ptr_array_add(names, (gpointer)k->name);
     g_ptr_array_add(names, NULL);
     const char *near = sim_keys_nearest(name, (const char *const *)names->pdata);
-    char *hint;
-    if (near != NULL) {
-        hint = g_strdup_printf(" (did you mean '%s'?)", near);
-    } else {
-        char *list = g_strjoinv(", ", (char **)names->pdata);
-        hint = g_strdup_printf(" (valid keys: %s)", list);
-        g_free(list);
-    }
+    char *hint = near != NULL ? g_strdup_printf(" (did you mean '%s'?)", near) : g_strdup("");
     g_ptr_array_free(names, TRUE);
     return hint;
+}
+
+/* ------------------------------------------------------------------ --set keys */
+
+static bool set_key_char(char c, bool edges) {
+    return g_ascii_isalnum(c) || c == '.' || c == '_' || c == '-' || (edges && c == '>');
+}
+
+bool sim_set_key_check(const char *key, char **why) {
+    assert(key != NULL && why != NULL);
+    *why = NULL;
+    bool edges = g_str_has_prefix(key, "edges.");
+    size_t len = strlen(key);
+    if (len == 0) {
+        *why = g_strdup("empty key (expected KEY=VALUE)");
+        return false;
+    }
+    for (const char *p = key; *p != '\0'; p++) {
+        if (!set_key_char(*p, edges)) {
+            *why = g_ascii_isspace(*p) || !g_ascii_isprint(*p)
+                       ? g_strdup("a key has no spaces or control characters")
+                       : g_strdup_printf("'%c' cannot appear in a key (letters, digits, '.', "
+                                         "'_', '-')", *p);
+            return false;
+        }
+    }
+    if (key[0] == '.' || key[len - 1] == '.' || strstr(key, "..") != NULL)
+        *why = g_strdup("a dotted key has no empty part (e.g. 'scenario.seed')");
+    return *why == NULL;
+}
+
+/* ------------------------------------------------------------------ error lists */
+
+#define ERR_SHOWN_KEY 60 /* longer keys and origins are shortened in messages */
+
+typedef struct ErrEntry {
+    unsigned cls;   /* 0 = a file line, 1 = a --set argument, 2 = no place */
+    unsigned pos;   /* line or --set index */
+    unsigned seq;   /* arrival order, breaks ties */
+    char *text;
+} ErrEntry;
+
+struct SimErrList {
+    char *path;
+    unsigned count;
+    unsigned n;                      /* entries kept, sorted, <= SIM_ERRLIST_MAX */
+    ErrEntry kept[SIM_ERRLIST_MAX];
+};
+
+SimErrList *sim_errlist_new(const char *path) {
+    SimErrList *E = g_new0(SimErrList, 1);
+    E->path = g_strdup(path);
+    return E;
+}
+
+static bool entry_before(const ErrEntry *a, const ErrEntry *b) {
+    if (a->cls != b->cls)
+        return a->cls < b->cls;
+    if (a->pos != b->pos)
+        return a->pos < b->pos;
+    return a->seq < b->seq;
+}
+
+/* s, or its first ERR_SHOWN_KEY bytes (on a UTF-8 boundary) and "...". */
+static void append_short(GString *out, const char *s) {
+    size_t len = strlen(s);
+    if (len <= ERR_SHOWN_KEY) {
+        g_string_append(out, s);
+        return;
+    }
+    size_t cut = ERR_SHOWN_KEY;
+    while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+        cut--;
+    g_string_append_len(out, s, (gssize)cut);
+    g_string_append_printf(out, "... (%zu bytes)", len);
+}
+
+static char *format_entry(const SimErrList *E, const SimErrPlace *p, const char *msg) {
+    GString *t = g_string_new(E->path);
+    if (p->origin != NULL) {
+        g_string_append(t, ": --set ");
+        append_short(t, p->origin);
+    } else if (p->line > 0) {
+        g_string_append_printf(t, ":%u", p->line);
+    }
+    g_string_append(t, ": ");
+    if (p->section != NULL)
+        g_string_append_printf(t, "[%s]%s", p->section, p->key != NULL ? " " : "");
+    if (p->key != NULL)
+        append_short(t, p->key);
+    if (p->section != NULL || p->key != NULL)
+        g_string_append(t, ": ");
+    g_string_append(t, msg);
+    return g_string_free(t, FALSE);
+}
+
+void sim_errlist_add(SimErrList *E, const SimErrPlace *place, const char *msg) {
+    assert(E != NULL && place != NULL && msg != NULL);
+    ErrEntry e = {place->origin != NULL ? 1u : place->line > 0 ? 0u : 2u,
+                  place->origin != NULL ? place->origin_index : place->line, E->count, NULL};
+    E->count++;
+    if (E->n == SIM_ERRLIST_MAX && !entry_before(&e, &E->kept[E->n - 1]))
+        return;
+    if (E->n == SIM_ERRLIST_MAX)
+        g_free(E->kept[--E->n].text);
+    unsigned at = E->n;
+    while (at > 0 && entry_before(&e, &E->kept[at - 1])) {
+        E->kept[at] = E->kept[at - 1];
+        at--;
+    }
+    e.text = format_entry(E, place, msg);
+    E->kept[at] = e;
+    E->n++;
+}
+
+unsigned sim_errlist_count(const SimErrList *E) {
+    return E->count;
+}
+
+char *sim_errlist_text(const SimErrList *E) {
+    if (E->count == 0)
+        return NULL;
+    GString *t = g_string_new(NULL);
+    for (unsigned i = 0; i < E->n; i++)
+        g_string_append_printf(t, "%s%s", i > 0 ? "\n" : "", E->kept[i].text);
+    if (E->count > E->n)
+        g_string_append_printf(t, "\n%s: ... and %u more errors (the first %u in input order "
+                               "are shown)", E->path, E->count - E->n, E->n);
+    return g_string_free(t, FALSE);
+}
+
+void sim_errlist_free(SimErrList *E) {
+    if (E == NULL)
+        return;
+    for (unsigned i = 0; i < E->n; i++)
+        g_free(E->kept[i].text);
+    g_free(E->path);
+    g_free(E);
 }

@@ -53,15 +53,52 @@ const SimKeySpec *sim_keys_find(const SimKeySpec *table, const char *name);
 bool sim_key_check(const SimKeySpec *spec, const char *value, char **why);
 
 /* The valid name nearest to name among the NULL-terminated candidates, if it is close
- * enough to be a plausible typo (distance <= max(2, len/3)); NULL otherwise. Borrowed. */
+ * enough to be a plausible typo (distance <= max(2, len/3); <= 1 for names of up to 3
+ * characters); NULL otherwise. Borrowed. */
 const char *sim_keys_nearest(const char *name, const char *const *candidates);
 
 /* A newly allocated hint for an unknown key: " (did you mean 'x'?)" when a key of table
- * is close, else " (valid keys: a, b, ...)". */
+ * is close, else "" (no list of every key: the README has it). */
 char *sim_keys_hint(const SimKeySpec *table, const char *name);
 
 /* Levenshtein edit distance (insert, delete, substitute), bounded to strings of at most
  * 256 bytes (longer ones compare as far apart). */
 size_t sim_levenshtein(const char *a, const char *b);
+
+/* Checks the KEY of a --set KEY=VALUE (as written, untrimmed): non-empty, letters,
+ * digits, '.', '_', '-' only ('>' too under "edges."), no whitespace, no empty dotted
+ * part ("scenario.", ".x", "a..b"). On failure returns false and sets *why (newly
+ * allocated). GKeyFile would refuse such a key with a critical warning and drop it. */
+bool sim_set_key_check(const char *key, char **why);
+
+/* ------------------------------------------------------------------ error lists */
+
+/* The one error format of every input ckptsim reads (scenario, --set, --flink-conf):
+ *     FILE:LINE: [section] key: message     (":LINE" only where there is a line)
+ *     FILE: --set ARG: [section] key: message
+ * A SimErrList keeps the SIM_ERRLIST_MAX first errors in input order (file lines
+ * first, by line, then --set arguments in order, then errors of no place), counts the
+ * rest, and costs O(max) per error whatever the input (no re-scan of anything). */
+#define SIM_ERRLIST_MAX 20u
+typedef struct SimErrList SimErrList;
+
+/* Where an error is: line (0 = none) or origin (a --set argument, NULL = none, index =
+ * its position among the --set arguments), the section and key (either may be NULL). */
+typedef struct SimErrPlace {
+    unsigned line;
+    const char *origin;
+    unsigned origin_index;
+    const char *section;
+    const char *key;
+} SimErrPlace;
+
+SimErrList *sim_errlist_new(const char *path);
+/* Records msg at place (copied; long keys and origins are shortened). */
+void sim_errlist_add(SimErrList *E, const SimErrPlace *place, const char *msg);
+unsigned sim_errlist_count(const SimErrList *E);
+/* The errors, one a line, in input order, then "FILE: ... and N more errors" when there
+ * were more than the cap; NULL when there were none. Newly allocated; E stays usable. */
+char *sim_errlist_text(const SimErrList *E);
+void sim_errlist_free(SimErrList *E);
 
 #endif /* SIM_KEYS_H */

@@ -1,12 +1,16 @@
 /* sim_scenario.h - loading a scenario file: the job, the cluster, the Flink config, the
  * network model, the fault plan and the expectations of one simulated run.
  *
- * The format is a GKeyFile (.ini) documented in scenarios/README.md. GKeyFile keeps no
- * line numbers, so the loader pre-scans the text itself and maps every (section, key)
- * to its line: every error reads "FILE:LINE: KEY: message" (for a --set override:
- * "FILE: --set KEY=VALUE: KEY: message"). Unknown sections and keys are errors with the
- * nearest valid name suggested. All errors found are reported, one per line, in one
- * GError of domain SIM_SCENARIO_ERROR; the CLI exits 2 on them.
+ * The format is a GKeyFile (.ini) documented in scenarios/README.md; [config] also takes
+ * Flink's config.yaml habit "key: value". GKeyFile keeps no line numbers, so the loader
+ * pre-scans the text itself and maps every (section, key) to its line: every error reads
+ * "FILE:LINE: [section] key: message" (for a --set override: "FILE: --set KEY=VALUE:
+ * [section] key: message"; no ":LINE" where there is none), see sim_keys.h. Unknown
+ * sections and keys are errors, with the nearest valid name suggested when one is close.
+ * The errors are reported in input order, at most SIM_ERRLIST_MAX of them then "... and
+ * N more", one per line, in one GError of domain SIM_SCENARIO_ERROR; the CLI exits 2.
+ * Inputs are size-checked before they are read (sim_read_text_file), and a job too large
+ * for memory is refused before anything is allocated for it.
  *
  * --set overrides (as Flink's -D): "section.key=value" for scenario keys (section one of
  * scenario, cluster, network, faults, random-faults, expect, edges, config, or
@@ -35,6 +39,8 @@ typedef enum {
 
 #define SIM_SCENARIO_MAX_BYTES (1u << 20) /* a scenario file is at most 1 MiB */
 #define SIM_SCENARIO_MAX_ERRORS 20u       /* errors listed before "... and more" */
+#define SIM_SET_MAX_COUNT 4096u           /* --set arguments of one run */
+#define SIM_SET_MAX_BYTES (1u << 20)      /* their total length */
 #define SIM_SCENARIO_MAX_OPERATORS 64u
 #define SIM_SCENARIO_MAX_LINKS 64u
 
@@ -93,6 +99,14 @@ SimScenario *sim_scenario_load(const char *path, const char *const *sets, GError
 SimScenario *sim_scenario_load_text(const char *display_path, const char *text,
                                     const char *const *sets, GError **error);
 void sim_scenario_free(SimScenario *s);
+
+/* Reads the text file path of at most max bytes into *text (NUL-terminated, newly
+ * allocated): refuses at once, before reading anything, what is not a regular file
+ * (/dev/zero, a FIFO, a directory) and a file whose size is over max (a sparse file
+ * too), and refuses a file with NUL bytes or invalid UTF-8. what names the input in
+ * messages ("scenario", "Flink config"). Errors: SIM_SCENARIO_ERROR_READ, "PATH: ...". */
+bool sim_read_text_file(const char *path, size_t max, const char *what, char **text,
+                        GError **error);
 
 /* The spec a runtime process needs, built from s and its cluster's process ids
  * (jobmanagers first, then workers, in order). The graph and config stay owned by s. */

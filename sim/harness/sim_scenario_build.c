@@ -197,7 +197,9 @@ static bool parse_partitioning(const char *v, RtPartitioning *out) {
     return false;
 }
 
-static int32_t edge_endpoint(SimLoader *L, const char *key, const char *name) {
+/* The operator called name, or -1 after an error at place (resolved once per line: a line
+ * naming thousands of unknown operators costs no more than its length). */
+static int32_t edge_endpoint(SimLoader *L, const SimErrPlace *place, const char *name) {
     int32_t i = sim_scenario_operator(L->s, name);
     if (i >= 0)
         return i;
@@ -207,27 +209,28 @@ static int32_t edge_endpoint(SimLoader *L, const char *key, const char *name) {
                                    ->name);
     g_ptr_array_add(names, NULL);
     const char *near = sim_keys_nearest(name, (const char *const *)names->pdata);
-    sim_loader_error(L, "edges", key, "unknown operator '%s'%s%s%s", name,
-                     near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+    sim_loader_error_at(L, place, "unknown operator '%.60s'%s%s%s", name,
+                        near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
     g_ptr_array_free(names, TRUE);
     return -1;
 }
 
-static void add_edge(SimLoader *L, const char *key, int32_t from, int32_t to, RtPartitioning p) {
+static void add_edge(SimLoader *L, const SimErrPlace *place, int32_t from, int32_t to,
+                     RtPartitioning p) {
     GArray *edges = L->s->graph.edges;
     for (guint i = 0; i < edges->len; i++) {
         RtEdgeSpec *e = &g_array_index(edges, RtEdgeSpec, i);
         if (e->from == (uint32_t)from && e->to == (uint32_t)to) {
-            sim_loader_error(L, "edges", key, "this edge is declared twice");
+            sim_loader_error_at(L, place, "this edge is declared twice");
             return;
         }
     }
     const RtOperatorSpec *a = g_ptr_array_index(L->s->graph.operators, from);
     const RtOperatorSpec *b = g_ptr_array_index(L->s->graph.operators, to);
     if (from == to)
-        sim_loader_error(L, "edges", key, "an operator cannot feed itself");
+        sim_loader_error_at(L, place, "an operator cannot feed itself");
     else if (p == RT_PART_FORWARD && a->parallelism != b->parallelism)
-        sim_loader_error(L, "edges", key,
+        sim_loader_error_at(L, place,
                          "forward needs equal parallelism (%s has %u, %s has %u): use "
                          "rebalance or keyBy",
                          a->name, a->parallelism, b->name, b->parallelism);
@@ -236,23 +239,25 @@ static void add_edge(SimLoader *L, const char *key, int32_t from, int32_t to, Rt
 }
 
 static void build_edge_line(SimLoader *L, const char *key) {
+    SimErrPlace place;
+    sim_loader_place(L, "edges", key, &place);
     const char *v = sim_loader_value(L, "edges", key);
     RtPartitioning p = RT_PART_FORWARD;
     if (v == NULL || !parse_partitioning(v, &p)) {
-        sim_loader_error(L, "edges", key,
-                         "bad value '%s': expected forward, rebalance, broadcast or keyBy",
-                         v ? v : "");
+        sim_loader_error_at(L, &place,
+                            "bad value '%.60s': expected forward, rebalance, broadcast or keyBy",
+                            v ? v : "");
         return;
     }
     char **parts = g_strsplit(key, "->", -1);
     guint n = g_strv_length(parts);
     if (n < 2)
-        sim_loader_error(L, "edges", key, "an edge is 'from -> to = partitioning'");
+        sim_loader_error_at(L, &place, "an edge is 'from -> to = partitioning'");
     int32_t prev = -1;
     for (guint i = 0; i < n; i++) {
-        int32_t cur = edge_endpoint(L, key, g_strstrip(parts[i]));
+        int32_t cur = edge_endpoint(L, &place, g_strstrip(parts[i]));
         if (prev >= 0 && cur >= 0)
-            add_edge(L, key, prev, cur, p);
+            add_edge(L, &place, prev, cur, p);
         prev = cur;
     }
     g_strfreev(parts);
@@ -333,7 +338,7 @@ static void build_edges(SimLoader *L) {
  * Flink's precedence (a deprecated --set under a canonical key in the file), says so. */
 static void note_config_key(SimLoader *L, const char *key, const char *msg) {
     if (msg != NULL)
-        g_ptr_array_add(L->s->notes, g_strdup_printf("%s: %s", key, msg));
+        sim_loader_note(L, "config", key, "%s", msg);
     const RtKeyDef *d = rt_config_key_find(key, NULL);
     if (d == NULL || d->status != RT_KEY_MODELLED)
         return;
@@ -343,12 +348,16 @@ static void note_config_key(SimLoader *L, const char *key, const char *msg) {
         if (strcmp(names[i], key) == 0)
             return;
         if (g_key_file_has_key(L->kf, "config", names[i], NULL)) {
-            g_ptr_array_add(L->s->notes,
-                            g_strdup_printf("%s: ignored, '%s' is also set and wins (Flink's "
-                                            "precedence)", key, names[i]));
+            sim_loader_note(L, "config", key, "ignored, '%s' is also set and wins (Flink's "
+                            "precedence)", names[i]);
             return;
         }
     }
+}
+
+static bool numeric_type(RtKeyType t) {
+    return t == RT_KEY_T_DURATION || t == RT_KEY_T_U64 || t == RT_KEY_T_SIZE ||
+           t == RT_KEY_T_DOUBLE;
 }
 
 /* Every [config] key through the one registry (rt_config_keys.h), as the runtime reads
@@ -360,6 +369,12 @@ static void check_config(SimLoader *L) {
     for (gsize i = 0; keys != NULL && i < n; i++) {
         const char *v = sim_loader_value(L, "config", keys[i]);
         char *msg = NULL;
+        const RtKeyDef *d = rt_config_key_find(keys[i], NULL);
+        if (v != NULL && d != NULL && numeric_type(d->type) && !g_ascii_isdigit(v[0])) {
+            sim_loader_error(L, "config", keys[i], "bad value '%s': expected a number without "
+                             "a sign", v);
+            continue;
+        }
         switch (v != NULL ? rt_config_key_check(keys[i], v, &msg) : RT_KEY_OK) {
         case RT_KEY_OK:
         case RT_KEY_NOTE: note_config_key(L, keys[i], msg); break;
@@ -368,11 +383,11 @@ static void check_config(SimLoader *L) {
             const char **names = rt_config_key_names();
             const char *near = sim_keys_nearest(keys[i], names);
             if (near != NULL)
-                sim_loader_error(L, "config", keys[i], "unknown key in [config] (did you "
-                                 "mean '%s'?)", near);
+                sim_loader_error(L, "config", keys[i], "unknown key (did you mean '%s'?)",
+                                 near);
             else
-                sim_loader_error(L, "config", keys[i], "unknown key in [config] (the keys "
-                                 "are listed in README.md, 'Configuration keys')");
+                sim_loader_error(L, "config", keys[i], "unknown key (the keys are listed in "
+                                 "README.md, 'Configuration keys')");
             g_free(names);
             break;
         }
@@ -464,8 +479,8 @@ static void build_network(SimLoader *L) {
                                  v);
         } else {
             char *hint = sim_keys_hint(sim_keys_network, keys[i]);
-            sim_loader_error(L, "network", keys[i], "unknown key in [network]%s "
-                             "(per-link overrides are 'link.PROCESS.PROCESS')", hint);
+            sim_loader_error(L, "network", keys[i], "unknown key%s (per-link overrides are "
+                             "'link.PROCESS.PROCESS')", hint);
             g_free(hint);
         }
         g_free(why);
@@ -565,16 +580,29 @@ static void build_expect(SimLoader *L) {
     x->expected_violations[n] = NULL;
 }
 
+/* ckptsim's scheduler gives every subtask a slot of its own (rt_jobmanager_deploy.c), where
+ * Flink's slot sharing (SlotSharingGroup: one slot holds one subtask of each operator of
+ * the default group) needs only as many slots as the highest parallelism: the error says
+ * both figures. */
 static void check_capacity(SimLoader *L) {
     const SimScenario *s = L->s;
-    uint64_t subtasks = 0;
-    for (guint i = 0; i < s->graph.operators->len; i++)
-        subtasks += ((RtOperatorSpec *)g_ptr_array_index(s->graph.operators, i))->parallelism;
-    if (subtasks > (uint64_t)s->n_workers * s->slots_per_worker)
+    uint64_t subtasks = 0, maxp = 0;
+    for (guint i = 0; i < s->graph.operators->len; i++) {
+        uint32_t p = ((RtOperatorSpec *)g_ptr_array_index(s->graph.operators, i))->parallelism;
+        subtasks += p;
+        maxp = MAX(maxp, p);
+    }
+    uint64_t slots = (uint64_t)s->n_workers * s->slots_per_worker;
+    if (subtasks > slots)
         sim_loader_error(L, "cluster", "slots",
-                         "%u workers x %u slots cannot host the job's %" G_GUINT64_FORMAT
-                         " subtasks",
-                         s->n_workers, s->slots_per_worker, subtasks);
+                         "%u workers x %u slots = %" G_GUINT64_FORMAT " slots cannot host the "
+                         "job's %" G_GUINT64_FORMAT " subtasks: ckptsim gives every subtask a "
+                         "slot of its own (Flink's slot sharing would need only %" G_GUINT64_FORMAT
+                         ", the highest parallelism); raise slots to %" G_GUINT64_FORMAT
+                         " or workers to %" G_GUINT64_FORMAT,
+                         s->n_workers, s->slots_per_worker, slots, subtasks, maxp,
+                         (subtasks + s->n_workers - 1) / s->n_workers,
+                         (subtasks + s->slots_per_worker - 1) / s->slots_per_worker);
 }
 
 void sim_loader_build(SimLoader *L) {
@@ -595,6 +623,8 @@ void sim_loader_build(SimLoader *L) {
     if (L->n_errors == 0)
         build_edges(L);
     if (L->n_errors == 0)
+        sim_loader_check_size(L);
+    if (L->n_errors == 0)
         check_capacity(L);
     copy_config(L);
     build_network(L);
@@ -603,6 +633,10 @@ void sim_loader_build(SimLoader *L) {
     build_expect(L);
     if (L->n_errors == 0)
         build_faults(L);
+    if (L->n_errors == 0)
+        sim_loader_check_runtime_config(L);
+    if (L->n_errors == 0)
+        sim_loader_hints(L);
     g_strfreev(groups);
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sim/harness/sim_flink_conf.h"
 #include "sim/harness/sim_sweep_internal.h"
 #include "sim/sim_commands.h"
 
@@ -107,7 +108,7 @@ static void sweep_free(Sweep *sw) {
 }
 
 typedef struct SweepArgs {
-    char *seeds, *shard, *out, *junit;
+    char *seeds, *shard, *out, *junit, *flink_conf;
     char **sets, **bugs;
     int jobs;
     gboolean json, stop_at_first, quiet, progress, no_progress;
@@ -149,6 +150,8 @@ static int run_sweep(Sweep *sw, const SweepArgs *a, uint32_t bad) {
 static int sweep_with(SweepArgs *a, int argc, char **argv) {
     Sweep sw;
     memset(&sw, 0, sizeof sw);
+    if (!sim_flink_conf_apply("ckptsim sweep", a->flink_conf, &a->sets))
+        return SIM_EXIT_BAD_INPUT;
     sw.sets = sim_cli_or_empty(a->sets);
     sw.bugs = sim_cli_or_empty(a->bugs);
     sw.out_dir = a->out;
@@ -209,6 +212,8 @@ int sim_cmd_sweep(int argc, char **argv) {
         {"shard", 0, 0, G_OPTION_ARG_STRING, &a.shard,
          "run only shard I of N (1-based) of the work list", "I/N"},
         {"set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.sets, "override a key (as in run)", "K=V"},
+        {"flink-conf", 0, 0, G_OPTION_ARG_FILENAME, &a.flink_conf,
+         "read Flink's config.yaml (flat or nested); --set overrides it", "FILE"},
         {"bug", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.bugs, "enable a planted bug", "NAME"},
         {"stop-at-first", 0, 0, G_OPTION_ARG_NONE, &a.stop_at_first,
          "stop at the first violation (in seed order)", NULL},
@@ -237,6 +242,7 @@ int sim_cmd_sweep(int argc, char **argv) {
     g_free(a.shard);
     g_free(a.out);
     g_free(a.junit);
+    g_free(a.flink_conf);
     g_strfreev(a.sets);
     g_strfreev(a.bugs);
     return status;
