@@ -80,6 +80,9 @@ static void node_start(Node *n, RtProcessId pid) {
     rt_config_set(conf, "high-availability.cluster-id", cluster);
     rt_config_set(conf, "high-availability.storageDir", "ha");
     rt_config_set(conf, "high-availability.zookeeper.client.session-timeout", "10 s");
+    /* ckptsim's fenced variant: the test checks that the real server refuses a zombie's
+     * publish through the latch check in the multi (Flink's default does not fence). */
+    rt_config_set(conf, "high-availability.zookeeper.fence-writes", "true");
     RtHaConfig hc;
     ck_assert_msg(rt_ha_config_read(&hc, conf, &err), "%s", err ? err->message : "");
     n->client = rt_ha_client_new(rt_live_env_get(n->live), &hc, &err);
