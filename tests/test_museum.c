@@ -2,7 +2,7 @@
  * 1..200 every incident is caught by its expected invariant and holds without its bug,
  * with exactly the documented JSON keys (parsed with json-glib); and the museum can
  * fail: an incident whose scenario has its faults removed is not caught (exit 1,
- * caught_at_seed null). */
+ * caught_at_seed null), and FLINK-7784 without a timeout that bites does not hold. */
 #include <check.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -87,6 +87,38 @@ START_TEST(test_not_caught_without_fault) {
 }
 END_TEST
 
+/* FLINK-7784 with the default transaction timeout (15 min): nothing expires, so the
+ * data loss its scenario asserts as Flink's behaviour does not happen (the runtime was
+ * kinder than Flink): it does not hold, and the bug has nothing to bite on. */
+START_TEST(test_expected_loss_must_happen) {
+    char *dir = test_proc_tmp_dir("ckptsim-museum-XXXXXX");
+    char *text = NULL;
+    char *src = g_build_filename(g_getenv("CKPTSIM_SOURCE_ROOT"),
+                                 "scenarios/museum/FLINK-7784.ini", NULL);
+    ck_assert(g_file_get_contents(src, &text, NULL, NULL));
+    char **parts = g_strsplit(text, "transaction-timeout = 2 s", -1);
+    ck_assert_uint_eq(g_strv_length(parts), 2);
+    char *edited = g_strjoinv("transaction-timeout = 15 min", parts);
+    char *dst = g_build_filename(dir, "FLINK-7784.ini", NULL);
+    ck_assert(g_file_set_contents(dst, edited, -1, NULL));
+    TestProcOut r = test_proc_ckptsim("museum", "--json", "--seeds", "1..3", "--only",
+                                      "FLINK-7784", "--dir", dir, NULL);
+    ck_assert_msg(r.status == 1, "exit %d: %s%s", r.status, r.out, r.err);
+    JsonObject *o = parse_line(g_strstrip(r.out));
+    ck_assert(JSON_NODE_HOLDS_NULL(json_object_get_member(o, "caught_at_seed")));
+    ck_assert(!json_object_get_boolean_member(o, "holds_without_bug"));
+    json_object_unref(o);
+    test_proc_out_clear(&r);
+    test_proc_remove_tree(dir);
+    g_strfreev(parts);
+    g_free(dst);
+    g_free(edited);
+    g_free(src);
+    g_free(text);
+    g_free(dir);
+}
+END_TEST
+
 START_TEST(test_bad_input) {
     TestProcOut r = test_proc_ckptsim("museum", "--only", "FLINK-0", "--seeds", "1..1", NULL);
     ck_assert_int_eq(r.status, 2);
@@ -103,6 +135,7 @@ static Suite *museum_suite(void) {
     tcase_set_timeout(tc, 1800);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_not_caught_without_fault);
+    tcase_add_test(tc, test_expected_loss_must_happen);
     tcase_add_test(tc, test_every_incident_caught_and_holding);
     suite_add_tcase(s, tc);
     return s;

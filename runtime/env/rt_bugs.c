@@ -111,6 +111,10 @@ static const RtBugInfo bugs[] = {
      "an input channel stops recording unaligned channel state at any barrier or cancel "
      "marker, a stale one of an older checkpoint too",
      "consistent-cut"},
+    {RT_BUG_FLINK_7784, "FLINK-7784",
+     "the commit of a transaction the external system aborted (transaction timeout) fails "
+     "the task, on every restore again: a recovery loop",
+     "liveness"},
     /* --- flinkrt: mistakes in the Flink-behaviour code --- */
     {RT_BUG_UNALIGNED_ON_FORWARD, "unaligned-on-forward",
      "unaligned barriers overtake data on forward/broadcast edges without recording it as "

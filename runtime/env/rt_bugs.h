@@ -54,6 +54,7 @@ typedef enum RtBug {
 #define RT_BUG_FLINK_10052 (UINT64_C(1) << 47) /* leadership revoked on every SUSPENDED */
 #define RT_BUG_FLINK_10377 (UINT64_C(1) << 48) /* the sink commits only the notified id */
 #define RT_BUG_FLINK_20645 (UINT64_C(1) << 49) /* unaligned capture stops on a stale barrier */
+#define RT_BUG_FLINK_7784 (UINT64_C(1) << 50)  /* a timed-out transaction's commit fails the task */
 
 typedef struct RtBugInfo {
     uint64_t bug;            /* an RtBug or an RT_BUG_FLINK_* bit */

@@ -45,6 +45,9 @@ char *zk_store_node(const ZkStore *s, uint64_t checkpoint_id) {
 
 static void call_free_op(RtPendingOp *op) {
     ZkCall *call = (ZkCall *)op;
+    if (call->retry_timer != 0)
+        rt_env_timer_cancel(call->s->base.env, call->retry_timer);
+    rt_ha_client_cancel(call->client, call->retry_ticket);
     if (call->cp != NULL)
         rt_completed_checkpoint_free(call->cp);
     g_free(call->node);
@@ -108,6 +111,40 @@ static void removal_node_deleted(RtCoord *coord, GError *error, void *ud) {
         call_free(call);
 }
 
+static void removal_retry_ready(void *ud) {
+    ZkCall *call = ud;
+    call->retry_ticket = 0;
+    call->retry_step(call);
+}
+
+static void removal_retry_fire(void *ud) {
+    ZkCall *call = ud;
+    call->retry_timer = 0;
+    call->retry_ticket = rt_ha_client_when_connected(call->client, removal_retry_ready, call);
+    if (call->retry_ticket == 0)
+        call_free(call);
+}
+
+/* A removal step failed with error (consumed): Curator's RetryLoop, through which
+ * Flink's releaseAndTryRemove runs each of its deletes, issues it again after
+ * retry-wait once connected, at most max-retry-attempts times. Returns true when a
+ * retry is scheduled; false (give up: keep what is left) otherwise. */
+static bool removal_retry(ZkCall *call, GError *error, void (*step)(ZkCall *call)) {
+    const RtHaConfig *cfg = rt_ha_client_config(call->client);
+    bool retry = rt_ha_error_retryable(error) && call->tries < cfg->max_retries;
+    call->outcome_unknown = call->outcome_unknown || rt_coord_error_outcome_unknown(error);
+    g_clear_error(&error);
+    if (!retry)
+        return false;
+    call->tries++;
+    call->retry_step = step;
+    call->retry_timer =
+        rt_env_timer_start(call->s->base.env, cfg->retry_wait_ns, removal_retry_fire, call);
+    return true;
+}
+
+static void removal_mark(ZkCall *call);
+
 /* `locks` is gone: the pointer is marked for deletion. Discard, then delete it. */
 static void removal_locks_deleted(RtCoord *coord, GError *error, void *ud) {
     ZkCall *call = zk_call_enter(ud);
@@ -115,11 +152,15 @@ static void removal_locks_deleted(RtCoord *coord, GError *error, void *ud) {
         g_clear_error(&error);
         return;
     }
+    /* NoNode after a try whose outcome was unknown: that try deleted it (Curator's
+     * deleteIfExists goes on). */
+    if (call->outcome_unknown && g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NO_NODE))
+        g_clear_error(&error);
     if (error != NULL) {
         /* NotEmpty: another store instance still holds it; NoNode: someone else is
-         * removing it; connection trouble: unknown. Keep everything either way. */
-        g_error_free(error);
-        call_free(call);
+         * removing it; connection trouble past the retries: unknown. Keep everything. */
+        if (!removal_retry(call, error, removal_mark))
+            call_free(call);
         return;
     }
     ZkStore *s = call->s;
@@ -132,6 +173,17 @@ static void removal_locks_deleted(RtCoord *coord, GError *error, void *ud) {
     }
 }
 
+/* Deletes the pointer's `locks` node: the mark. */
+static void removal_mark(ZkCall *call) {
+    char *locks = g_strdup_printf("%s/locks", call->node);
+    GError *err = NULL;
+    if (!rt_coord_delete(rt_ha_client_coord(call->s->client), locks, RT_COORD_ANY_VERSION,
+                         removal_locks_deleted, zk_call_ud(call), &err) &&
+        !removal_retry(call, err, removal_mark))
+        call_free(call);
+    g_free(locks);
+}
+
 /* Our lock on node is gone (or will be taken care of): forget it. */
 static void removing_forget(ZkStore *s, const char *node) {
     for (guint i = 0; i < s->removing->len; i++)
@@ -141,30 +193,34 @@ static void removing_forget(ZkStore *s, const char *node) {
         }
 }
 
+static void removal_release(ZkCall *call);
+
 static void removal_lock_deleted(RtCoord *coord, GError *error, void *ud) {
+    (void)coord;
     ZkCall *call = zk_call_enter(ud);
-    bool ok = error == NULL || g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NO_NODE);
+    if (call == NULL) {
+        g_clear_error(&error);
+        return;
+    }
+    if (error != NULL && !g_error_matches(error, RT_COORD_ERROR, RT_COORD_ERROR_NO_NODE)) {
+        if (!removal_retry(call, error, removal_release))
+            call_free(call);
+        return;
+    }
     g_clear_error(&error);
-    if (call == NULL)
-        return;
-    if (ok)
-        removing_forget(call->s, call->node);
-    if (!ok) {
-        call_free(call);
-        return;
-    }
-    char *locks = g_strdup_printf("%s/locks", call->node);
-    if (!rt_coord_delete(coord, locks, RT_COORD_ANY_VERSION, removal_locks_deleted, ud, NULL)) {
-        call_free(call);
-    }
-    g_free(locks);
+    removing_forget(call->s, call->node);
+    call->tries = 0; /* the next delete has its own retries */
+    call->outcome_unknown = false;
+    removal_mark(call);
 }
 
 static void removal_release(ZkCall *call) {
     ZkStore *s = call->s;
     char *lock = g_strdup_printf("%s/locks/%s", call->node, s->lock_name);
+    GError *err = NULL;
     if (!rt_coord_delete(rt_ha_client_coord(s->client), lock, RT_COORD_ANY_VERSION,
-                         removal_lock_deleted, zk_call_ud(call), NULL)) {
+                         removal_lock_deleted, zk_call_ud(call), &err) &&
+        !removal_retry(call, err, removal_release)) {
         call_free(call);
     }
     g_free(lock);

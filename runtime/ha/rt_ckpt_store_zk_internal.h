@@ -40,8 +40,12 @@ struct ZkCall {
     char *node;                /* the pointer znode */
     char *meta_path;           /* chk-<id>/_metadata */
     char *state_path;          /* completedCheckpoint-<id> */
-    uint32_t tries;            /* multi tries so far */
+    uint32_t tries;            /* multi tries so far; a removal's retries so far */
     bool outcome_unknown;      /* some try may have committed */
+    /* removal: the step waiting to be retried (Curator's RetryLoop) */
+    void (*retry_step)(ZkCall *call);
+    RtTimerId retry_timer;     /* retry-wait before the retry */
+    uint64_t retry_ticket;     /* ... then a connection */
     RtCkptStoreDoneFunc done;
     void *user_data;
     /* recovery */

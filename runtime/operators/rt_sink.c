@@ -46,6 +46,7 @@
  * crash can undo the rename after the transaction was dropped from the pending list).
  */
 #include <assert.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "runtime/env/rt_bugs.h"
@@ -229,6 +230,22 @@ static void commit_dir_synced(void *ud, GError *error) {
     commit_finished(s, txn, ok);
 }
 
+/* The commit of t failed (error consumed): t stays pending for the next try. During
+ * recovery the restore fails (recoverAndCommit throwing fails the task in Flink);
+ * otherwise TwoPhaseCommitSinkFunction.notifyCheckpointComplete rethrows: the task
+ * fails. Either may free s: nothing after this. */
+static void commit_failed(RtSink *s, SinkTxn *t, GError *error) {
+    t->stage = TXN_DURABLE;
+    s->committing = false;
+    if (s->recovering) {
+        s->recovering = false;
+        s->open_done(s->open_ud, error);
+    } else if (s->base.ctx.progress != NULL) {
+        s->base.ctx.progress(s->base.ctx.progress_ud, error);
+    }
+    g_error_free(error);
+}
+
 static void commit_renamed(void *ud, GError *error) {
     SinkIo *io = io_take(ud);
     if (io == NULL) {
@@ -241,24 +258,14 @@ static void commit_renamed(void *ud, GError *error) {
          * by the next notification or, during recovery (no notification will come: the
          * task is not running yet), by the next recovery: the restore fails, as
          * recoverAndCommit throwing fails the task in Flink. */
-        bool gone = g_error_matches(error, RT_STORAGE_ERROR, RT_STORAGE_ERROR_NOT_FOUND);
-        if (gone) {
-            commit_finished(s, io->txn, false);
-        } else {
-            SinkTxn *t = find_txn(s, io->txn);
-            t->stage = TXN_DURABLE;
-            s->committing = false;
-        }
+        uint64_t txn = io->txn;
         io_free(io);
-        if (!gone && s->recovering) {
-            s->recovering = false;
-            s->open_done(s->open_ud, error); /* may free s: nothing after this */
-        } else if (!gone && s->base.ctx.progress != NULL) {
-            /* TwoPhaseCommitSinkFunction.notifyCheckpointComplete rethrows: the task
-             * fails (may free s: nothing after this). */
-            s->base.ctx.progress(s->base.ctx.progress_ud, error);
+        if (g_error_matches(error, RT_STORAGE_ERROR, RT_STORAGE_ERROR_NOT_FOUND)) {
+            g_error_free(error);
+            commit_finished(s, txn, false);
+        } else {
+            commit_failed(s, find_txn(s, txn), error); /* may free s */
         }
-        g_error_free(error);
         return;
     }
     char *dir = sink_dir(s);
@@ -343,6 +350,16 @@ static void expired_later(void *ud) {
  * commits nothing and the job goes on (FlinkKafkaProducer's
  * ignoreFailuresAfterTransactionTimeout; KafkaCommitter drops it): records lost. */
 static void commit_expired(RtSink *s, SinkTxn *t) {
+    if (rt_bug_on(s->base.ctx.env, RT_BUG_FLINK_7784)) {
+        /* Planted bug FLINK-7784 (TwoPhaseCommitSinkFunction before 1.4.0, and later
+         * without ignoreFailuresAfterTransactionTimeout): the failed commit fails the
+         * task; every restore's recoverAndCommit fails again: a recovery loop. */
+        commit_failed(s, t, g_error_new(RT_STORAGE_ERROR, RT_STORAGE_ERROR_IO,
+                                        "commit of transaction %016" PRIx64 " failed: the "
+                                        "external system aborted it (transaction timeout)",
+                                        t->txn));
+        return;
+    }
     char *path = txn_path(s, t->txn, false);
     void *u = io_ud(io_new(s, t->txn));
     if (!rt_storage_remove(s->base.ctx.env->storage, path, expired_removed, u, NULL))

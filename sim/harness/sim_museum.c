@@ -49,6 +49,9 @@ static const SimMuseumIncident incidents[] = {
     {"FLINK-20645", "consistent-cut",
      "an input channel stopped recording unaligned channel state at a stale barrier or "
      "cancel marker; in-flight records were neither in the state nor replayed"},
+    {"FLINK-7784", "liveness",
+     "the commit of a transaction the external system had aborted (transaction timeout) "
+     "failed the task on every restore: the job never recovered"},
 };
 
 const SimMuseumIncident *sim_museum_incidents(size_t *n) {
