@@ -387,6 +387,13 @@ void sim_oracle_set_quiet_since(SimOracle *o, uint64_t time_ns) {
     o->quiet_ns = time_ns;
 }
 
+bool sim_oracle_leader(const SimOracle *o, uint32_t *process, uint64_t *session) {
+    assert(o != NULL && process != NULL && session != NULL);
+    *process = o->leader_process;
+    *session = o->leader_session;
+    return o->leader_known && o->has_leader;
+}
+
 const GPtrArray *sim_oracle_facts_peek(const SimOracle *o) {
     return o->facts;
 }

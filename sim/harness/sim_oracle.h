@@ -206,6 +206,10 @@ void sim_oracle_note_fault(SimOracle *o, uint64_t time_ns, const char *descripti
  * off (the default). */
 void sim_oracle_set_quiet_since(SimOracle *o, uint64_t time_ns);
 
+/* The job manager that leads now, as the leadership events tell (false when none, or
+ * no leadership event was seen): its process id and leader session id. */
+bool sim_oracle_leader(const SimOracle *o, uint32_t *process, uint64_t *session);
+
 /* True once any violation was found (during the run or by finish): the harness may
  * stop the run early. */
 bool sim_oracle_failed(const SimOracle *o);

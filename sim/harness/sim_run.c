@@ -625,7 +625,9 @@ bool sim_run(const SimScenario *s, const SimRunOptions *opt, SimRunResult *out,
     sim_oracle_set_quiet_since(run.oracle, sim_coverage_quiet_since(run.cov));
     sim_oracle_finish(run.oracle, out->sim_time_ns, &found);
     sim_oracle_get_stats(run.oracle, &out->oracle);
-    sim_oracle_ha_finish(sim_zk_tree(run.zk), s->config, out->oracle.job_finished,
+    SimOracleHaLeader leader;
+    leader.has = sim_oracle_leader(run.oracle, &leader.process, &leader.session);
+    sim_oracle_ha_finish(sim_zk_tree(run.zk), s->config, out->oracle.job_finished, &leader,
                          out->sim_time_ns, found);
     verdict(&run, found, out);
     if (found != NULL)
