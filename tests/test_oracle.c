@@ -132,7 +132,7 @@ static void fx_init(Fx *fx, bool diamond, const SimOracleParams *params) {
         rt_config_set(fx->cfg, "high-availability.zookeeper.fence-writes", fx_fenced);
     fx->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                       (GDestroyNotify)g_bytes_unref);
-    SimOracleFiles files = {files_read, files_list, fx->files};
+    SimOracleFiles files = {.read = files_read, .list = files_list, .ctx = fx->files};
     SimOracleParams p;
     sim_oracle_params_init(&p);
     if (params != NULL)
@@ -839,6 +839,49 @@ START_TEST(test_at_least_once_allows_more_never_less) {
 }
 END_TEST
 
+/* Removes every file of checkpoint id whose path contains what ("" = all of them). */
+static void drop_checkpoint_files(Fx *fx, uint64_t id, const char *what) {
+    char *dir = g_strdup_printf("checkpoints/job/chk-%" PRIu64 "/", id);
+    GList *keys = g_hash_table_get_keys(fx->files);
+    for (GList *l = keys; l != NULL; l = l->next)
+        if (g_str_has_prefix(l->data, dir) && strstr(l->data, what) != NULL)
+            g_hash_table_remove(fx->files, l->data);
+    g_list_free(keys);
+    g_free(dir);
+}
+
+/* retention: checkpoint 1 is subsumed by checkpoint 2 (num-retained 1); its metadata
+ * and its snapshot files must be gone at the end, unless a fault came after it or the
+ * harness did not set the quiet time. _i: 0 all files kept, 1 only the metadata
+ * removed (state never discarded), 2 everything removed, 3 a fault after checkpoint 1,
+ * 4 no quiet time. */
+START_TEST(test_retention) {
+    Fx fx;
+    fx_init(&fx, false, NULL);
+    fx.fs_handles = true;
+    if (_i != 4)
+        sim_oracle_set_quiet_since(fx.o, 0);
+    correct_run(&fx);
+    if (_i == 1)
+        drop_checkpoint_files(&fx, 1, "_metadata");
+    if (_i == 2)
+        drop_checkpoint_files(&fx, 1, "");
+    if (_i == 3)
+        sim_oracle_note_fault(fx.o, fx.t, "storage: injected EIO");
+    bool ok = _i >= 2;
+    GPtrArray *v = finish(&fx, ok);
+    if (_i == 0)
+        ck_assert(has_violation(v, SIM_INV_RETENTION,
+                                "checkpoint 1 (checkpoints/job/chk-1/_metadata)"));
+    if (_i == 1)
+        ck_assert(has_violation(v, SIM_INV_RETENTION, "checkpoint 1 (checkpoints/job/chk-1/0-"));
+    if (!ok)
+        ck_assert(!has_violation(v, SIM_INV_RETENTION, "checkpoint 2 ("));
+    g_ptr_array_unref(v);
+    fx_deinit(&fx);
+}
+END_TEST
+
 START_TEST(test_violation_to_string) {
     SimViolation *v = sim_violation_new(SIM_INV_LIVENESS, "stuck", 1500000000u, 3, "t=1s crash");
     char *s = sim_violation_to_string(v);
@@ -873,6 +916,7 @@ static Suite *oracle_suite(void) {
     tcase_add_test(tc, test_job_failed_and_stopped_early);
     tcase_add_test(tc, test_at_least_once_allows_more_never_less);
     tcase_add_test(tc, test_violation_to_string);
+    tcase_add_loop_test(tc, test_retention, 0, 5);
     suite_add_tcase(s, tc);
     return s;
 }

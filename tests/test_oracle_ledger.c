@@ -131,7 +131,7 @@ static void lx_init(Lx *x) {
     x->cfg = rt_config_new();
     x->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify)g_bytes_unref);
-    SimOracleFiles files = {lx_read, lx_list, x->files};
+    SimOracleFiles files = {.read = lx_read, .list = lx_list, .ctx = x->files};
     SimOracleParams p;
     sim_oracle_params_init(&p);
     p.check_cuts = false;

@@ -110,7 +110,7 @@ static void fx_init(Fx *fx, bool counter, const char *mode) {
         rt_config_set(fx->cfg, "execution.checkpointing.mode", mode);
     fx->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                       (GDestroyNotify)g_bytes_unref);
-    SimOracleFiles files = {files_read, files_list, fx->files};
+    SimOracleFiles files = {.read = files_read, .list = files_list, .ctx = fx->files};
     SimOracleParams p;
     sim_oracle_params_init(&p);
     fx->o = sim_oracle_new(&fx->g, fx->cfg, &p, &files);

@@ -134,7 +134,7 @@ START_TEST(test_csv_contents) {
                                               (GDestroyNotify)g_bytes_unref);
     g_hash_table_insert(files, g_strdup("checkpoints/job/chk-1/_metadata"),
                         metadata_with_sizes());
-    SimOracleFiles fv = {files_read, files_list, files};
+    SimOracleFiles fv = {.read = files_read, .list = files_list, .ctx = files};
     SimMetrics *m = sim_metrics_new(NULL, &fv, 0);
     feed_run(m);
     char *dir = g_dir_make_tmp("ckptsim-metrics-XXXXXX", NULL);

@@ -489,6 +489,16 @@ void sim_coverage_fault_fired(SimCoverage *c, uint32_t i, SimFaultFiring *x) {
     }
 }
 
+uint64_t sim_coverage_quiet_since(const SimCoverage *c) {
+    uint64_t quiet = 0;
+    for (guint i = 0; i < c->faults->len; i++) {
+        const FaultCov *fc = &g_array_index(c->faults, FaultCov, i);
+        if (fc->fired && fc->end_ns > quiet)
+            quiet = fc->end_ns;
+    }
+    return quiet;
+}
+
 void sim_coverage_fault_applied(SimCoverage *c, uint32_t i, const SimFaultFiring *x) {
     FaultCov *fc = &g_array_index(c->faults, FaultCov, i);
     if (fc->judged || !fc->fired)

@@ -119,6 +119,11 @@ typedef struct SimFaultFiring {
 void sim_coverage_fault_fired(SimCoverage *c, uint32_t i, SimFaultFiring *firing);
 void sim_coverage_fault_applied(SimCoverage *c, uint32_t i, const SimFaultFiring *firing);
 
+/* When the effects of the fired faults ended: the latest end of any of them (a crash's
+ * restart, a partition's, spike's, pause's or ZooKeeper fault's end, else the firing
+ * time); 0 when none fired. */
+uint64_t sim_coverage_quiet_since(const SimCoverage *c);
+
 /* Job restarts so far. */
 uint64_t sim_coverage_restarts(const SimCoverage *c);
 

@@ -303,7 +303,7 @@ static bool make_cluster(SimLiveHost *h, const SimLiveArgs *a, const char *file,
 static void make_oracle(SimLiveHost *h) {
     const SimScenario *s = h->s;
     sim_live_files_init(&h->files, rt_live_cluster_storage_root(h->cluster), zk_quorum(s));
-    SimOracleFiles files = {sim_live_files_read, sim_live_files_list, &h->files};
+    SimOracleFiles files = {.read = sim_live_files_read, .list = sim_live_files_list, .ctx = &h->files};
     SimOracleParams params;
     sim_oracle_params_init(&params);
     params.faults_end_ns = s->faults_stop_ns;

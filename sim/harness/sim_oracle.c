@@ -16,7 +16,8 @@
 #include "sim/harness/sim_oracle_internal.h"
 
 static const char *const invariant_names[SIM_ORACLE_N_INVARIANTS] = {
-    SIM_INV_EXACTLY_ONCE, SIM_INV_CONSISTENT_CUT, SIM_INV_LIVENESS, SIM_INV_HA_SAFETY};
+    SIM_INV_EXACTLY_ONCE, SIM_INV_CONSISTENT_CUT, SIM_INV_LIVENESS, SIM_INV_HA_SAFETY,
+    SIM_INV_RETENTION};
 
 /* ------------------------------------------------------------------ violations */
 
@@ -285,6 +286,7 @@ static void fault_clear(void *p) {
 
 static void completed_clear(void *p) {
     g_free(((SimCompleted *)p)->metadata_path);
+    g_strfreev(((SimCompleted *)p)->state_files);
 }
 
 SimOracle *sim_oracle_new(const RtJobGraph *g, const RtConfig *cfg, const SimOracleParams *p,
@@ -317,6 +319,7 @@ SimOracle *sim_oracle_new(const RtJobGraph *g, const RtConfig *cfg, const SimOra
     g_array_append_val(o->epochs, first);
     o->faults = g_array_new(FALSE, TRUE, sizeof(SimFault));
     g_array_set_clear_func(o->faults, fault_clear);
+    o->quiet_ns = UINT64_MAX;
     o->completed = g_array_new(FALSE, TRUE, sizeof(SimCompleted));
     g_array_set_clear_func(o->completed, completed_clear);
     o->issued = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
@@ -379,6 +382,18 @@ RtObserver *sim_oracle_observer(SimOracle *o) {
 
 bool sim_oracle_failed(const SimOracle *o) {
     return o->n_violations > 0;
+}
+
+void sim_oracle_set_quiet_since(SimOracle *o, uint64_t time_ns) {
+    assert(o != NULL && !o->finish_called);
+    o->quiet_ns = time_ns;
+}
+
+bool sim_oracle_leader(const SimOracle *o, uint32_t *process, uint64_t *session) {
+    assert(o != NULL && process != NULL && session != NULL);
+    *process = o->leader_process;
+    *session = o->leader_session;
+    return o->leader_known && o->has_leader;
 }
 
 const GPtrArray *sim_oracle_facts_peek(const SimOracle *o) {
@@ -524,7 +539,9 @@ static void on_ckpt_complete(SimOracle *o, const RtEvent *ev) {
                            id, o->last_completed_id);
     else
         o->last_completed_id = id;
-    SimCompleted c = {id, ev->time_ns, g_strdup(ev->detail)};
+    SimCompleted c = {id, ev->time_ns, g_strdup(ev->detail), NULL};
+    if (o->params.check_cuts)
+        sim_oracle_retain_note(o, &c);
     g_array_append_val(o->completed, c);
     new_epoch(o, ev->time_ns);
     if (o->first_complete_after_faults_ns == 0 && ev->time_ns >= o->params.faults_end_ns)
@@ -786,6 +803,7 @@ bool sim_oracle_finish(SimOracle *o, uint64_t end_time_ns, GPtrArray **violation
     }
     sim_oracle_check_sinks(o, end_time_ns, o->finished && !o->params.stopped_early);
     check_liveness(o, end_time_ns);
+    sim_oracle_check_retention(o, end_time_ns);
     if (violations != NULL) {
         *violations = g_ptr_array_new_with_free_func((GDestroyNotify)sim_violation_free);
         for (guint i = 0; i < o->violations->len; i++) {

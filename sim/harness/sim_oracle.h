@@ -53,6 +53,16 @@
  *                   a restore uses the latest completed checkpoint known at that moment
  *                   (never an older one; a newer one only if its metadata is durable),
  *                   and every subtask of one attempt restores the same checkpoint.
+ *  "retention"      when the job finished: of the checkpoints the leader completed after
+ *                   the last fault's effect ended (sim_oracle_set_quiet_since; and with
+ *                   no injected fault noted since), all but the num-retained newest are
+ *                   gone from durable storage: their metadata and every snapshot file or
+ *                   znode their state handles point to (Flink's
+ *                   CompletedCheckpointStore subsumes the oldest and discards its
+ *                   state, CompletedCheckpoint.discardOnSubsume). Checkpoints completed
+ *                   earlier may linger (a crashed job manager, a failed delete, another
+ *                   store's lock: Flink leaves them too). Off until the harness sets the
+ *                   quiet time.
  *
  * With execution.checkpointing.mode = AT_LEAST_ONCE, "more" is allowed everywhere
  * (duplicated records and values are counted in the stats, counts above the cut), "fewer"
@@ -90,6 +100,7 @@
 #define SIM_INV_CONSISTENT_CUT "consistent-cut"
 #define SIM_INV_LIVENESS "liveness"
 #define SIM_INV_HA_SAFETY "ha-safety"
+#define SIM_INV_RETENTION "retention"
 
 /* At most this many violations are kept per invariant (later ones are only counted),
  * and at most this many lost or duplicated records are named in one message. */
@@ -124,6 +135,10 @@ typedef struct SimOracleFiles {
      * NULL-terminated array (g_strfreev), possibly empty; NULL is taken as empty. */
     char **(*list)(void *ctx, const char *dir);
     void *ctx;
+    /* Whether path exists now, durably or not (a removal not yet made durable by a
+     * directory sync counts as done: only a crash could bring the file back). Used by
+     * the retention check; NULL: read is used instead. */
+    bool (*present)(void *ctx, const char *path);
 } SimOracleFiles;
 
 /* Fills *out with a view of the simulated world's durable storage (storage borrowed:
@@ -184,6 +199,16 @@ RtObserver *sim_oracle_observer(SimOracle *o);
  * can name the fault they relate to. RT_EV_WORLD_CRASH / RT_EV_WORLD_FAULT events are
  * noted automatically; call this for faults the world does not report. */
 void sim_oracle_note_fault(SimOracle *o, uint64_t time_ns, const char *description);
+
+/* The effects of the run's faults ended at time_ns (the last fired fault's end: a
+ * crash's restart, a partition's end...): the "retention" check judges checkpoints
+ * completed at or after it. Call before sim_oracle_finish; UINT64_MAX turns the check
+ * off (the default). */
+void sim_oracle_set_quiet_since(SimOracle *o, uint64_t time_ns);
+
+/* The job manager that leads now, as the leadership events tell (false when none, or
+ * no leadership event was seen): its process id and leader session id. */
+bool sim_oracle_leader(const SimOracle *o, uint32_t *process, uint64_t *session);
 
 /* True once any violation was found (during the run or by finish): the harness may
  * stop the run early. */

@@ -35,11 +35,17 @@ static char **storage_list(void *ctx, const char *dir) {
     return (char **)g_ptr_array_free(names, FALSE);
 }
 
+static bool storage_present(void *ctx, const char *path) {
+    size_t len = 0;
+    return sim_storage_read_current(ctx, path, &len) != NULL;
+}
+
 void sim_oracle_files_for_storage(SimStorage *storage, SimOracleFiles *out) {
     assert(storage != NULL && out != NULL);
     memset(out, 0, sizeof *out);
     out->read = storage_read;
     out->list = storage_list;
+    out->present = storage_present;
     out->ctx = storage;
 }
 
@@ -65,10 +71,22 @@ static char **world_list(void *ctx, const char *dir) {
     return storage_list(((SimOracleWorldFiles *)ctx)->storage, dir);
 }
 
+/* A znode path: the snapshot's manifest is readable (committed znodes are durable). */
+static bool world_present(void *ctx, const char *path) {
+    SimOracleWorldFiles *w = ctx;
+    if (path[0] != '/')
+        return storage_present(w->storage, path);
+    GBytes *b = world_read(ctx, path);
+    if (b != NULL)
+        g_bytes_unref(b);
+    return b != NULL;
+}
+
 void sim_oracle_files_for_world(SimOracleWorldFiles *ctx, SimOracleFiles *out) {
     assert(ctx != NULL && ctx->storage != NULL && ctx->zk != NULL && out != NULL);
     memset(out, 0, sizeof *out);
     out->read = world_read;
     out->list = world_list;
+    out->present = world_present;
     out->ctx = ctx;
 }

@@ -3,6 +3,7 @@
 #include "sim/harness/sim_oracle_ha.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include "runtime/env/rt_config_keys.h"
 #include "runtime/ha/rt_ha_client.h"
@@ -33,8 +34,36 @@ static size_t locked_pointers(const SimZkTree *tree, const char *dir) {
     return locked;
 }
 
+/* The leader's connection_info must hold "address=jobmanager@P\nsession=S\n"
+ * (rt_leader_election.c publish_info). */
+static void check_leader_info(const SimZkTree *tree, const char *root,
+                              const SimOracleHaLeader *leader, uint64_t end_ns,
+                              GPtrArray *violations) {
+    char *path = g_strdup_printf("%s/leader/jobmanager/connection_info", root);
+    char *want = g_strdup_printf("address=jobmanager@%u\nsession=%016" PRIx64 "\n",
+                                 leader->process, leader->session);
+    const void *data = NULL;
+    size_t len = 0;
+    bool found = sim_zk_tree_data(tree, path, &data, &len);
+    if (!found || len != strlen(want) || memcmp(data, want, len) != 0) {
+        char *have = found ? g_strndup(data, len) : g_strdup("(no node)");
+        g_strdelimit(have, "\n", ' ');
+        char *msg = g_strdup_printf("%s holds '%s' when the job has finished, but process %u "
+                                    "leads with session %016" PRIx64
+                                    ": clients would look for a stale or no leader",
+                                    path, g_strstrip(have), leader->process, leader->session);
+        g_ptr_array_add(violations,
+                        sim_violation_new(SIM_INV_HA_HYGIENE, msg, end_ns, 0, NULL));
+        g_free(msg);
+        g_free(have);
+    }
+    g_free(want);
+    g_free(path);
+}
+
 void sim_oracle_ha_finish(const SimZkTree *tree, const RtConfig *cfg, bool job_finished,
-                          uint64_t end_ns, GPtrArray *violations) {
+                          const SimOracleHaLeader *leader, uint64_t end_ns,
+                          GPtrArray *violations) {
     bool enabled = false;
     RtHaConfig hc;
     if (!job_finished || tree == NULL || !rt_ha_enabled(cfg, &enabled, NULL) || !enabled ||
@@ -63,5 +92,7 @@ void sim_oracle_ha_finish(const SimZkTree *tree, const RtConfig *cfg, bool job_f
         g_free(names);
     }
     g_free(jobs);
+    if (leader != NULL && leader->has)
+        check_leader_info(tree, hc.root, leader, end_ns, violations);
     rt_ha_config_clear(&hc);
 }

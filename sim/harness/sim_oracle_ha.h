@@ -7,6 +7,10 @@
  *                its locks (DefaultCompletedCheckpointStore.shutdown -> releaseAll), or
  *                the new leader can never remove the checkpoints it subsumes
  *                (FLINK-10011). Pointers without locks (lingering, FLINK-2513) are fine.
+ *                And the leader's <root>/leader/jobmanager/connection_info names the
+ *                current leader: its address (jobmanager@<process>) and leader session
+ *                id, as Flink's ZooKeeperLeaderElectionDriver publishes them for the
+ *                leader retrieval of clients and task managers.
  */
 #ifndef SIM_ORACLE_HA_H
 #define SIM_ORACLE_HA_H
@@ -20,10 +24,19 @@
 
 typedef struct SimZkTree SimZkTree;
 
+/* The leader as the oracle saw it (sim_oracle_leader); has = false: none known. */
+typedef struct SimOracleHaLeader {
+    bool has;
+    uint32_t process;
+    uint64_t session;
+} SimOracleHaLeader;
+
 /* Appends a SimViolation to violations (SimViolation*, frees its elements) for each
- * job whose locked pointers exceed num-retained. Does nothing unless the job finished
- * or when cfg has no ZooKeeper HA. end_ns stamps the violation. */
+ * job whose locked pointers exceed num-retained, and when the leader's connection_info
+ * does not name leader (when leader->has). Does nothing unless the job finished or when
+ * cfg has no ZooKeeper HA. end_ns stamps the violation. */
 void sim_oracle_ha_finish(const SimZkTree *tree, const RtConfig *cfg, bool job_finished,
-                          uint64_t end_ns, GPtrArray *violations);
+                          const SimOracleHaLeader *leader, uint64_t end_ns,
+                          GPtrArray *violations);
 
 #endif /* SIM_ORACLE_HA_H */

@@ -20,7 +20,7 @@
 
 #define SIM_ORACLE_NO_KEY UINT32_MAX   /* key_idx of a record never emitted */
 #define SIM_ORACLE_MAX_EPOCH UINT16_MAX
-#define SIM_ORACLE_N_INVARIANTS 4u
+#define SIM_ORACLE_N_INVARIANTS 5u
 /* Bounds: distinct keys the oracle tracks, source subtasks, operators. */
 #define SIM_ORACLE_MAX_KEYS (1u << 26)
 #define SIM_ORACLE_MAX_SOURCES 65536u
@@ -76,6 +76,8 @@ typedef struct SimCompleted {
     uint64_t id;
     uint64_t time_ns;
     char *metadata_path; /* owned, may be NULL */
+    char **state_files;  /* owned (g_strfreev), NULL-terminated, NULL when not noted: the
+                            snapshot files and znodes its handles point to (retention) */
 } SimCompleted;
 
 struct SimOracle {
@@ -154,6 +156,9 @@ struct SimOracle {
     bool job_failed;
     char *job_failed_cause;
     uint64_t first_complete_after_faults_ns; /* 0 = none yet */
+    /* Retention: the end of the last fault's effect (sim_oracle_set_quiet_since);
+     * UINT64_MAX (default) = the retention check is off. */
+    uint64_t quiet_ns;
     RtEventKind last_kind;
     uint64_t last_time_ns;
     uint64_t now_ns;
@@ -198,6 +203,14 @@ uint32_t sim_oracle_global_src(const SimOracle *o, uint32_t op, uint32_t index);
 
 /* The source record (src, off) from the generator (asserts src < n_src, off in range). */
 void sim_oracle_source_record(const SimOracle *o, uint32_t src, uint64_t off, RtRecord *out);
+
+/* sim_oracle_retain.c: the "retention" check. Notes the state files of completed
+ * checkpoint c (read and decoded from its metadata; nothing when it is unreadable). */
+void sim_oracle_retain_note(SimOracle *o, SimCompleted *c);
+/* At the end of a finished run: every checkpoint completed by the leader after the
+ * faults' effects ended, but for the num-retained newest, is gone from durable storage
+ * (its metadata and every state file its handles point to). */
+void sim_oracle_check_retention(SimOracle *o, uint64_t end_time_ns);
 
 /* sim_oracle_route.c: path counts and routing. Fills mult, direct and ordered. */
 void sim_oracle_route_init(SimOracle *o);

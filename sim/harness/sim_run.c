@@ -627,9 +627,12 @@ bool sim_run(const SimScenario *s, const SimRunOptions *opt, SimRunResult *out,
     out->faults_planned = run.n_faults;
     out->faults_fired = run.fired;
     GPtrArray *found = NULL;
+    sim_oracle_set_quiet_since(run.oracle, sim_coverage_quiet_since(run.cov));
     sim_oracle_finish(run.oracle, out->sim_time_ns, &found);
     sim_oracle_get_stats(run.oracle, &out->oracle);
-    sim_oracle_ha_finish(sim_zk_tree(run.zk), s->config, out->oracle.job_finished,
+    SimOracleHaLeader leader;
+    leader.has = sim_oracle_leader(run.oracle, &leader.process, &leader.session);
+    sim_oracle_ha_finish(sim_zk_tree(run.zk), s->config, out->oracle.job_finished, &leader,
                          out->sim_time_ns, found);
     verdict(&run, found, out);
     if (found != NULL)

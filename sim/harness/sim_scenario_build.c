@@ -562,7 +562,8 @@ static void build_expect(SimLoader *L) {
     if (ev == NULL)
         return;
     static const char *const known[] = {SIM_INV_EXACTLY_ONCE, SIM_INV_CONSISTENT_CUT,
-                                        SIM_INV_LIVENESS, SIM_INV_HA_SAFETY, NULL};
+                                        SIM_INV_LIVENESS, SIM_INV_HA_SAFETY,
+                                        SIM_INV_RETENTION, NULL};
     x->expected_violations = g_strsplit_set(ev, ", ", -1);
     guint n = 0;
     for (guint i = 0; x->expected_violations[i] != NULL; i++) {
@@ -574,7 +575,7 @@ static void build_expect(SimLoader *L) {
         if (!g_strv_contains(known, name))
             sim_loader_error(L, "expect", "expected-violations",
                              "'%s' is not an invariant the oracle checks (exactly-once, "
-                             "consistent-cut, liveness, ha-safety)", name);
+                             "consistent-cut, liveness, ha-safety, retention)", name);
         x->expected_violations[n++] = name;
     }
     x->expected_violations[n] = NULL;
