@@ -15,6 +15,13 @@
 
 #define MAX_SEED 200
 
+/* g_ptr_array_sort hands the comparator pointers to the elements, not the elements:
+ * comparing those with g_strcmp0 orders by garbage, so "the first catching run" was not
+ * the one `ckptsim sweep` over the sorted standard scenarios finds. */
+static gint cmp_path(gconstpointer a, gconstpointer b) {
+    return g_strcmp0(*(const char *const *)a, *(const char *const *)b);
+}
+
 static GPtrArray *load_all(void) {
     const char *root = g_getenv("CKPTSIM_SOURCE_ROOT");
     ck_assert_ptr_nonnull(root);
@@ -33,7 +40,7 @@ static GPtrArray *load_all(void) {
     }
     g_dir_close(d);
     g_free(dir);
-    g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+    g_ptr_array_sort(names, cmp_path);
     GPtrArray *all = g_ptr_array_new_with_free_func((GDestroyNotify)sim_scenario_free);
     for (guint i = 0; i < names->len; i++) {
         GError *e = NULL;
