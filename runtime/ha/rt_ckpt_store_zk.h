@@ -36,7 +36,9 @@
  *
  * Subsumption (releaseAndTryRemove): delete our lock; delete locks (NotEmpty: another
  * instance holds it - keep everything); discard the files and the subtasks' state;
- * delete the pointer. Never the latest.
+ * delete the pointer. Never the latest. The two deletes are retried on connection loss,
+ * timeout or expiry as Curator's RetryLoop does (retry-wait, max-retry-attempts, once
+ * connected); NoNode of locks after a try of unknown outcome goes on (deleteIfExists).
  *
  * Recovery (getAllAndLock + retrieve): children, lock each (a pointer without locks is
  * marked for deletion: skipped), read its state file; any unreadable one fails the
