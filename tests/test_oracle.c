@@ -882,6 +882,29 @@ START_TEST(test_retention) {
 }
 END_TEST
 
+/* The sinks' commit reports must add up to the committed output unless a process
+ * crashed. _i: 0 none reported, 1 every record reported, 2 none reported but a crash. */
+START_TEST(test_commit_reports) {
+    SimOracleParams p;
+    sim_oracle_params_init(&p);
+    p.check_commit_reports = true;
+    Fx fx;
+    fx_init(&fx, false, &p);
+    if (_i == 1)
+        for (uint32_t i = 0; i < 2 * RECORDS; i++)
+            send(&fx, RT_EV_SINK_COMMIT_RECORD, 0, 0, NULL);
+    if (_i == 2)
+        send(&fx, RT_EV_WORLD_CRASH, 0, 0, NULL);
+    correct_run(&fx);
+    GPtrArray *v = finish(&fx, _i != 0);
+    if (_i == 0)
+        ck_assert(has_violation(v, SIM_INV_EXACTLY_ONCE, "reported 0 committed records, their "
+                                                         "committed files hold 48"));
+    g_ptr_array_unref(v);
+    fx_deinit(&fx);
+}
+END_TEST
+
 START_TEST(test_violation_to_string) {
     SimViolation *v = sim_violation_new(SIM_INV_LIVENESS, "stuck", 1500000000u, 3, "t=1s crash");
     char *s = sim_violation_to_string(v);
@@ -917,6 +940,7 @@ static Suite *oracle_suite(void) {
     tcase_add_test(tc, test_at_least_once_allows_more_never_less);
     tcase_add_test(tc, test_violation_to_string);
     tcase_add_loop_test(tc, test_retention, 0, 5);
+    tcase_add_loop_test(tc, test_commit_reports, 0, 3);
     suite_add_tcase(s, tc);
     return s;
 }

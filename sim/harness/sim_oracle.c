@@ -730,8 +730,12 @@ void sim_oracle_event(SimOracle *o, const RtEvent *ev) {
         on_record_emit(o, ev);
         return; /* per-record kinds do not update "last seen": too noisy */
     }
+    if (ev->kind == RT_EV_SINK_COMMIT_RECORD)
+        o->commit_reports++;
     if (ev->kind == RT_EV_RECORD_COUNT || ev->kind == RT_EV_SINK_COMMIT_RECORD)
         return;
+    if (ev->kind == RT_EV_WORLD_CRASH || ev->kind == RT_EV_FAILOVER)
+        o->disrupted = true;
     o->last_kind = ev->kind;
     o->last_time_ns = ev->time_ns;
     switch (ev->kind) {
@@ -790,6 +794,23 @@ static void check_liveness(SimOracle *o, uint64_t end_time_ns) {
                            / 1000000u);
 }
 
+/* The sinks report each record of a transaction they commit (RT_EV_SINK_COMMIT_RECORD,
+ * what the metrics plot) once, when the commit's rename is durable. Without a crash or
+ * a failover (a crash may end a commit between its durable rename and its report; a
+ * restored sink's recovery commit does not report its records), the reports must add up
+ * to the committed output. */
+static void check_commit_reports(SimOracle *o, uint64_t end_time_ns) {
+    if (!o->params.check_commit_reports || !o->finished || o->params.stopped_early ||
+        o->disrupted ||
+        o->commit_reports == o->records_committed)
+        return;
+    sim_oracle_violate(o, SIM_INV_EXACTLY_ONCE, end_time_ns, 0,
+                       "the sinks reported %" PRIu64 " committed records, their committed "
+                       "files hold %" PRIu64 " (no crash, no failover): the commit reports "
+                       "(and the metrics built on them) disagree with the output",
+                       o->commit_reports, o->records_committed);
+}
+
 bool sim_oracle_finish(SimOracle *o, uint64_t end_time_ns, GPtrArray **violations) {
     assert(!o->finish_called);
     o->finish_called = true;
@@ -803,6 +824,7 @@ bool sim_oracle_finish(SimOracle *o, uint64_t end_time_ns, GPtrArray **violation
     }
     sim_oracle_check_sinks(o, end_time_ns, o->finished && !o->params.stopped_early);
     check_liveness(o, end_time_ns);
+    check_commit_reports(o, end_time_ns);
     sim_oracle_check_retention(o, end_time_ns);
     if (violations != NULL) {
         *violations = g_ptr_array_new_with_free_func((GDestroyNotify)sim_violation_free);

@@ -172,9 +172,15 @@ typedef struct SimOracleParams {
      * sources' pure generator (rt_source_gen_record) seeded with it, and checks the
      * records the runtime reports against it. Default 0. */
     uint64_t seed;
+    /* The run reports every committed sink record (RT_EV_SINK_COMMIT_RECORD, as the
+     * runtime's sinks do): without a crash or a failover their number must equal the
+     * committed output's (an exactly-once violation otherwise). Default false (synthetic
+     * event streams do not report them). */
+    bool check_commit_reports;
 } SimOracleParams;
 
-/* Defaults: faults_end_ns 0, checkpoint_bound_ns 0 (derived), check_cuts true, seed 0. */
+/* Defaults: faults_end_ns 0, checkpoint_bound_ns 0 (derived), check_cuts true, seed 0,
+ * check_commit_reports false. */
 void sim_oracle_params_init(SimOracleParams *p);
 
 typedef struct SimOracle SimOracle;

@@ -181,6 +181,10 @@ struct SimOracle {
     uint64_t records_emitted, emissions, records_committed, records_lost, records_duplicated;
     uint64_t values_duplicated;
     uint64_t checkpoints_checked;
+    uint64_t commit_reports;  /* RT_EV_SINK_COMMIT_RECORD events: records the sinks report
+                                 as committed (the latency/throughput metrics) */
+    bool disrupted;           /* a process crashed or the job failed over (a restored
+                                 sink's recovery commit reports nothing) */
     bool finish_called;
 };
 

@@ -462,6 +462,7 @@ static void setup(SimRun *run) {
     params.checkpoint_bound_ns = s->liveness_bound_ns;
     params.check_cuts = s->expect.consistent_cuts;
     params.seed = run->opt->seed; /* the oracle recomputes the sources' records */
+    params.check_commit_reports = true;
     run->oracle = sim_oracle_new(&s->graph, s->config, &params, &files);
     if (run->opt->out_dir != NULL)
         run->metrics = sim_metrics_new(&s->graph, &files, 0);
