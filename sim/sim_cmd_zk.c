@@ -8,38 +8,63 @@
 #include <string.h>
 
 #include "runtime/coord/rt_coord_zk.h"
+#include "sim/harness/sim_cli_json.h"
 #include "sim/sim_commands.h"
 
-static void print_op(const char *name, const RtCoordZkOpFigures *f, bool json, bool last) {
-    if (json)
-        printf("\"%s\":{\"n\":%u,\"median_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f}%s", name, f->n,
-               f->median_us, f->p99_us, f->max_us, last ? "" : ",");
-    else
-        printf("  %-7s n=%-6u median %8.1f us   p99 %8.1f us   max %8.1f us\n", name, f->n,
-               f->median_us, f->p99_us, f->max_us);
+static void print_op(const char *name, const RtCoordZkOpFigures *f) {
+    printf("  %-7s n=%-6u median %8.1f us   p99 %8.1f us   max %8.1f us\n", name, f->n,
+           f->median_us, f->p99_us, f->max_us);
+}
+
+static void json_op(JsonBuilder *b, const char *name, const RtCoordZkOpFigures *f) {
+    json_builder_set_member_name(b, name);
+    json_builder_begin_object(b);
+    sim_json_add_u64(b, "n", f->n);
+    sim_json_add_double(b, "median_us", f->median_us, 1);
+    sim_json_add_double(b, "p99_us", f->p99_us, 1);
+    sim_json_add_double(b, "max_us", f->max_us, 1);
+    json_builder_end_object(b);
+}
+
+/* The probe's figures as one JSON object (json-glib). */
+static void print_json(const char *zk, const RtCoordZkProbeConfig *cfg,
+                       const RtCoordZkProbeResult *r) {
+    JsonBuilder *b = json_builder_new();
+    json_builder_begin_object(b);
+    sim_json_add_string(b, "zk", zk);
+    sim_json_add_double(b, "connect_ms", r->connect_ms, 3);
+    sim_json_add_u64(b, "session_timeout_ms", r->session_timeout_ms);
+    sim_json_add_u64(b, "data_bytes", cfg->data_bytes);
+    json_builder_set_member_name(b, "ops");
+    json_builder_begin_object(b);
+    json_op(b, "create", &r->create);
+    json_op(b, "get", &r->get);
+    json_op(b, "set", &r->set);
+    json_op(b, "delete", &r->delete);
+    json_builder_end_object(b);
+    sim_json_add_double(b, "pipelined_set_ops_per_s", r->pipelined_set_ops_per_s, 0);
+    sim_json_add_u64(b, "window", r->window);
+    sim_json_add_u64(b, "pipelined_sets", cfg->pipelined_sets);
+    json_builder_end_object(b);
+    char *text = sim_json_finish(b);
+    printf("%s\n", text);
+    g_free(text);
 }
 
 static void print_result(const char *zk, const RtCoordZkProbeConfig *cfg,
                          const RtCoordZkProbeResult *r, bool json) {
     if (json) {
-        printf("{\"zk\":\"%s\",\"connect_ms\":%.3f,\"session_timeout_ms\":%llu,"
-               "\"data_bytes\":%zu,\"ops\":{",
-               zk, r->connect_ms, (unsigned long long)r->session_timeout_ms, cfg->data_bytes);
-    } else {
-        printf("ZooKeeper at %s: connected in %.3f ms (session timeout %llu ms), "
-               "%zu-byte data\n",
-               zk, r->connect_ms, (unsigned long long)r->session_timeout_ms, cfg->data_bytes);
+        print_json(zk, cfg, r);
+        return;
     }
-    print_op("create", &r->create, json, false);
-    print_op("get", &r->get, json, false);
-    print_op("set", &r->set, json, false);
-    print_op("delete", &r->delete, json, true);
-    if (json)
-        printf("},\"pipelined_set_ops_per_s\":%.0f,\"window\":%u,\"pipelined_sets\":%u}\n",
-               r->pipelined_set_ops_per_s, r->window, cfg->pipelined_sets);
-    else
-        printf("  pipelined sets: %.0f ops/s (%u sets, window %u)\n", r->pipelined_set_ops_per_s,
-               cfg->pipelined_sets, r->window);
+    printf("ZooKeeper at %s: connected in %.3f ms (session timeout %llu ms), %zu-byte data\n",
+           zk, r->connect_ms, (unsigned long long)r->session_timeout_ms, cfg->data_bytes);
+    print_op("create", &r->create);
+    print_op("get", &r->get);
+    print_op("set", &r->set);
+    print_op("delete", &r->delete);
+    printf("  pipelined sets: %.0f ops/s (%u sets, window %u)\n", r->pipelined_set_ops_per_s,
+           cfg->pipelined_sets, r->window);
 }
 
 static int cmd_probe(int argc, char **argv) {

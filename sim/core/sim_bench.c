@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,12 +166,36 @@ static int sim_bench_kernel(int argc, char **argv) {
     SimBenchResult small = sim_bench_ping_pong(500, events);
     SimBenchResult large = sim_bench_ping_pong(50000, events);
     if (json) {
-        printf("{\"events\": %llu, \"events_per_s_500\": %.0f, \"events_per_s_50000\": %.0f, "
-               "\"checksum_500\": \"%016llx\", \"checksum_50000\": \"%016llx\", "
-               "\"trace_hash_500\": \"%016llx\", \"trace_hash_50000\": \"%016llx\"}\n",
-               (unsigned long long)events, sim_bench_rate(&small), sim_bench_rate(&large),
-               (unsigned long long)small.checksum, (unsigned long long)large.checksum,
-               (unsigned long long)small.trace_hash, (unsigned long long)large.trace_hash);
+        /* One JSON object through json-glib (keys stable: acceptance scripts read them). */
+        char hex[4][17];
+        g_snprintf(hex[0], 17, "%016llx", (unsigned long long)small.checksum);
+        g_snprintf(hex[1], 17, "%016llx", (unsigned long long)large.checksum);
+        g_snprintf(hex[2], 17, "%016llx", (unsigned long long)small.trace_hash);
+        g_snprintf(hex[3], 17, "%016llx", (unsigned long long)large.trace_hash);
+        JsonBuilder *b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "events");
+        json_builder_add_int_value(b, (gint64)events);
+        json_builder_set_member_name(b, "events_per_s_500");
+        json_builder_add_int_value(b, (gint64)sim_bench_rate(&small));
+        json_builder_set_member_name(b, "events_per_s_50000");
+        json_builder_add_int_value(b, (gint64)sim_bench_rate(&large));
+        static const char *const keys[4] = {"checksum_500", "checksum_50000", "trace_hash_500",
+                                            "trace_hash_50000"};
+        for (int k = 0; k < 4; k++) {
+            json_builder_set_member_name(b, keys[k]);
+            json_builder_add_string_value(b, hex[k]);
+        }
+        json_builder_end_object(b);
+        JsonGenerator *g = json_generator_new();
+        JsonNode *root = json_builder_get_root(b);
+        json_generator_set_root(g, root);
+        char *text = json_generator_to_data(g, NULL);
+        printf("%s\n", text);
+        g_free(text);
+        json_node_unref(root);
+        g_object_unref(g);
+        g_object_unref(b);
     } else {
         const SimBenchResult *rs[2] = {&small, &large};
         const unsigned sizes[2] = {500, 50000};

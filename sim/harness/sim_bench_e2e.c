@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "sim/harness/sim_cli_json.h"
 #include "sim/harness/sim_run.h"
 #include "sim/harness/sim_scenario.h"
 #include "sim/sim_commands.h"
@@ -62,13 +63,25 @@ static void report(bool json, uint64_t records, const SimRunResult *r, uint64_t 
     double hops = (double)records * E2E_HOPS_PER_RECORD / secs;
     double ratio = (double)r->sim_time_ns / (double)wall;
     if (json) {
-        printf("{\"benchmark\":\"e2e\",\"records\":%" PRIu64 ",\"verdict\":\"%s\","
-               "\"record_hops_per_s\":%.0f,\"sim_to_wall_ratio\":%.2f,\"peak_rss_bytes\":%"
-               PRIu64 ",\"wall_s\":%.3f,\"sim_time_s\":%.3f,\"events\":%" PRIu64
-               ",\"checkpoints_completed\":%" PRIu64 ",\"trace_hash\":\"%016" PRIx64 "\"}\n",
-               records, r->held ? "pass" : "violation", hops, ratio, rss, secs,
-               (double)r->sim_time_ns / 1e9, r->steps, r->oracle.checkpoints_completed,
-               r->trace_hash);
+        JsonBuilder *b = json_builder_new();
+        json_builder_begin_object(b);
+        sim_json_add_string(b, "benchmark", "e2e");
+        sim_json_add_u64(b, "records", records);
+        sim_json_add_string(b, "verdict", r->held ? "pass" : "violation");
+        sim_json_add_double(b, "record_hops_per_s", hops, 0);
+        sim_json_add_double(b, "sim_to_wall_ratio", ratio, 2);
+        sim_json_add_u64(b, "peak_rss_bytes", rss);
+        sim_json_add_double(b, "wall_s", secs, 3);
+        sim_json_add_double(b, "sim_time_s", (double)r->sim_time_ns / 1e9, 3);
+        sim_json_add_u64(b, "events", r->steps);
+        sim_json_add_u64(b, "checkpoints_completed", r->oracle.checkpoints_completed);
+        char hash[17];
+        g_snprintf(hash, sizeof hash, "%016" PRIx64, r->trace_hash);
+        sim_json_add_string(b, "trace_hash", hash);
+        json_builder_end_object(b);
+        char *text = sim_json_finish(b);
+        printf("%s\n", text);
+        g_free(text);
     } else {
         printf("e2e: %" PRIu64 " records, %s, %.3f s wall, %.3f s simulated (%.1fx), %.2f M "
                "record-hops/s, %" PRIu64 " events, %" PRIu64 " checkpoints, peak RSS %.1f "

@@ -50,6 +50,20 @@ void sim_json_add_strv(JsonBuilder *b, const char *key, const char *const *list)
     json_builder_end_array(b);
 }
 
+void sim_json_add_double(JsonBuilder *b, const char *key, double value, int decimals) {
+    assert(decimals >= 0 && decimals <= 9);
+    double scale = 1.0;
+    for (int i = 0; i < decimals; i++)
+        scale *= 10.0;
+    if (key != NULL)
+        json_builder_set_member_name(b, key);
+    int64_t scaled = (int64_t)(value * scale + (value < 0 ? -0.5 : 0.5));
+    if (decimals == 0)
+        json_builder_add_int_value(b, scaled); /* a whole figure: no ".0" */
+    else
+        json_builder_add_double_value(b, (double)scaled / scale);
+}
+
 static char *node_text(JsonNode *root) {
     JsonGenerator *g = json_generator_new();
     json_generator_set_root(g, root);

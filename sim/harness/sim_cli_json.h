@@ -22,6 +22,8 @@ void sim_json_add_string(JsonBuilder *b, const char *key, const char *value);
 void sim_json_add_string_or_null(JsonBuilder *b, const char *key, const char *value);
 void sim_json_add_u64(JsonBuilder *b, const char *key, uint64_t value);
 void sim_json_add_bool(JsonBuilder *b, const char *key, bool value);
+/* A figure rounded to decimals places (so the text is stable and short). */
+void sim_json_add_double(JsonBuilder *b, const char *key, double value, int decimals);
 /* A NULL-terminated list (NULL: empty) as an array of strings. */
 void sim_json_add_strv(JsonBuilder *b, const char *key, const char *const *list);
 

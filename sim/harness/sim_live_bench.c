@@ -21,6 +21,7 @@
 #include "runtime/live/rt_live_events.h"
 #include <glib/gstdio.h>
 
+#include "sim/harness/sim_cli_json.h"
 #include "sim/harness/sim_live_internal.h"
 #include "sim/sim_commands.h"
 
@@ -206,15 +207,26 @@ static void bench_report(const BenchOpts *o, int status, BenchStats *b, const Si
                     : 0;
     const char *verdict = status == SIM_EXIT_OK ? "pass" : "violation";
     if (o->json) {
-        char zks[32];
-        if (o->zk != NULL)
-            g_snprintf(zks, sizeof zks, "%.1f", zk);
-        else
-            g_strlcpy(zks, "null", sizeof zks);
-        printf("{\"benchmark\":\"live\",\"verdict\":\"%s\",\"records\":%" PRIu64
-               ",\"records_per_s\":%.0f,\"checkpoint_p50_ms\":%.2f,\"checkpoint_p99_ms\":%.2f,"
-               "\"zk_ops_per_checkpoint\":%s,\"checkpoints\":%u,\"seconds\":%.3f}\n",
-               verdict, b->commits, rps, p50, p99, zks, b->durations_ns->len, secs);
+        JsonBuilder *jb = json_builder_new();
+        json_builder_begin_object(jb);
+        sim_json_add_string(jb, "benchmark", "live");
+        sim_json_add_string(jb, "verdict", verdict);
+        sim_json_add_u64(jb, "records", b->commits);
+        sim_json_add_double(jb, "records_per_s", rps, 0);
+        sim_json_add_double(jb, "checkpoint_p50_ms", p50, 2);
+        sim_json_add_double(jb, "checkpoint_p99_ms", p99, 2);
+        if (o->zk != NULL) {
+            sim_json_add_double(jb, "zk_ops_per_checkpoint", zk, 1);
+        } else {
+            json_builder_set_member_name(jb, "zk_ops_per_checkpoint");
+            json_builder_add_null_value(jb);
+        }
+        sim_json_add_u64(jb, "checkpoints", b->durations_ns->len);
+        sim_json_add_double(jb, "seconds", secs, 3);
+        json_builder_end_object(jb);
+        char *text = sim_json_finish(jb);
+        printf("%s\n", text);
+        g_free(text);
     } else {
         printf("live: %s, %" PRIu64 " records in %.3f s: %.0f records/s; checkpoint p50 %.2f "
                "ms, p99 %.2f ms over %u checkpoints",

@@ -10,6 +10,7 @@
 #include "runtime/live/rt_live_zk_reader.h"
 #include "runtime/state/rt_backend_zk.h"
 #include "runtime/state/rt_state_backend.h"
+#include "sim/harness/sim_cli_json.h"
 #include "sim/harness/sim_cli.h"
 #include "sim/harness/sim_live_internal.h"
 #include "sim/harness/sim_run.h"
@@ -263,46 +264,50 @@ void sim_live_host_clear(SimLiveHost *h) {
 static void print_json(const SimLiveHost *h, const char *file) {
     const SimOracleStats *o = &h->stats;
     const RtLiveClusterResult *r = &h->result;
-    GString *j = g_string_new("{\"scenario\":");
-    sim_json_string(j, h->s->name);
-    g_string_append(j, ",\"file\":");
-    sim_json_string(j, file);
-    g_string_append_printf(j, ",\"seed\":%" PRIu64 ",\"mode\":\"live\",\"verdict\":\"%s\"", h->seed,
-                           h->violations->len == 0 ? "pass" : "violation");
-    g_string_append(j, ",\"violations\":[");
+    JsonBuilder *b = json_builder_new();
+    json_builder_begin_object(b);
+    sim_json_add_string(b, "scenario", h->s->name);
+    sim_json_add_string(b, "file", file);
+    sim_json_add_u64(b, "seed", h->seed);
+    sim_json_add_string(b, "mode", "live");
+    sim_json_add_string(b, "verdict", h->violations->len == 0 ? "pass" : "violation");
+    json_builder_set_member_name(b, "violations");
+    json_builder_begin_array(b);
     for (guint i = 0; i < h->violations->len; i++) {
         const SimViolation *v = g_ptr_array_index(h->violations, i);
-        g_string_append(j, i ? ",{\"invariant\":" : "{\"invariant\":");
-        sim_json_string(j, v->invariant);
-        g_string_append(j, ",\"message\":");
-        sim_json_string(j, v->message);
-        g_string_append_c(j, '}');
+        json_builder_begin_object(b);
+        sim_json_add_string(b, "invariant", v->invariant);
+        sim_json_add_string(b, "message", v->message);
+        json_builder_end_object(b);
     }
-    g_string_append(j, "],\"warnings\":[");
-    for (guint i = 0; i < h->warnings->len; i++) {
-        if (i)
-            g_string_append_c(j, ',');
-        sim_json_string(j, g_ptr_array_index(h->warnings, i));
-    }
-    g_string_append(j, "],\"end\":");
-    sim_json_string(j, r->end_reason != NULL ? r->end_reason : "unknown");
-    g_string_append_printf(
-        j,
-        ",\"time_ns\":%" PRIu64 ",\"events\":%" PRIu64 ",\"late_events\":%" PRIu64
-        ",\"bad_event_lines\":%" PRIu64 ",\"records_total\":%" PRIu64
-        ",\"records_committed\":%" PRIu64 ",\"records_lost\":%" PRIu64
-        ",\"records_duplicated\":%" PRIu64 ",\"checkpoints_completed\":%" PRIu64
-        ",\"checkpoints_checked\":%" PRIu64 ",\"failovers\":%" PRIu64
-        ",\"crashes\":%u,\"restarts\":%u,\"faults_planned\":%u"
-        ",\"faults_fired\":%u,\"base_port\":%u,\"dir\":",
-        h->end_ns, r->events, r->late_events, r->bad_lines, o->records_total, o->records_committed,
-        o->records_lost, o->records_duplicated, o->checkpoints_completed, o->checkpoints_checked,
-        h->failovers, r->crashes, r->restarts, h->faults_planned, h->faults_fired,
-        rt_live_cluster_base_port(h->cluster));
-    sim_json_string(j, h->dir);
-    g_string_append(j, "}\n");
-    fputs(j->str, stdout);
-    g_string_free(j, TRUE);
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "warnings");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < h->warnings->len; i++)
+        sim_json_add_string(b, NULL, g_ptr_array_index(h->warnings, i));
+    json_builder_end_array(b);
+    sim_json_add_string(b, "end", r->end_reason != NULL ? r->end_reason : "unknown");
+    sim_json_add_u64(b, "time_ns", h->end_ns);
+    sim_json_add_u64(b, "events", r->events);
+    sim_json_add_u64(b, "late_events", r->late_events);
+    sim_json_add_u64(b, "bad_event_lines", r->bad_lines);
+    sim_json_add_u64(b, "records_total", o->records_total);
+    sim_json_add_u64(b, "records_committed", o->records_committed);
+    sim_json_add_u64(b, "records_lost", o->records_lost);
+    sim_json_add_u64(b, "records_duplicated", o->records_duplicated);
+    sim_json_add_u64(b, "checkpoints_completed", o->checkpoints_completed);
+    sim_json_add_u64(b, "checkpoints_checked", o->checkpoints_checked);
+    sim_json_add_u64(b, "failovers", h->failovers);
+    sim_json_add_u64(b, "crashes", r->crashes);
+    sim_json_add_u64(b, "restarts", r->restarts);
+    sim_json_add_u64(b, "faults_planned", h->faults_planned);
+    sim_json_add_u64(b, "faults_fired", h->faults_fired);
+    sim_json_add_u64(b, "base_port", rt_live_cluster_base_port(h->cluster));
+    sim_json_add_string(b, "dir", h->dir);
+    json_builder_end_object(b);
+    char *text = sim_json_finish(b);
+    printf("%s\n", text);
+    g_free(text);
 }
 
 static void print_human(const SimLiveHost *h) {

@@ -12,6 +12,7 @@
  * network bug and must be caught (exit 1).
  */
 #include <inttypes.h>
+#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -485,18 +486,39 @@ static void st_print(const StOptions *o, SimSelftest *st, uint64_t events, bool 
     sim_storage_stats(sim_world_storage(w), &io);
     const StStats *s = &st->stats;
     if (o->json) {
-        printf("{\"seed\":%" PRIu64 ",\"trace_hash\":\"%016" PRIx64 "\",\"events\":%" PRIu64
-               ",\"virtual_time_ns\":%" PRIu64 ",\"nodes\":%u,\"bugs\":%" PRIu64
-               ",\"messages_sent\":%" PRIu64 ",\"messages_delivered\":%" PRIu64
-               ",\"messages_dropped\":%" PRIu64 ",\"storage_ops\":%" PRIu64
-               ",\"storage_failed\":%" PRIu64 ",\"torn\":%" PRIu64 ",\"lost\":%" PRIu64
-               ",\"crashes\":%" PRIu64 ",\"partitions\":%" PRIu64 ",\"reconnects\":%" PRIu64
-               ",\"checksum_failures\":%" PRIu64 ",\"fifo_violations\":%" PRIu64
-               ",\"stale_callbacks\":%" PRIu64 ",\"ok\":%s}\n",
-               o->seed, sim_world_trace_hash(w), events, sim_world_now_ns(w), o->nodes, o->bugs,
-               net.msgs_sent, net.msgs_delivered, net.msgs_dropped, io.ops, io.failed, io.torn,
-               io.lost, s->crashes, s->partitions, s->reconnects, s->checksum_failures,
-               s->fifo_violations, s->stale_callbacks, ok ? "true" : "false");
+        char hash[17];
+        g_snprintf(hash, sizeof hash, "%016" PRIx64, sim_world_trace_hash(w));
+        const struct { const char *key; uint64_t v; } figs[] = {
+            {"events", events}, {"virtual_time_ns", sim_world_now_ns(w)},
+            {"nodes", o->nodes}, {"bugs", o->bugs}, {"messages_sent", net.msgs_sent},
+            {"messages_delivered", net.msgs_delivered}, {"messages_dropped", net.msgs_dropped},
+            {"storage_ops", io.ops}, {"storage_failed", io.failed}, {"torn", io.torn},
+            {"lost", io.lost}, {"crashes", s->crashes}, {"partitions", s->partitions},
+            {"reconnects", s->reconnects}, {"checksum_failures", s->checksum_failures},
+            {"fifo_violations", s->fifo_violations}, {"stale_callbacks", s->stale_callbacks},
+        };
+        JsonBuilder *b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "seed");
+        json_builder_add_int_value(b, (gint64)o->seed);
+        json_builder_set_member_name(b, "trace_hash");
+        json_builder_add_string_value(b, hash);
+        for (size_t k = 0; k < G_N_ELEMENTS(figs); k++) {
+            json_builder_set_member_name(b, figs[k].key);
+            json_builder_add_int_value(b, (gint64)figs[k].v);
+        }
+        json_builder_set_member_name(b, "ok");
+        json_builder_add_boolean_value(b, ok);
+        json_builder_end_object(b);
+        JsonGenerator *g = json_generator_new();
+        JsonNode *root = json_builder_get_root(b);
+        json_generator_set_root(g, root);
+        char *text = json_generator_to_data(g, NULL);
+        printf("%s\n", text);
+        g_free(text);
+        json_node_unref(root);
+        g_object_unref(g);
+        g_object_unref(b);
         return;
     }
     printf("seed %" PRIu64 "\ntrace_hash %016" PRIx64 "\nevents %" PRIu64
