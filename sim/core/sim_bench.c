@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 
 #include "runtime/env/rt_rng.h"
 #include "sim/core/sim_kernel.h"
+#include "sim/core/sim_json_out.h"
 #include "sim/sim_commands.h"
 
 enum {
@@ -187,15 +187,7 @@ static int sim_bench_kernel(int argc, char **argv) {
             json_builder_add_string_value(b, hex[k]);
         }
         json_builder_end_object(b);
-        JsonGenerator *g = json_generator_new();
-        JsonNode *root = json_builder_get_root(b);
-        json_generator_set_root(g, root);
-        char *text = json_generator_to_data(g, NULL);
-        printf("%s\n", text);
-        g_free(text);
-        json_node_unref(root);
-        g_object_unref(g);
-        g_object_unref(b);
+        sim_json_out_print(b);
     } else {
         const SimBenchResult *rs[2] = {&small, &large};
         const unsigned sizes[2] = {500, 50000};

@@ -12,12 +12,12 @@
  * network bug and must be caught (exit 1).
  */
 #include <inttypes.h>
-#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "runtime/env/rt_bugs.h"
 #include "runtime/env/rt_bytes.h"
+#include "sim/core/sim_json_out.h"
 #include "sim/sim_commands.h"
 #include "sim/world/sim_world.h"
 
@@ -510,15 +510,7 @@ static void st_print(const StOptions *o, SimSelftest *st, uint64_t events, bool 
         json_builder_set_member_name(b, "ok");
         json_builder_add_boolean_value(b, ok);
         json_builder_end_object(b);
-        JsonGenerator *g = json_generator_new();
-        JsonNode *root = json_builder_get_root(b);
-        json_generator_set_root(g, root);
-        char *text = json_generator_to_data(g, NULL);
-        printf("%s\n", text);
-        g_free(text);
-        json_node_unref(root);
-        g_object_unref(g);
-        g_object_unref(b);
+        sim_json_out_print(b);
         return;
     }
     printf("seed %" PRIu64 "\ntrace_hash %016" PRIx64 "\nevents %" PRIu64
