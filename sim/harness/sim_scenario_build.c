@@ -238,6 +238,23 @@ static void add_edge(SimLoader *L, const SimErrPlace *place, int32_t from, int32
     g_array_append_val(edges, e);
 }
 
+/* Splits "a -> b -> c" at each "->" in one pass. g_strsplit calls strstr per piece, and
+ * a sanitizer's strstr measures the rest of the line each time: quadratic in a long line. */
+static char **split_arrows(const char *key) {
+    GPtrArray *parts = g_ptr_array_new();
+    const char *start = key;
+    for (const char *c = key; *c != '\0'; c++) {
+        if (c[0] == '-' && c[1] == '>') {
+            g_ptr_array_add(parts, g_strndup(start, (gsize)(c - start)));
+            start = c + 2;
+            c++;
+        }
+    }
+    g_ptr_array_add(parts, g_strdup(start));
+    g_ptr_array_add(parts, NULL);
+    return (char **)g_ptr_array_free(parts, FALSE);
+}
+
 static void build_edge_line(SimLoader *L, const char *key) {
     SimErrPlace place;
     sim_loader_place(L, "edges", key, &place);
@@ -249,7 +266,7 @@ static void build_edge_line(SimLoader *L, const char *key) {
                             v ? v : "");
         return;
     }
-    char **parts = g_strsplit(key, "->", -1);
+    char **parts = split_arrows(key);
     guint n = g_strv_length(parts);
     if (n < 2)
         sim_loader_error_at(L, &place, "an edge is 'from -> to = partitioning'");
