@@ -155,6 +155,39 @@ START_TEST(test_crash_trace_names_and_flows) {
 }
 END_TEST
 
+/* Backpressure shows on the workers' "buffers" counter tracks: buffers queued for lack
+ * of credit at some sample, credits granted at another, every sample on a named worker. */
+START_TEST(test_buffer_counter_tracks) {
+    if (g_getenv("CKPTSIM_BIN") == NULL)
+        return;
+    ck_assert_int_eq(run_into("scenarios/backpressure-stall.ini", "1", NULL, "bp"), 0);
+    char *path = g_build_filename(tmp_root, "bp", "trace.json", NULL);
+    JsonParser *p = json_parser_new();
+    GError *err = NULL;
+    ck_assert_msg(json_parser_load_from_file(p, path, &err), "%s", err ? err->message : "");
+    JsonArray *evs = json_object_get_array_member(
+        json_node_get_object(json_parser_get_root(p)), "traceEvents");
+    gint64 samples = 0, max_queued = 0, max_credits = 0;
+    for (guint i = 0; i < json_array_get_length(evs); i++) {
+        JsonObject *e = json_array_get_object_element(evs, i);
+        if (g_strcmp0(json_object_get_string_member(e, "name"), "buffers") != 0)
+            continue;
+        ck_assert_str_eq(json_object_get_string_member(e, "ph"), "C");
+        ck_assert_int_gt(json_object_get_int_member(e, "pid"), 0); /* a worker, not jm */
+        JsonObject *a = json_object_get_object_member(e, "args");
+        max_queued = MAX(max_queued, json_object_get_int_member(a, "queued buffers"));
+        max_credits = MAX(max_credits, json_object_get_int_member(a, "credits"));
+        ck_assert(json_object_has_member(a, "input queued"));
+        samples++;
+    }
+    ck_assert_int_gt(samples, 100);
+    ck_assert_int_gt(max_queued, 0);
+    ck_assert_int_gt(max_credits, 0);
+    g_object_unref(p);
+    g_free(path);
+}
+END_TEST
+
 static Suite *report_html_suite(void) {
     Suite *s = suite_create("report_html");
     TCase *tc = tcase_create("html");
@@ -162,6 +195,7 @@ static Suite *report_html_suite(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_every_run_and_violation_detail);
     tcase_add_test(tc, test_crash_trace_names_and_flows);
+    tcase_add_test(tc, test_buffer_counter_tracks);
     suite_add_tcase(s, tc);
     return s;
 }

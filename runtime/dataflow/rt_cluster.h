@@ -61,4 +61,17 @@ void rt_jobmanager_free(RtJobManager *jm);
 RtTaskManager *rt_taskmanager_new(RtEnv *env, const RtJobSpec *spec, GError **error);
 void rt_taskmanager_free(RtTaskManager *tm);
 
+/* A task manager's network gauges at one moment, summed over its subtasks (Flink's
+ * outPoolUsage / inPoolUsage in spirit): buffers finished and waiting for a credit or the
+ * wire, credits granted by consumers and not yet used, and items waiting in the subtasks'
+ * input queues. */
+typedef struct RtTmGauges {
+    uint64_t queued_buffers;
+    uint64_t credits;
+    uint64_t input_queued;
+} RtTmGauges;
+
+/* Reads the gauges (read only: no effect on the run). tm may be NULL (all zero). */
+void rt_taskmanager_gauges(const RtTaskManager *tm, RtTmGauges *out);
+
 #endif /* RT_CLUSTER_H */

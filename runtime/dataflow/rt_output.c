@@ -354,6 +354,13 @@ bool rt_output_available(const RtOutput *out) {
     return true;
 }
 
+void rt_output_gauges(const RtOutput *out, uint64_t *queued_buffers, uint64_t *credits) {
+    for (uint32_t c = 0; c < out->n_channels; c++) {
+        *queued_buffers += out->channels[c].queued_buffers;
+        *credits += out->channels[c].credits;
+    }
+}
+
 uint64_t rt_output_queued(const RtOutput *out) {
     uint64_t n = 0;
     for (uint32_t c = 0; c < out->n_channels; c++)

@@ -143,5 +143,8 @@ static inline bool rt_output_has_partial(const RtOutput *out) {
 }
 /* Finished buffers and events queued over all channels (for tests and metrics). */
 uint64_t rt_output_queued(const RtOutput *out);
+/* Finished buffers waiting in the channels' queues and credits granted but not yet used,
+ * summed over every channel (read only: for the metrics' counter tracks). */
+void rt_output_gauges(const RtOutput *out, uint64_t *queued_buffers, uint64_t *credits);
 
 #endif /* RT_OUTPUT_H */

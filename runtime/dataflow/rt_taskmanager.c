@@ -588,3 +588,17 @@ void rt_taskmanager_free(RtTaskManager *tm) {
     g_free(tm->jm_ctx);
     g_free(tm);
 }
+
+void rt_taskmanager_gauges(const RtTaskManager *tm, RtTmGauges *out) {
+    memset(out, 0, sizeof *out);
+    if (tm == NULL || tm->subtasks == NULL)
+        return;
+    for (uint32_t i = 0; i < tm->n_subtasks; i++) {
+        const RtSubtask *st = tm->subtasks[i];
+        if (st == NULL)
+            continue;
+        if (st->out != NULL)
+            rt_output_gauges(st->out, &out->queued_buffers, &out->credits);
+        out->input_queued += st->input.length;
+    }
+}

@@ -60,6 +60,7 @@ struct SimRun {
     uint32_t n_event_faults;
     bool finished;
     uint64_t finished_ns;
+    uint64_t next_gauge_ns; /* next sampling of the workers' gauges (metrics only) */
     bool stop_requested;
     uint32_t fired;
     GError *config_error; /* first error a runtime constructor reported */
@@ -345,11 +346,30 @@ static void install_faults(SimRun *run) {
 
 /* ------------------------------------------------------------------ observation */
 
+/* Samples every live worker's network gauges once per SIM_METRICS_GAUGE_NS of simulated
+ * time, at the first observed event past the mark. Reads only: the run is unchanged. */
+static void sample_gauges(SimRun *run, uint64_t now_ns) {
+    if (now_ns < run->next_gauge_ns)
+        return;
+    run->next_gauge_ns = (now_ns / SIM_METRICS_GAUGE_NS + 1) * SIM_METRICS_GAUGE_NS;
+    uint32_t first = run->s->n_jobmanagers;
+    for (uint32_t w = 0; w < run->s->n_workers; w++) {
+        RtProcessId pid = first + w;
+        if (!sim_world_process_alive(run->world, pid))
+            continue;
+        RtTmGauges g;
+        rt_taskmanager_gauges(sim_world_process_instance(run->world, pid), &g);
+        sim_metrics_note_gauges(run->metrics, now_ns, pid, &g);
+    }
+}
+
 static void run_observe(RtObserver *self, const RtEvent *ev) {
     SimRun *run = ((RunObserver *)self)->run;
     sim_oracle_event(run->oracle, ev);
-    if (run->metrics != NULL)
+    if (run->metrics != NULL) {
         sim_metrics_event(run->metrics, ev);
+        sample_gauges(run, ev->time_ns);
+    }
     sim_coverage_event(run->cov, ev);
     if (ev->kind == RT_EV_JOB_FINISHED && !run->finished) {
         run->finished = true;

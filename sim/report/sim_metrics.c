@@ -144,6 +144,7 @@ SimMetrics *sim_metrics_new(const RtJobGraph *graph, const SimOracleFiles *files
     m->open_spans = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     m->process_names = g_tree_new_full((GCompareDataFunc)sim_metrics_cmp_u32, NULL, g_free,
                                        g_free);
+    m->gauges = g_array_new(FALSE, TRUE, sizeof(SimGauge));
     sim_metrics_detail_init(m);
     return m;
 }
@@ -160,8 +161,19 @@ void sim_metrics_free(SimMetrics *m) {
     g_array_unref(m->spans);
     g_hash_table_unref(m->open_spans);
     g_tree_unref(m->process_names);
+    g_array_unref(m->gauges);
     sim_metrics_detail_free(m);
     g_free(m);
+}
+
+void sim_metrics_note_gauges(SimMetrics *m, uint64_t time_ns, uint32_t pid,
+                             const RtTmGauges *g) {
+    if (m->gauges->len >= SIM_METRICS_MAX_GAUGES) {
+        m->gauges_dropped++;
+        return;
+    }
+    SimGauge s = {.time_ns = time_ns, .pid = pid, .g = *g};
+    g_array_append_val(m->gauges, s);
 }
 
 RtObserver *sim_metrics_observer(SimMetrics *m) {

@@ -42,6 +42,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "runtime/dataflow/rt_cluster.h"
 #include "runtime/dataflow/rt_job_graph.h"
 #include "runtime/env/rt_config.h"
 #include "runtime/env/rt_observe.h"
@@ -83,6 +84,13 @@ void sim_metrics_note_fault(SimMetrics *m, uint64_t time_ns, const char *descrip
  * event to the restart of that process. */
 void sim_metrics_note_fault_action(SimMetrics *m, uint64_t time_ns, const char *name,
                                    const SimFaultAction *action, uint32_t target);
+/* A worker's network gauges sampled at time_ns (trace counter tracks "buffers"). The
+ * harness samples each live worker about every SIM_METRICS_GAUGE_NS of simulated time;
+ * past SIM_METRICS_MAX_GAUGES samples the rest are dropped (counted). */
+#define SIM_METRICS_GAUGE_NS UINT64_C(10000000) /* 10 ms */
+#define SIM_METRICS_MAX_GAUGES 1000000u
+void sim_metrics_note_gauges(SimMetrics *m, uint64_t time_ns, uint32_t pid,
+                             const RtTmGauges *g);
 /* Names process pid in the trace ("jobmanager-0", "worker-2"). */
 void sim_metrics_name_process(SimMetrics *m, uint32_t pid, const char *name);
 

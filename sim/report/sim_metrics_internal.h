@@ -128,6 +128,13 @@ typedef struct SimLatSample {
     uint64_t time_ns, latency_ns;
 } SimLatSample;
 
+/* One sample of a worker's network gauges (sim_metrics_note_gauges). */
+typedef struct SimGauge {
+    uint64_t time_ns;
+    uint32_t pid;
+    RtTmGauges g;
+} SimGauge;
+
 struct SimMetrics {
     RtObserver observer; /* first */
     const RtJobGraph *graph;
@@ -161,6 +168,8 @@ struct SimMetrics {
     GArray *acks;           /* SimBarrierRow reused: coordinator acks (id, st, pid, time) */
     uint32_t last_restore_attempt;
     uint64_t leader_session;
+    GArray *gauges;         /* SimGauge in sampling order */
+    uint64_t gauges_dropped;
 };
 
 int sim_metrics_cmp_u32(const void *a, const void *b, void *unused);

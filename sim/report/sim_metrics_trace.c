@@ -13,8 +13,9 @@
  *    persisted snapshot to the coordinator;
  *  - instant events ("i"): faults, process restarts, failovers, restores, leader changes,
  *    ZooKeeper session changes, the job's end;
- *  - counter events ("C"): records emitted and committed per time bin. The runtime
- *    reports no queued-buffer or credit counts, so there are no such tracks.
+ *  - counter events ("C"): records emitted and committed per time bin; per worker a
+ *    "buffers" track (finished output buffers queued, credits granted and unused, input
+ *    items queued) sampled every SIM_METRICS_GAUGE_NS from the task managers' gauges.
  * Timestamps are microseconds (doubles with ns resolution). Identical runs give
  * identical files: every array is walked in insertion or sorted order.
  */
@@ -311,6 +312,26 @@ static void write_counters(JsonBuilder *b, const SimMetrics *m) {
     }
 }
 
+static void add_int(JsonBuilder *b, const char *name, uint64_t v) {
+    json_builder_set_member_name(b, name);
+    json_builder_add_int_value(b, (gint64)v);
+}
+
+/* Per worker: one "buffers" counter track with three series. */
+static void write_gauges(JsonBuilder *b, const SimMetrics *m) {
+    for (guint i = 0; i < m->gauges->len; i++) {
+        const SimGauge *s = &g_array_index(m->gauges, SimGauge, i);
+        ev_open(b, "buffers", "counter", "C", s->time_ns, s->pid, 0);
+        json_builder_set_member_name(b, "args");
+        json_builder_begin_object(b);
+        add_int(b, "queued buffers", s->g.queued_buffers);
+        add_int(b, "credits", s->g.credits);
+        add_int(b, "input queued", s->g.input_queued);
+        json_builder_end_object(b);
+        json_builder_end_object(b);
+    }
+}
+
 bool sim_metrics_write_trace(const SimMetrics *m, const char *dir, GError **error) {
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
@@ -324,11 +345,14 @@ bool sim_metrics_write_trace(const SimMetrics *m, const char *dir, GError **erro
     write_flows(b, m);
     write_instants(b, m);
     write_counters(b, m);
+    write_gauges(b, m);
     json_builder_end_array(b);
     json_builder_set_member_name(b, "otherData");
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "spans_dropped");
     json_builder_add_int_value(b, (gint64)m->spans_dropped);
+    json_builder_set_member_name(b, "gauges_dropped");
+    json_builder_add_int_value(b, (gint64)m->gauges_dropped);
     json_builder_end_object(b);
     json_builder_end_object(b);
     JsonNode *root = json_builder_get_root(b);
