@@ -116,6 +116,38 @@ START_TEST(test_junit_folder_checked_first) {
 }
 END_TEST
 
+/* --metrics DIR: every run's metrics in DIR/NAME/seed-N; a violating run's capsule there. */
+START_TEST(test_sweep_metrics_dirs) {
+    char *dir = test_proc_tmp_dir("ckptsim-sweep-metrics-XXXXXX");
+    TestProcOut o = test_proc_ckptsim("sweep", "scenarios/linear.ini",
+                                      "scenarios/crash-mid-alignment.ini", "--seeds", "1..2",
+                                      "--quiet", "--metrics", dir, "--bug",
+                                      "snapshot-on-first-barrier", NULL);
+    ck_assert_int_eq(o.status, 1); /* crash-mid-alignment catches the bug */
+    const char *names[] = {"linear", "crash-mid-alignment"};
+    for (int n = 0; n < 2; n++)
+        for (int seed = 1; seed <= 2; seed++) {
+            char sd[16];
+            g_snprintf(sd, sizeof sd, "seed-%d", seed);
+            char *f = g_build_filename(dir, names[n], sd, "summary.csv", NULL);
+            ck_assert_msg(g_file_test(f, G_FILE_TEST_IS_REGULAR), "no %s", f);
+            g_free(f);
+        }
+    char *run = g_build_filename(dir, "crash-mid-alignment", "seed-1", NULL);
+    GDir *d = g_dir_open(run, 0, NULL);
+    ck_assert_ptr_nonnull(d);
+    bool capsule = false;
+    for (const char *e; (e = g_dir_read_name(d)) != NULL;)
+        capsule = capsule || g_str_has_suffix(e, ".capsule");
+    g_dir_close(d);
+    ck_assert_msg(capsule, "no capsule in %s", run);
+    g_free(run);
+    test_proc_out_clear(&o);
+    test_proc_remove_tree(dir);
+    g_free(dir);
+}
+END_TEST
+
 /* SIGINT in the middle: exit 130, the summary of what ran, valid JUnit of those runs. */
 START_TEST(test_sweep_interrupt) {
     char *dir = test_proc_tmp_dir("ckptsim-ci-XXXXXX");
@@ -246,6 +278,7 @@ static Suite *sweep_ci_suite(void) {
     tcase_add_test(tc, test_junit_folder_checked_first);
     tcase_add_test(tc, test_sweep_interrupt);
     tcase_add_test(tc, test_sweep_progress);
+    tcase_add_test(tc, test_sweep_metrics_dirs);
     suite_add_tcase(s, tc);
     return s;
 }

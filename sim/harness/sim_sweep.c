@@ -125,8 +125,23 @@ static G_GNUC_NORETURN void child_main(const Sweep *sw, size_t item, int fd) {
     }
     SimCliJob job;
     sim_sweep_make_job(sw, item, &job);
+    char *run_dir = NULL;
+    if (sw->metrics_dir != NULL && sw->given == NULL) {
+        /* DIR/NAME/seed-N, NAME the scenario file's name without ".ini": the run's
+         * metrics, trace and (on a violation) capsule, as `ckptsim run --out` writes. */
+        char *base = g_path_get_basename(job.file);
+        if (g_str_has_suffix(base, ".ini"))
+            base[strlen(base) - 4] = '\0';
+        char seed_dir[32];
+        g_snprintf(seed_dir, sizeof seed_dir, "seed-%" PRIu64, job.seed);
+        run_dir = g_build_filename(sw->metrics_dir, base, seed_dir, NULL);
+        g_free(base);
+        job.out_dir = run_dir;
+        job.metrics = true;
+    }
     SimCliOutcome o;
     sim_cli_execute(&job, &o);
+    g_free(run_dir);
 #ifdef SWEEP_LEAK_CHECK
     /* A run that leaks fails (reported as a crash of its seed); a no-op when
      * ASAN_OPTIONS has detect_leaks=0. The outcome is still reachable here. */

@@ -108,7 +108,7 @@ static void sweep_free(Sweep *sw) {
 }
 
 typedef struct SweepArgs {
-    char *seeds, *shard, *out, *junit, *flink_conf;
+    char *seeds, *shard, *out, *junit, *flink_conf, *metrics;
     char **sets, **bugs;
     int jobs;
     gboolean json, stop_at_first, quiet, progress, no_progress;
@@ -155,6 +155,7 @@ static int sweep_with(SweepArgs *a, int argc, char **argv) {
     sw.sets = sim_cli_or_empty(a->sets);
     sw.bugs = sim_cli_or_empty(a->bugs);
     sw.out_dir = a->out;
+    sw.metrics_dir = a->metrics;
     sw.json = a->json;
     sw.stop_at_first = a->stop_at_first;
     sw.jobs = (uint32_t)a->jobs;
@@ -223,6 +224,9 @@ int sim_cmd_sweep(int argc, char **argv) {
          "FILE"},
         {"out", 0, 0, G_OPTION_ARG_FILENAME, &a.out,
          "write capsules into DIR (default $TMPDIR/ckptsim-capsules)", "DIR"},
+        {"metrics", 0, 0, G_OPTION_ARG_FILENAME, &a.metrics,
+         "also write every run's metrics, trace and plots data into DIR/NAME/seed-N "
+         "(for `ckptsim report DIR`)", "DIR"},
         {"quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet,
          "print only violations, crashes, errors and the summary", NULL},
         {"progress", 0, 0, G_OPTION_ARG_NONE, &a.progress,
@@ -241,6 +245,7 @@ int sim_cmd_sweep(int argc, char **argv) {
     g_free(a.seeds);
     g_free(a.shard);
     g_free(a.out);
+    g_free(a.metrics);
     g_free(a.junit);
     g_free(a.flink_conf);
     g_strfreev(a.sets);

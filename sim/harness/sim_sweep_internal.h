@@ -40,6 +40,7 @@ typedef struct Sweep {
     const char *const *bugs;
     uint64_t mask;
     const char *out_dir;
+    const char *metrics_dir;  /* --metrics: each run's metrics in DIR/NAME/seed-N */
     bool json, stop_at_first;
     bool quiet_passes;        /* print only violations, crashes, errors and the summary */
     bool progress;            /* keep a progress line on stderr */
